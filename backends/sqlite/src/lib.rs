@@ -1,0 +1,58 @@
+//! SQLite implementation of triglot's [`Dialect`](triglot_core::Dialect), on a
+//! bundled libsqlite3 (no system library needed).
+//!
+//! Each heading below is one way SQLite differs from the servers, and what
+//! triglot does about it.
+//!
+//! # URLs
+//!
+//! `sqlite://PATH` opens (and creates) the file at `PATH`, relative to the
+//! working directory; `sqlite:///abs/path.db` is absolute. `sqlite::memory:`
+//! (or `sqlite://:memory:`) is an in-memory database: every SQLite connection
+//! to `:memory:` has its own private database, so the pool holds exactly one
+//! connection for its whole life and every checkout sees the same data.
+//!
+//! # Locking and busy timeout
+//!
+//! SQLite allows one writer at a time. Every connection sets
+//! `PRAGMA busy_timeout` first, so a writer waits for the lock instead of
+//! failing at once, and write transactions start with `BEGIN IMMEDIATE`, so
+//! two writers queue on the lock instead of deadlocking when both try to
+//! upgrade a read lock. A lock that is still held after the timeout surfaces
+//! as [`Error::Retryable`](triglot_core::Error::Retryable) (diesel reports
+//! SQLITE_BUSY and SQLITE_LOCKED as `Unknown`; triglot classifies them by the
+//! driver's message).
+//!
+//! # Journal and durability
+//!
+//! `journal_mode = WAL` lets readers run beside the writer; `synchronous =
+//! NORMAL` is the setting SQLite recommends with WAL (durable across
+//! application crashes, may lose the last commits on power loss).
+//!
+//! # Foreign keys
+//!
+//! SQLite enforces foreign keys only when `PRAGMA foreign_keys = ON`, per
+//! connection; every pooled connection turns it on.
+//!
+//! # Types
+//!
+//! SQLite stores timestamps as text (`YYYY-MM-DD HH:MM:SS.ffffff`) and
+//! ignores `VARCHAR(n)`: the migrations enforce text lengths with `CHECK
+//! (length(col) <= n)`, which counts characters like the servers do. Money is
+//! integer cents, because diesel reads SQLite decimals through `f64`.
+//!
+//! # Upsert
+//!
+//! `INSERT … ON CONFLICT (external_id) DO UPDATE SET col = excluded.col`,
+//! with `RETURNING` (SQLite 3.35+, always true for the bundled library).
+
+pub use crate::dialect::SqliteDialect;
+
+mod dialect;
+mod error;
+mod introspect;
+mod migrate;
+mod session;
+#[cfg(feature = "testing")]
+mod testing;
+mod write;

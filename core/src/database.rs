@@ -1,0 +1,238 @@
+//! `Database<D>`: the handle users hold, a pool plus what the dialect learned about the server.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use diesel::Connection;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
+use diesel::result::QueryResult;
+
+use crate::dialect::{Capabilities, Dialect, ServerVersion};
+use crate::error::{Error, Result};
+use crate::introspect::SchemaSnapshot;
+use crate::model::{
+    CustomerQueries, IngestRunQueries, OrderLineQueries, OrderQueries, RejectQueries,
+};
+use crate::pool::{self, DbPool, PoolConfig, PoolState};
+use crate::url::DatabaseUrl;
+
+/// A connection checked out of a [`Database`]'s pool; it derefs to the diesel connection.
+pub type PooledConn<D> = PooledConnection<ConnectionManager<<D as Dialect>::Connection>>;
+
+/// An open database of dialect `D`: a pool of set-up connections and the
+/// capabilities refined for the server it met.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::{Database, Dialect};
+///
+/// fn count_orders<D: Dialect>(db: &Database<D>) -> triglot_core::Result<i64> {
+///     use triglot_core::model::OrderQueries;
+///     db.run("counting orders", |conn| conn.count_orders())
+/// }
+/// ```
+pub struct Database<D: Dialect> {
+    pool: DbPool<D>,
+    url: DatabaseUrl,
+    location: String,
+    capabilities: Capabilities,
+    server: ServerVersion,
+    config: PoolConfig,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> Database<D> {
+    /// Opens `url` with the default [`PoolConfig`].
+    ///
+    /// # Errors
+    ///
+    /// See [`Database::open_with`].
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, PoolConfig::default())
+    }
+
+    /// Opens `url`: connects once to fail fast with the driver's own reason,
+    /// reads the server version, refines the capabilities and builds the pool.
+    ///
+    /// Migrations are not run; call [`Database::migrate`].
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidUrl`] if the URL's scheme is not one of `D::URL_SCHEMES`
+    ///   or the dialect cannot use it;
+    /// - [`Error::Open`] if the database cannot be reached, created or set up,
+    ///   naming the redacted URL (or the file path) and the driver's reason.
+    pub fn open_with(url: &str, config: PoolConfig) -> Result<Self> {
+        let url = DatabaseUrl::parse(url)?;
+        let scheme = url.scheme();
+        if !D::URL_SCHEMES.contains(&scheme.as_str()) {
+            return Err(Error::InvalidUrl {
+                url: url.to_string(),
+                reason: format!("{} accepts the schemes {}", D::NAME, D::URL_SCHEMES.join(", ")),
+            });
+        }
+        let target = D::connect_target(&url)?;
+        let open_error = |reason: String| Error::Open {
+            backend: D::NAME,
+            url: target.display.clone(),
+            reason: url.scrub(&reason),
+        };
+
+        let mut probe = D::Connection::establish(&target.connection_string)
+            .map_err(|e| open_error(e.to_string()))?;
+        D::on_acquire(&mut probe).map_err(|e| open_error(format!("session setup failed: {e}")))?;
+        let server = D::server_version(&mut probe)
+            .map_err(|e| open_error(format!("cannot read the server version: {e}")))?;
+        drop(probe);
+
+        let mut capabilities = D::CAPABILITIES;
+        D::refine(&mut capabilities, &server);
+
+        let pool =
+            pool::build::<D>(&target, &url, &config).map_err(|e| open_error(e.to_string()))?;
+        tracing::debug!(backend = D::NAME, url = %url, server = %server, "opened database");
+        Ok(Self {
+            pool,
+            url,
+            location: target.display,
+            capabilities,
+            server,
+            config,
+            dialect: PhantomData,
+        })
+    }
+
+    /// Checks a connection out of the pool.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PoolTimeout`] if none becomes free within the checkout timeout.
+    pub fn get(&self) -> Result<PooledConn<D>> {
+        self.pool.get().map_err(|e| Error::PoolTimeout {
+            backend: D::NAME,
+            url: self.url.to_string(),
+            waited: self.config.checkout_timeout,
+            cause: Some(self.url.scrub(&e.to_string())).filter(|c| !c.is_empty()),
+        })
+    }
+
+    /// Checks out a connection and runs `f` on it, classifying a failure with
+    /// the dialect and tagging it with `context` ("what was being done").
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PoolTimeout`], or the classified failure of `f`.
+    pub fn run<T>(
+        &self,
+        context: impl Into<Cow<'static, str>>,
+        f: impl FnOnce(&mut D::Connection) -> QueryResult<T>,
+    ) -> Result<T> {
+        let mut conn = self.get()?;
+        f(&mut conn).map_err(|e| self.error(context, e))
+    }
+
+    /// Like [`Database::run`], inside the dialect's write transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PoolTimeout`], or the classified failure of `f` (the
+    /// transaction is then rolled back).
+    pub fn write<T>(
+        &self,
+        context: impl Into<Cow<'static, str>>,
+        f: impl FnOnce(&mut D::Connection) -> QueryResult<T>,
+    ) -> Result<T> {
+        let mut conn = self.get()?;
+        D::write_transaction(&mut conn, f).map_err(|e| self.error(context, e))
+    }
+
+    /// Classifies a diesel error from this database into an [`Error`].
+    pub fn error(
+        &self,
+        context: impl Into<Cow<'static, str>>,
+        err: diesel::result::Error,
+    ) -> Error {
+        Error::database(D::classify(&err), D::NAME, context, err, |text| self.url.scrub(text))
+    }
+
+    /// The capabilities, refined for this server.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// The server's version as it reported it.
+    pub fn server_version(&self) -> &ServerVersion {
+        &self.server
+    }
+
+    /// The URL it was opened with; displays redacted.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Where the data lives, for messages: a file path or the redacted URL.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The backend's display name.
+    pub fn backend_name(&self) -> &'static str {
+        D::NAME
+    }
+
+    /// The pool's connections right now.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            max_size: self.pool.max_size(),
+            connections: state.connections,
+            idle: state.idle_connections,
+            in_use: state.connections - state.idle_connections,
+        }
+    }
+
+    /// The underlying r2d2 pool.
+    pub fn pool(&self) -> &DbPool<D> {
+        &self.pool
+    }
+
+    /// Reads the live schema.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error, classified.
+    pub fn introspect(&self) -> Result<SchemaSnapshot> {
+        self.run("reading the schema", D::introspect)
+    }
+
+    /// Row counts of the model's tables, in creation order.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error, classified.
+    pub fn table_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+        self.run("counting rows", |conn| {
+            Ok(vec![
+                ("customers", conn.count_customers()?),
+                ("orders", conn.count_orders()?),
+                ("order_lines", conn.count_order_lines()?),
+                ("ingest_runs", conn.count_runs()?),
+                ("rejects", conn.count_rejects()?),
+            ])
+        })
+    }
+}
+
+impl<D: Dialect> fmt::Debug for Database<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &D::NAME)
+            .field("url", &self.url)
+            .field("server", &self.server.text)
+            .field("capabilities", &self.capabilities)
+            .field("pool", &self.pool_state())
+            .finish()
+    }
+}

@@ -1,0 +1,81 @@
+//! Running and reverting the dialect's embedded migrations.
+
+use diesel_migrations::MigrationHarness;
+
+use crate::database::Database;
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+
+/// The migrations of a database: which are applied and which are pending.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationStatus {
+    /// Versions applied, oldest first (e.g. `2026-11-25-000001`).
+    pub applied: Vec<String>,
+    /// Versions embedded in this build but not applied, oldest first.
+    pub pending: Vec<String>,
+}
+
+impl<D: Dialect> Database<D> {
+    /// Applies every pending migration and returns the versions it applied, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Migration`] naming the backend and the failing migration. On a
+    /// backend without transactional DDL (MySQL) the failing migration may be
+    /// partly applied; the message says so.
+    pub fn migrate(&self) -> Result<Vec<String>> {
+        let mut conn = self.get()?;
+        let ran =
+            conn.run_pending_migrations(D::MIGRATIONS).map_err(|e| self.migration_error(&*e))?;
+        let ran: Vec<String> = ran.into_iter().map(|v| v.to_string()).collect();
+        if !ran.is_empty() {
+            tracing::info!(backend = D::NAME, url = %self.url(), migrations = ?ran, "applied migrations");
+        }
+        Ok(ran)
+    }
+
+    /// Reverts every applied migration, newest first, and returns their versions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Migration`] if a `down.sql` fails.
+    pub fn revert_all_migrations(&self) -> Result<Vec<String>> {
+        let mut conn = self.get()?;
+        let reverted =
+            conn.revert_all_migrations(D::MIGRATIONS).map_err(|e| self.migration_error(&*e))?;
+        Ok(reverted.into_iter().map(|v| v.to_string()).collect())
+    }
+
+    /// Which migrations are applied and which are pending.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Migration`] if the migrations table cannot be read.
+    pub fn migration_status(&self) -> Result<MigrationStatus> {
+        let mut conn = self.get()?;
+        let mut applied: Vec<String> = conn
+            .applied_migrations()
+            .map_err(|e| self.migration_error(&*e))?
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect();
+        applied.sort();
+        let pending = conn
+            .pending_migrations(D::MIGRATIONS)
+            .map_err(|e| self.migration_error(&*e))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        Ok(MigrationStatus { applied, pending })
+    }
+
+    fn migration_error(&self, err: &(dyn std::error::Error + Send + Sync)) -> Error {
+        let mut message = self.url().scrub(&err.to_string());
+        if !self.capabilities().transactional_ddl {
+            message.push_str(
+                " (this backend commits DDL statement by statement: the failing migration may be partly applied)",
+            );
+        }
+        Error::Migration { backend: D::NAME, url: self.url().to_string(), message }
+    }
+}

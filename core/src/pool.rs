@@ -1,0 +1,126 @@
+//! Connection pooling: r2d2 with the dialect's session setup on every new connection.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, HandleError, Pool};
+
+use crate::dialect::{ConnectTarget, Dialect};
+use crate::url::DatabaseUrl;
+
+/// How a [`Database`](crate::Database) pools its connections.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use triglot_core::PoolConfig;
+///
+/// let config = PoolConfig { max_size: 4, checkout_timeout: Duration::from_secs(2), ..PoolConfig::default() };
+/// assert_eq!(config.max_size, 4);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// Connections kept open while idle; `None` keeps up to `max_size`.
+    pub min_idle: Option<u32>,
+    /// How long a checkout waits for a free connection before
+    /// [`Error::PoolTimeout`](crate::Error::PoolTimeout).
+    pub checkout_timeout: Duration,
+    /// Idle connections older than this are closed.
+    pub idle_timeout: Option<Duration>,
+    /// Connections older than this are closed when returned.
+    pub max_lifetime: Option<Duration>,
+    /// Whether a connection is pinged before it is handed out, so one whose
+    /// server went away is replaced instead of failing the caller.
+    pub test_on_checkout: bool,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            min_idle: Some(1),
+            checkout_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            test_on_checkout: true,
+        }
+    }
+}
+
+/// A snapshot of a pool's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PoolState {
+    /// The most connections the pool opens.
+    pub max_size: u32,
+    /// Connections open now.
+    pub connections: u32,
+    /// Open connections waiting to be checked out.
+    pub idle: u32,
+    /// Open connections checked out now.
+    pub in_use: u32,
+}
+
+/// The r2d2 pool type a [`Database`](crate::Database) holds for dialect `D`.
+pub type DbPool<D> = Pool<ConnectionManager<<D as Dialect>::Connection>>;
+
+/// Builds the pool for `target`; the first connections are opened here.
+pub(crate) fn build<D: Dialect>(
+    target: &ConnectTarget,
+    url: &DatabaseUrl,
+    config: &PoolConfig,
+) -> Result<DbPool<D>, r2d2::Error> {
+    let manager = ConnectionManager::<D::Connection>::new(target.connection_string.clone());
+    let builder = Pool::builder()
+        .connection_customizer(Box::new(SessionSetup::<D>(PhantomData)))
+        .error_handler(Box::new(LogErrors { backend: D::NAME, url: url.clone() }))
+        .connection_timeout(config.checkout_timeout)
+        .test_on_check_out(config.test_on_checkout);
+    let builder = if target.private_per_connection {
+        // Each connection to an in-memory SQLite database has its own data, so
+        // the pool holds exactly one connection and never recycles it.
+        builder.max_size(1).min_idle(Some(1)).idle_timeout(None).max_lifetime(None)
+    } else {
+        builder
+            .max_size(config.max_size)
+            .min_idle(config.min_idle)
+            .idle_timeout(config.idle_timeout)
+            .max_lifetime(config.max_lifetime)
+    };
+    builder.build(manager)
+}
+
+/// Runs [`Dialect::on_acquire`] on every connection the pool opens.
+struct SessionSetup<D>(PhantomData<D>);
+
+impl<D> std::fmt::Debug for SessionSetup<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionSetup")
+    }
+}
+
+impl<D: Dialect> CustomizeConnection<D::Connection, diesel::r2d2::Error> for SessionSetup<D> {
+    fn on_acquire(&self, conn: &mut D::Connection) -> Result<(), diesel::r2d2::Error> {
+        D::on_acquire(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Sends r2d2's connection errors to `tracing`, with the password scrubbed.
+#[derive(Debug)]
+struct LogErrors {
+    backend: &'static str,
+    url: DatabaseUrl,
+}
+
+impl HandleError<diesel::r2d2::Error> for LogErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(
+            backend = self.backend,
+            url = %self.url,
+            "pool could not open a connection: {}",
+            self.url.scrub(&error.to_string())
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! diesel table definitions of triglot's order model, written once for every backend.
+#![allow(missing_docs)]
+
+diesel::table! {
+    /// People and companies that place orders, keyed by the id their source system gives them.
+    customers (id) {
+        id -> BigInt,
+        external_id -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        country -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Orders, keyed by their source system's id; money in integer cents.
+    orders (id) {
+        id -> BigInt,
+        external_id -> Text,
+        customer_id -> BigInt,
+        status -> Text,
+        currency -> Text,
+        total_cents -> BigInt,
+        placed_at -> Timestamp,
+        updated_at -> Timestamp,
+        source -> Text,
+        content_hash -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The lines of an order, numbered from 1 within it.
+    order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        line_no -> Integer,
+        sku -> Text,
+        quantity -> Integer,
+        unit_price_cents -> BigInt,
+        discount_bp -> Nullable<Integer>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// One execution of a load: what it read, wrote and rejected.
+    ingest_runs (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        status -> Text,
+        source -> Text,
+        contract -> Text,
+        records_read -> BigInt,
+        records_accepted -> BigInt,
+        records_rejected -> BigInt,
+        orders_inserted -> BigInt,
+        orders_updated -> BigInt,
+        orders_unchanged -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Input records that a run refused, with where they came from and why.
+    rejects (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        source -> Text,
+        line -> BigInt,
+        field -> Nullable<Text>,
+        reason -> Text,
+        detail -> Text,
+        raw -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(orders -> customers (customer_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(rejects -> ingest_runs (run_id));
+
+diesel::allow_tables_to_appear_in_same_query!(customers, orders, order_lines, ingest_runs, rejects);

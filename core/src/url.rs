@@ -1,0 +1,222 @@
+//! Database URLs that never show their password.
+
+use std::fmt;
+
+/// A database URL as given by the user, with a redacted form for display.
+///
+/// `Display` and `Debug` both print the redacted form: the password in the
+/// user-info part and any `password=` query parameter become `***`. The
+/// original text is reachable only through [`DatabaseUrl::expose`], which the
+/// dialects call when they hand the URL to their driver.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::DatabaseUrl;
+///
+/// let url = DatabaseUrl::parse("postgres://app:s3cret@db.local/orders").unwrap();
+/// assert_eq!(url.scheme(), "postgres");
+/// assert_eq!(url.to_string(), "postgres://app:***@db.local/orders");
+/// assert!(!format!("{url:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    raw: String,
+    redacted: String,
+    scheme_len: usize,
+}
+
+impl DatabaseUrl {
+    /// Parses the scheme of `raw` and computes its redacted form.
+    ///
+    /// Only the scheme is checked here; each dialect validates the rest of
+    /// the URL in its own terms.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`crate::Error::InvalidUrl`] when `raw` has no `scheme:` prefix.
+    pub fn parse(raw: &str) -> crate::Result<Self> {
+        let redacted = redact(raw);
+        let scheme_len = raw
+            .find(':')
+            .filter(|&n| n > 0 && raw[..n].chars().all(|c| c.is_ascii_alphanumeric() || c == '+'))
+            .ok_or_else(|| crate::Error::InvalidUrl {
+                url: redacted.clone(),
+                reason:
+                    "a database URL starts with a scheme such as sqlite://, mysql:// or postgres://"
+                        .into(),
+            })?;
+        Ok(Self { raw: raw.to_owned(), redacted, scheme_len })
+    }
+
+    /// The scheme in lower case, without `:` or `//` (`"sqlite"`, `"postgres"`).
+    pub fn scheme(&self) -> String {
+        self.raw[..self.scheme_len].to_ascii_lowercase()
+    }
+
+    /// Everything after `scheme:`, with a leading `//` removed.
+    pub fn rest(&self) -> &str {
+        let rest = &self.raw[self.scheme_len + 1..];
+        rest.strip_prefix("//").unwrap_or(rest)
+    }
+
+    /// The URL with its password, for handing to a driver only.
+    ///
+    /// Never log or display the result.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+
+    /// Replaces every occurrence of this URL's password in `text` by `***`.
+    ///
+    /// Driver messages are passed through this before they reach an error, so
+    /// a driver that echoes its connection string cannot leak the secret.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.replace(&self.raw, &self.redacted);
+        for secret in secrets(&self.raw) {
+            // One-character passwords would blank out ordinary text; they are
+            // still removed from the URL itself above.
+            if secret.len() > 1 {
+                out = out.replace(secret, "***");
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl").field(&self.redacted).finish()
+    }
+}
+
+/// Returns `url` with its password (user-info and `password=` parameters) replaced by `***`.
+///
+/// Works on any scheme and on text that is not a well-formed URL, so it can
+/// be applied to whatever a user typed.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(
+///     triglot_core::redact("mysql://root:pw@127.0.0.1/test?password=pw2&ssl_mode=required"),
+///     "mysql://root:***@127.0.0.1/test?password=***&ssl_mode=required"
+/// );
+/// ```
+pub fn redact(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    match userinfo_password(head) {
+        Some((start, end)) => {
+            out.push_str(&head[..start]);
+            out.push_str("***");
+            out.push_str(&head[end..]);
+        }
+        None => out.push_str(head),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((key, _)) if is_secret_key(key) => {
+                    out.push_str(key);
+                    out.push_str("=***");
+                }
+                _ => out.push_str(pair),
+            }
+        }
+    }
+    out
+}
+
+fn is_secret_key(key: &str) -> bool {
+    matches!(key.to_ascii_lowercase().as_str(), "password" | "pass" | "pwd" | "sslpassword")
+}
+
+/// Byte range of the password inside `scheme://user:password@host…`.
+fn userinfo_password(head: &str) -> Option<(usize, usize)> {
+    let authority_start = head.find("://")? + 3;
+    let authority_end =
+        head[authority_start..].find('/').map_or(head.len(), |n| authority_start + n);
+    let authority = &head[authority_start..authority_end];
+    let at = authority.rfind('@')?;
+    let colon = authority[..at].find(':')?;
+    Some((authority_start + colon + 1, authority_start + at))
+}
+
+fn secrets(url: &str) -> Vec<&str> {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut found = Vec::new();
+    if let Some((start, end)) = userinfo_password(head) {
+        found.push(&head[start..end]);
+    }
+    for pair in query.split('&') {
+        if let Some((key, value)) = pair.split_once('=')
+            && is_secret_key(key)
+        {
+            found.push(value);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_in_userinfo_is_replaced() {
+        assert_eq!(redact("postgres://u:p%40ss@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+        assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn password_with_at_sign_is_replaced_whole() {
+        assert_eq!(redact("postgres://u:a@b@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn password_query_parameter_is_replaced() {
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=secret&sslmode=disable"),
+            "postgres://h/db?user=u&password=***&sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn scrub_removes_password_from_driver_text() -> crate::Result<()> {
+        let url = DatabaseUrl::parse("mysql://root:hunter2@h/db")?;
+        let text = url.scrub("could not connect to mysql://root:hunter2@h/db (hunter2)");
+        assert!(!text.contains("hunter2"), "{text}");
+        Ok(())
+    }
+
+    #[test]
+    fn scheme_and_rest_are_split() -> crate::Result<()> {
+        let url = DatabaseUrl::parse("SQLite://data/x.db")?;
+        assert_eq!(url.scheme(), "sqlite");
+        assert_eq!(url.rest(), "data/x.db");
+        assert_eq!(DatabaseUrl::parse("sqlite::memory:")?.rest(), ":memory:");
+        assert!(DatabaseUrl::parse("no-scheme-here").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! `triglot demo`: migrate, write deterministic sample orders, summarize them.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use triglot::{
+    AnyDatabase, Database, DemoData, DemoSummary, Dialect, Result, WithDatabase, run_demo,
+};
+
+use super::{Out, money, thousands};
+
+/// Options of `triglot demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// How many orders to generate.
+    #[arg(long, default_value_t = 10_000)]
+    orders: u64,
+    /// Seed of the generator; the same seed gives the same orders.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Orders per transaction.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+    AnyDatabase::open(url)?.with(Demo(args))
+}
+
+struct Demo(Args);
+
+impl WithDatabase for Demo {
+    type Output = Result<Out>;
+
+    fn run<D: Dialect>(self, db: &Database<D>) -> Self::Output {
+        let args = self.0;
+        let applied = db.migrate()?;
+        let data = DemoData::today(args.seed, args.orders);
+        let bar = progress_bar(args.orders, args.quiet);
+        let summary = run_demo(db, &data, args.batch_size as usize, |done| bar.set_position(done));
+        bar.finish_and_clear();
+        let summary = summary?;
+        let mut out = Out::default();
+        if args.json {
+            // A plain struct of numbers and strings: serializing it cannot fail.
+            outln!(out, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        } else {
+            print_summary(&mut out, db, &data, applied.len(), &summary);
+        }
+        Ok(out)
+    }
+}
+
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} orders  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn print_summary<D: Dialect>(
+    out: &mut Out,
+    db: &Database<D>,
+    data: &DemoData,
+    migrations: usize,
+    s: &DemoSummary,
+) {
+    outln!(out, "triglot demo on {} at {}", D::NAME, db.location());
+    outln!(out, "  migrations applied now: {migrations}");
+    outln!(
+        out,
+        "  orders written:  {} new, {} changed, {} unchanged",
+        thousands(s.written.orders_inserted as i64),
+        thousands(s.written.orders_updated as i64),
+        thousands(s.written.orders_unchanged as i64)
+    );
+    outln!(out, "  lines written:   {}", thousands(s.written.lines_written as i64));
+    outln!(
+        out,
+        "  elapsed:         {:.2} s ({} rows/s)",
+        s.elapsed.as_secs_f64(),
+        thousands(s.rows_per_second() as i64)
+    );
+    outln!(out);
+    outln!(
+        out,
+        "orders from {}: {} orders, {} lines",
+        data.source(),
+        thousands(s.orders),
+        thousands(s.lines)
+    );
+    outln!(out, "  {:<10} {:<8} {:>8} {:>16}", "status", "currency", "orders", "revenue");
+    for row in &s.by_status {
+        outln!(
+            out,
+            "  {:<10} {:<8} {:>8} {:>16}",
+            row.status,
+            row.currency,
+            thousands(row.orders),
+            money(row.total_cents)
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! One module per subcommand, plus the number formatting they share.
+
+/// Appends a formatted line to an [`Out`].
+macro_rules! outln {
+    ($out:expr) => {
+        $out.line("")
+    };
+    ($out:expr, $($arg:tt)*) => {
+        $out.line(format_args!($($arg)*))
+    };
+}
+
+pub(crate) mod demo;
+pub(crate) mod migrate;
+pub(crate) mod status;
+
+/// What a command prints on standard output, collected first and written at
+/// the end, so a closed pipe (`triglot status | head -1`) ends the program
+/// quietly instead of panicking in `println!`.
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    text: String,
+    /// The exit code the command asks for.
+    pub(crate) code: u8,
+}
+
+impl Out {
+    /// Appends one line.
+    pub(crate) fn line(&mut self, text: impl std::fmt::Display) {
+        use std::fmt::Write;
+        // Writing into a String cannot fail.
+        let _ = writeln!(self.text, "{text}");
+    }
+
+    /// Writes everything to standard output; a closed pipe is not an error.
+    pub(crate) fn emit(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        match stdout.write_all(self.text.as_bytes()).and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// `1234567` → `"1,234,567"`.
+pub(crate) fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Integer cents as `"1,234.05"`.
+pub(crate) fn money(cents: i64) -> String {
+    format!("{}.{:02}", thousands(cents / 100), (cents % 100).abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_thousands_and_money() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(-1_000), "-1,000");
+        assert_eq!(money(123_405), "1,234.05");
+    }
+}
