@@ -56,3 +56,5 @@ pub use triglot_postgres as postgres;
 pub use triglot_sqlite as sqlite;
 
 mod any;
+#[cfg(feature = "testing")]
+mod backend_test;

@@ -1,0 +1,110 @@
+//! `backend_test!`: one test body, one `#[test]` per compiled-in backend.
+//!
+//! The body is pasted into one test function per backend with `D` bound to
+//! that backend's dialect, so it is type-checked against each concrete diesel
+//! connection (a user's own queries need no trait bounds) and a failure
+//! names its backend: `order_roundtrip::postgres`.
+//!
+//! The per-backend helper macros are defined here, where the backend features
+//! are known; a `#[cfg(feature = …)]` inside an exported macro would be read
+//! in the user's crate instead.
+
+/// Defines one test per compiled-in backend, each on a fresh migrated database.
+///
+/// `backend_test!(name, |db| { … })` expands to `mod name { #[test] fn sqlite()
+/// …; #[test] fn mysql() …; #[test] fn postgres() … }` for the backends whose
+/// features are on. Inside the body, `D` is the backend's dialect type and
+/// `db` is a [`&Database<D>`](crate::Database) of its own, created from
+/// [`TestBackend`](crate::testing::TestBackend) and dropped afterwards (also
+/// when the test panics). A body may end in a value of the declared return type.
+///
+/// Server URLs come from `TRIGLOT_TEST_MYSQL_URL` and
+/// `TRIGLOT_TEST_POSTGRES_URL`; an unreachable server fails the test with a
+/// message saying how to start it.
+///
+/// # Example
+///
+/// ```
+/// use triglot::model::CustomerQueries;
+///
+/// triglot::backend_test!(starts_empty, |db| -> triglot::Result<()> {
+///     assert_eq!(db.run("counting", |conn| conn.count_customers())?, 0);
+///     Ok(())
+/// });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, |$db:ident| -> $ret:ty $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__backend_test_sqlite!(|$db| -> $ret $body);
+            $crate::__backend_test_mysql!(|$db| -> $ret $body);
+            $crate::__backend_test_postgres!(|$db| -> $ret $body);
+        }
+    };
+    ($name:ident, |$db:ident| $body:block) => {
+        $crate::backend_test!($name, |$db| -> () $body);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_one {
+    ($backend:ident, $dialect:ty, |$db:ident| -> $ret:ty $body:block) => {
+        #[test]
+        fn $backend() -> $ret {
+            #[allow(unused_imports)]
+            use $crate::Dialect as _;
+            #[allow(dead_code)]
+            type D = $dialect;
+            let guard = $crate::testing::TestDb::<D>::new(module_path!());
+            #[allow(unused_variables)]
+            let $db: &$crate::Database<D> = &guard;
+            $body
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_sqlite {
+    ($($body:tt)*) => { $crate::__backend_test_one!(sqlite, $crate::sqlite::SqliteDialect, $($body)*); };
+}
+
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_sqlite {
+    ($($body:tt)*) => {};
+}
+
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_mysql {
+    ($($body:tt)*) => { $crate::__backend_test_one!(mysql, $crate::mysql::MysqlDialect, $($body)*); };
+}
+
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_mysql {
+    ($($body:tt)*) => {};
+}
+
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_postgres {
+    ($($body:tt)*) => { $crate::__backend_test_one!(postgres, $crate::postgres::PostgresDialect, $($body)*); };
+}
+
+#[cfg(not(feature = "postgres"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_test_postgres {
+    ($($body:tt)*) => {};
+}

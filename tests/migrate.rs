@@ -1,0 +1,28 @@
+//! Migrations up, down and up again, on every backend.
+
+use triglot::model::TABLES;
+
+triglot::backend_test!(migrations_go_down_and_up_again, |db| -> triglot::Result<()> {
+    // The harness has applied every migration.
+    let status = db.migration_status()?;
+    assert!(status.pending.is_empty(), "pending after migrate: {:?}", status.pending);
+    assert_eq!(status.applied.len(), 2);
+    let tables = db.introspect()?.tables;
+    for table in TABLES {
+        assert!(tables.contains_key(table), "{table} missing after migrate");
+    }
+
+    let reverted = db.revert_all_migrations()?;
+    assert_eq!(reverted.len(), 2);
+    assert!(db.introspect()?.tables.is_empty(), "tables left after reverting all");
+    assert_eq!(db.migration_status()?.pending.len(), 2);
+
+    assert_eq!(db.migrate()?.len(), 2);
+    assert_eq!(db.introspect()?.tables.keys().cloned().collect::<Vec<_>>(), {
+        let mut t: Vec<String> = TABLES.iter().map(|s| s.to_string()).collect();
+        t.sort();
+        t
+    });
+    assert!(db.migrate()?.is_empty(), "second migrate must apply nothing");
+    Ok(())
+});

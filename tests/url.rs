@@ -1,0 +1,61 @@
+//! Choosing a backend by URL; a password never appears in an error, a log line or Debug output.
+
+use triglot::{AnyDatabase, Error};
+
+#[test]
+fn sqlite_url_opens_sqlite() {
+    #[cfg(feature = "sqlite")]
+    {
+        let db = AnyDatabase::open("sqlite::memory:").unwrap();
+        assert_eq!(db.backend_name(), "SQLite");
+    }
+}
+
+#[cfg(not(feature = "mysql"))]
+#[test]
+fn mysql_url_without_the_feature_names_the_feature() {
+    let err = AnyDatabase::open("mysql://root:pw@127.0.0.1/test").unwrap_err();
+    assert!(matches!(err, Error::BackendNotCompiled { feature: "mysql", .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("--features mysql") && !text.contains(":pw@"), "{text}");
+}
+
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn postgres_url_without_the_feature_names_the_feature() {
+    for url in ["postgres://u:pw@h/db", "postgresql://u:pw@h/db"] {
+        let err = AnyDatabase::open(url).unwrap_err();
+        assert!(matches!(err, Error::BackendNotCompiled { feature: "postgres", .. }), "{err:?}");
+    }
+}
+
+/// Opens `url` (a server that refuses the connection) and checks the secret is nowhere.
+#[allow(dead_code)]
+fn assert_secret_hidden(url: &str, secret: &str) {
+    let err = AnyDatabase::open(url).unwrap_err();
+    let shown = format!("{err}\n{err:?}");
+    assert!(!shown.contains(secret), "password leaked: {shown}");
+    assert!(shown.contains("***"), "redacted URL expected: {shown}");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_password_is_never_shown() {
+    assert_secret_hidden(
+        "postgres://postgres:s3cr3t-pw@127.0.0.1:1/test?connect_timeout=2",
+        "s3cr3t-pw",
+    );
+    assert_secret_hidden(
+        "postgres://127.0.0.1:1/test?password=s3cr3t-pw&connect_timeout=2",
+        "s3cr3t-pw",
+    );
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_password_is_never_shown() {
+    assert_secret_hidden("mysql://root:s3cr3t-pw@127.0.0.1:1/test", "s3cr3t-pw");
+    // A wrong password on the real server: the refusal must not echo it.
+    let err = AnyDatabase::open("mysql://root:wrong-s3cr3t@127.0.0.1:3306/test").unwrap_err();
+    assert!(!format!("{err}{err:?}").contains("wrong-s3cr3t"), "{err:?}");
+}
