@@ -188,7 +188,7 @@ pub fn run_demo<D: Dialect>(
     let source = data.source();
     let now = Utc::now().naive_utc();
     let run_id = db.write("recording the demo run", |conn| {
-        D::insert_run(conn, &NewIngestRun::start(&source, "builtin:demo", now))
+        D::insert_run(conn, NewIngestRun::start(&source, "builtin:demo", now))
     })?;
     let writer = OrderWriter::new(db);
     let started = Instant::now();

@@ -42,6 +42,9 @@ pub struct Capabilities {
     /// driver buffers the whole result on the client, so large reads must be
     /// paged by key instead of streamed.
     pub streams_results: bool,
+    /// Whether the server enforces CHECK constraints. Where false (MySQL before
+    /// 8.0.16) only the input contract guards ranges and enumerations.
+    pub check_constraints: bool,
     /// Whether several connections can write at the same time. Where false
     /// (SQLite), writers serialize and concurrent writes wait on a lock.
     pub concurrent_writers: bool,
@@ -228,14 +231,14 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// # Errors
     ///
     /// Any statement error.
-    fn upsert_customers(conn: &mut Self::Connection, rows: &[NewCustomer]) -> QueryResult<usize>;
+    fn upsert_customers(conn: &mut Self::Connection, rows: Vec<NewCustomer>) -> QueryResult<usize>;
 
     /// Inserts orders, or updates every column of those whose `external_id` exists.
     ///
     /// # Errors
     ///
     /// Any statement error.
-    fn upsert_orders(conn: &mut Self::Connection, rows: &[NewOrder]) -> QueryResult<usize>;
+    fn upsert_orders(conn: &mut Self::Connection, rows: Vec<NewOrder>) -> QueryResult<usize>;
 
     /// Loads order lines through the backend's bulk path.
     ///
@@ -253,5 +256,5 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// # Errors
     ///
     /// Any statement error.
-    fn insert_run(conn: &mut Self::Connection, run: &NewIngestRun) -> QueryResult<i64>;
+    fn insert_run(conn: &mut Self::Connection, run: NewIngestRun) -> QueryResult<i64>;
 }

@@ -92,3 +92,49 @@ impl TypeClass {
         }
     }
 }
+
+/// Groups `(constraint, column, referenced table, referenced column)` rows,
+/// ordered by constraint then key position, into sorted foreign keys.
+pub fn foreign_keys_from_rows(
+    rows: impl IntoIterator<Item = (String, String, String, String)>,
+) -> Vec<ForeignKey> {
+    let mut keys: Vec<(String, ForeignKey)> = Vec::new();
+    for (name, column, target, target_column) in rows {
+        if keys.last().is_none_or(|(last, _)| *last != name) {
+            let key = ForeignKey {
+                columns: Vec::new(),
+                references: target,
+                referenced_columns: Vec::new(),
+            };
+            keys.push((name, key));
+        }
+        if let Some((_, key)) = keys.last_mut() {
+            key.columns.push(column);
+            key.referenced_columns.push(target_column);
+        }
+    }
+    let mut keys: Vec<ForeignKey> = keys.into_iter().map(|(_, key)| key).collect();
+    keys.sort();
+    keys
+}
+
+/// Groups `(index, is_primary, column)` rows of unique indexes, ordered by
+/// index then key position, into the primary key and the sorted unique keys.
+pub fn unique_keys_from_rows(
+    rows: impl IntoIterator<Item = (String, bool, String)>,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut primary = Vec::new();
+    let mut unique: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, is_primary, column) in rows {
+        if is_primary {
+            primary.push(column);
+        } else if let Some((_, columns)) = unique.last_mut().filter(|(last, _)| *last == name) {
+            columns.push(column);
+        } else {
+            unique.push((name, vec![column]));
+        }
+    }
+    let mut unique: Vec<Vec<String>> = unique.into_iter().map(|(_, columns)| columns).collect();
+    unique.sort();
+    (primary, unique)
+}

@@ -35,6 +35,7 @@ mod dialect;
 mod error;
 mod migrate;
 mod pool;
+mod upsert;
 mod url;
 mod writer;
 

@@ -1,7 +1,13 @@
 //! diesel table definitions of triglot's order model, written once for every backend.
+//!
+//! Timestamps are [`UtcDateTime`](crate::sql::UtcDateTime), not diesel's
+//! `Timestamp`: see its documentation for the MySQL range trap it avoids.
 #![allow(missing_docs)]
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql::UtcDateTime;
+
     /// People and companies that place orders, keyed by the id their source system gives them.
     customers (id) {
         id -> BigInt,
@@ -9,11 +15,14 @@ diesel::table! {
         name -> Text,
         email -> Nullable<Text>,
         country -> Nullable<Text>,
-        created_at -> Timestamp,
+        created_at -> UtcDateTime,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql::UtcDateTime;
+
     /// Orders, keyed by their source system's id; money in integer cents.
     orders (id) {
         id -> BigInt,
@@ -22,14 +31,17 @@ diesel::table! {
         status -> Text,
         currency -> Text,
         total_cents -> BigInt,
-        placed_at -> Timestamp,
-        updated_at -> Timestamp,
+        placed_at -> UtcDateTime,
+        updated_at -> UtcDateTime,
         source -> Text,
         content_hash -> BigInt,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql::UtcDateTime;
+
     /// The lines of an order, numbered from 1 within it.
     order_lines (id) {
         id -> BigInt,
@@ -44,11 +56,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql::UtcDateTime;
+
     /// One execution of a load: what it read, wrote and rejected.
     ingest_runs (id) {
         id -> BigInt,
-        started_at -> Timestamp,
-        finished_at -> Nullable<Timestamp>,
+        started_at -> UtcDateTime,
+        finished_at -> Nullable<UtcDateTime>,
         status -> Text,
         source -> Text,
         contract -> Text,
@@ -63,6 +78,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql::UtcDateTime;
+
     /// Input records that a run refused, with where they came from and why.
     rejects (id) {
         id -> BigInt,
@@ -73,7 +91,7 @@ diesel::table! {
         reason -> Text,
         detail -> Text,
         raw -> Text,
-        created_at -> Timestamp,
+        created_at -> UtcDateTime,
     }
 }
 

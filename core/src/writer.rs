@@ -201,11 +201,11 @@ impl<'db, D: Dialect> OrderWriter<'db, D> {
         let mut step = "upserting customers";
         D::write_transaction(&mut conn, |conn| {
             let customers = unique_customers(&records);
-            for chunk in customers.chunks(rows_per_statement(caps.max_bind_params, 5)) {
+            let keys: Vec<String> = customers.iter().map(|c| c.external_id.clone()).collect();
+            for chunk in owned_chunks(customers, rows_per_statement(caps.max_bind_params, 5)) {
                 D::upsert_customers(conn, chunk)?;
             }
             step = "reading customer ids";
-            let keys: Vec<String> = customers.iter().map(|c| c.external_id.clone()).collect();
             let customer_ids = lookup(&keys, caps.max_bind_params, |k| conn.customer_ids(k))?;
 
             step = "reading stored orders";
@@ -248,7 +248,7 @@ impl<'db, D: Dialect> OrderWriter<'db, D> {
                     Ok(new_order(r, id_of(&customer_ids, &r.customer.external_id)?, *hash))
                 })
                 .collect::<diesel::QueryResult<_>>()?;
-            for chunk in rows.chunks(rows_per_statement(caps.max_bind_params, 9)) {
+            for chunk in owned_chunks(rows, rows_per_statement(caps.max_bind_params, 9)) {
                 D::upsert_orders(conn, chunk)?;
             }
 
@@ -289,6 +289,16 @@ impl<'db, D: Dialect> OrderWriter<'db, D> {
 /// Rows of `columns` bind parameters each that fit in one statement.
 fn rows_per_statement(max_bind_params: usize, columns: usize) -> usize {
     (max_bind_params / columns).max(1)
+}
+
+/// Splits `rows` into owned chunks of at most `size` (diesel inserts owned
+/// rows when a field is converted with `serialize_as`).
+fn owned_chunks<T>(rows: Vec<T>, size: usize) -> impl Iterator<Item = Vec<T>> {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        Some(rows.by_ref().take(size.max(1)).collect())
+    })
 }
 
 /// Looks up `(key, id)` pairs in chunks that respect the bind-parameter limit.
@@ -470,6 +480,13 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert_eq!((kept[0].external_id.as_str(), kept[0].total_cents), ("O1", 7));
         assert_eq!(kept[1].external_id, "O2");
+    }
+
+    #[test]
+    fn owned_chunks_keep_order_and_sizes() {
+        let chunks: Vec<Vec<i32>> = owned_chunks((1..=7).collect(), 3).collect();
+        assert_eq!(chunks, [vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+        assert_eq!(owned_chunks(Vec::<i32>::new(), 3).count(), 0);
     }
 
     #[test]

@@ -1,1 +1,76 @@
-//! placeholder
+//! MySQL and MariaDB implementation of triglot's [`Dialect`](triglot_core::Dialect),
+//! on libmysqlclient (Debian: `default-libmysqlclient-dev`; the `bundled`
+//! feature builds it from source instead).
+//!
+//! Each heading below is one way MySQL differs from the other backends, and
+//! what triglot does about it.
+//!
+//! # URLs
+//!
+//! `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` and the same with
+//! `mariadb://`. diesel's own options (`unix_socket`, `ssl_mode`, `ssl_ca`, …)
+//! pass through.
+//!
+//! # Session
+//!
+//! Every pooled connection sets a strict `sql_mode` (`STRICT_ALL_TABLES`,
+//! `NO_ZERO_DATE`, `NO_ZERO_IN_DATE`, `ERROR_FOR_DIVISION_BY_ZERO`,
+//! `ONLY_FULL_GROUP_BY`, `NO_ENGINE_SUBSTITUTION`), so bad data is refused
+//! instead of truncated; `time_zone = '+00:00'`; and utf8mb4 for the client,
+//! the connection and the results.
+//!
+//! # Text and collation
+//!
+//! Tables are utf8mb4 with the binary collation `utf8mb4_bin`, so `'abc'` and
+//! `'ABC'` are different external ids and text sorts as on SQLite and
+//! PostgreSQL. 4-byte characters (emoji, musical symbols) round-trip.
+//!
+//! # Dates and time zones
+//!
+//! Timestamps are `DATETIME(6)` holding UTC: no conversion by the session
+//! time zone (unlike `TIMESTAMP`), microseconds kept, range year 1000 to 9999.
+//!
+//! # Upsert
+//!
+//! `INSERT … ON DUPLICATE KEY UPDATE col = VALUES(col)`. `VALUES()` is what
+//! both MariaDB and MySQL 8 accept (MySQL 8.0.20 prefers a row alias, which
+//! MariaDB lacks). diesel sets `CLIENT_FOUND_ROWS`, so an unchanged upsert
+//! reports one affected row like an insert: triglot never infers
+//! inserted/updated/unchanged counts from affected rows; the writer compares
+//! content fingerprints instead.
+//!
+//! # RETURNING
+//!
+//! diesel's MySQL backend has no `RETURNING` clause (MariaDB 10.5+ has one,
+//! MySQL none), so new ids come from `LAST_INSERT_ID()` on the same
+//! connection.
+//!
+//! # Transactions and DDL
+//!
+//! DDL commits implicitly: a migration that fails half-way leaves its first
+//! statements applied, and the error says so. A lock wait timeout (1205) rolls
+//! back only the statement; triglot rolls back the whole transaction before
+//! any retry. Deadlocks (1213) and lock wait timeouts are
+//! [`Error::Retryable`](triglot_core::Error::Retryable).
+//!
+//! # CHECK constraints
+//!
+//! Enforced by MariaDB 10.2+ and MySQL 8.0.16+; MariaDB reports a violation as
+//! error 4025, which diesel does not classify, so triglot does.
+//!
+//! # Result buffering
+//!
+//! diesel's MySQL connection reads a whole result set into client memory
+//! before returning the first row ([`Capabilities::streams_results`](triglot_core::Capabilities::streams_results)
+//! is false): large reads are paged by key.
+
+pub use crate::dialect::MysqlDialect;
+
+mod dialect;
+mod error;
+mod introspect;
+mod migrate;
+mod session;
+#[cfg(feature = "testing")]
+mod testing;
+mod write;

@@ -1,1 +1,49 @@
-//! placeholder
+//! PostgreSQL implementation of triglot's [`Dialect`](triglot_core::Dialect), on
+//! libpq (Debian: `libpq-dev`; the `bundled` feature builds it from source
+//! instead).
+//!
+//! Each heading below is one way PostgreSQL differs from the other backends,
+//! and what triglot does about it.
+//!
+//! # URLs and connection timeouts
+//!
+//! `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` or `postgresql://…`, with
+//! any libpq parameter in the query string. Where the URL does not set them,
+//! triglot adds `connect_timeout=10`, TCP keepalives (`keepalives_idle=30`,
+//! `keepalives_interval=10`, `keepalives_count=3`) and `tcp_user_timeout=30000`,
+//! so a connection to a server that vanished without closing its sockets fails
+//! within seconds instead of hanging (r2d2's own health check has no time
+//! limit), and `application_name=triglot`.
+//!
+//! # Session
+//!
+//! Every pooled connection sets `TimeZone = 'UTC'`; `application_name` is
+//! `triglot` unless the URL names another.
+//!
+//! # Dates and time zones
+//!
+//! Timestamps are `TIMESTAMP` (without time zone) holding UTC, microseconds
+//! kept.
+//!
+//! # Upsert
+//!
+//! `INSERT … ON CONFLICT (external_id) DO UPDATE SET col = excluded.col`, with
+//! `RETURNING` for new ids.
+//!
+//! # Errors
+//!
+//! diesel classifies SQLSTATE 23505/23503/23502/23514 and 40001; a deadlock
+//! (40P01) and a lock that could not be obtained (55P03) arrive as `Unknown`
+//! and are recognised by the server's message as
+//! [`Error::Retryable`](triglot_core::Error::Retryable).
+
+pub use crate::dialect::PostgresDialect;
+
+mod dialect;
+mod error;
+mod introspect;
+mod migrate;
+mod session;
+#[cfg(feature = "testing")]
+mod testing;
+mod write;

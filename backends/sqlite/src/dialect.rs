@@ -28,6 +28,7 @@ impl Dialect for SqliteDialect {
         bulk_path: BulkPath::MultiRowInsert,
         transactional_ddl: true,
         streams_results: true,
+        check_constraints: true,
         concurrent_writers: false,
     };
     const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
@@ -70,15 +71,15 @@ impl Dialect for SqliteDialect {
         conn.immediate_transaction(f)
     }
 
-    fn upsert_customers(conn: &mut SqliteConnection, rows: &[NewCustomer]) -> QueryResult<usize> {
+    fn upsert_customers(conn: &mut SqliteConnection, rows: Vec<NewCustomer>) -> QueryResult<usize> {
         crate::write::upsert_customers(conn, rows)
     }
 
-    fn upsert_orders(conn: &mut SqliteConnection, rows: &[NewOrder]) -> QueryResult<usize> {
+    fn upsert_orders(conn: &mut SqliteConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
         crate::write::upsert_orders(conn, rows)
     }
 
-    fn insert_run(conn: &mut SqliteConnection, run: &NewIngestRun) -> QueryResult<i64> {
+    fn insert_run(conn: &mut SqliteConnection, run: NewIngestRun) -> QueryResult<i64> {
         crate::write::insert_run(conn, run)
     }
 }

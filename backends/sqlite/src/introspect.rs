@@ -7,7 +7,7 @@ use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::sqlite::SqliteConnection;
 use triglot_core::introspect::{
-    ColumnSnapshot, ForeignKey, SchemaSnapshot, TableSnapshot, TypeClass,
+    ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
 };
 
 #[derive(QueryableByName)]
@@ -92,23 +92,9 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
     )
     .bind::<Text, _>(table)
     .load(conn)?;
-    let mut foreign_keys: Vec<ForeignKey> = Vec::new();
-    let mut last_id = None;
-    for row in fk_rows {
-        if last_id != Some(row.id) {
-            foreign_keys.push(ForeignKey {
-                columns: Vec::new(),
-                references: row.target.clone(),
-                referenced_columns: Vec::new(),
-            });
-            last_id = Some(row.id);
-        }
-        if let Some(fk) = foreign_keys.last_mut() {
-            fk.columns.push(row.from_column);
-            fk.referenced_columns.push(row.to_column);
-        }
-    }
-    foreign_keys.sort();
+    let foreign_keys = foreign_keys_from_rows(
+        fk_rows.into_iter().map(|r| (r.id.to_string(), r.from_column, r.target, r.to_column)),
+    );
 
     Ok(TableSnapshot {
         columns: columns

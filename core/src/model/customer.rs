@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::LoadQuery;
 
 use crate::schema::customers;
+use crate::sql::UtcValue;
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -39,6 +40,7 @@ pub struct NewCustomer {
     /// ISO 3166-1 alpha-2 country code, if known.
     pub country: Option<String>,
     /// When the customer was first seen (UTC).
+    #[diesel(serialize_as = UtcValue)]
     pub created_at: NaiveDateTime,
 }
 

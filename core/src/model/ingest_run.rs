@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::{ExecuteDsl, LoadQuery};
 
 use crate::schema::ingest_runs;
+use crate::sql::{NullableUtcValue, UtcValue};
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,7 @@ pub struct IngestRun {
 #[diesel(table_name = ingest_runs, treat_none_as_default_value = false)]
 pub struct NewIngestRun {
     /// When it started (UTC).
+    #[diesel(serialize_as = UtcValue)]
     pub started_at: NaiveDateTime,
     /// `running`.
     pub status: String,
@@ -123,6 +125,7 @@ impl NewIngestRun {
 #[diesel(table_name = ingest_runs, treat_none_as_null = true)]
 pub struct RunUpdate {
     /// When it ended, if it has.
+    #[diesel(serialize_as = NullableUtcValue)]
     pub finished_at: Option<NaiveDateTime>,
     /// `running`, `completed` or `failed`.
     pub status: String,

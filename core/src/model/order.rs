@@ -15,7 +15,7 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
 use crate::schema::orders;
-use crate::sql::{SumBigInt, sum_bigint};
+use crate::sql::{SumBigInt, UtcValue, sum_bigint};
 
 /// The fixed set of order states; stored as lower-case text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
@@ -138,8 +138,10 @@ pub struct NewOrder {
     /// Total in integer cents of `currency`.
     pub total_cents: i64,
     /// When it was placed (UTC).
+    #[diesel(serialize_as = UtcValue)]
     pub placed_at: NaiveDateTime,
     /// When the source last changed it (UTC).
+    #[diesel(serialize_as = UtcValue)]
     pub updated_at: NaiveDateTime,
     /// Where it came from.
     pub source: String,
@@ -175,7 +177,7 @@ fn by_external_id(key: String) -> _ {
 }
 
 #[dsl::auto_type]
-fn placed_between(from: NaiveDateTime, until: NaiveDateTime) -> _ {
+fn placed_between(from: UtcValue, until: UtcValue) -> _ {
     orders::table
         .filter(orders::placed_at.ge(from).and(orders::placed_at.lt(until)))
         .order_by((orders::placed_at, orders::id))
@@ -263,7 +265,7 @@ where
         from: NaiveDateTime,
         until: NaiveDateTime,
     ) -> QueryResult<Vec<Order>> {
-        placed_between(from, until).select(Order::as_select()).load(self)
+        placed_between(UtcValue(from), UtcValue(until)).select(Order::as_select()).load(self)
     }
 
     fn count_orders(&mut self) -> QueryResult<i64> {

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::{ExecuteDsl, LoadQuery};
 
 use crate::schema::rejects;
+use crate::sql::UtcValue;
 
 /// A stored reject.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -51,6 +52,7 @@ pub struct NewReject {
     /// The record's raw text.
     pub raw: String,
     /// When it was rejected (UTC).
+    #[diesel(serialize_as = UtcValue)]
     pub created_at: NaiveDateTime,
 }
 

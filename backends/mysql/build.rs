@@ -1,0 +1,4 @@
+//! Build script: rebuild when the embedded migrations change.
+fn main() {
+    println!("cargo:rerun-if-changed=../../migrations/mysql");
+}

@@ -1,0 +1,66 @@
+//! Classification of MySQL and MariaDB failures.
+
+use diesel::result::{DatabaseErrorKind, Error};
+use triglot_core::ErrorKind;
+
+/// Maps a diesel error to triglot's [`ErrorKind`].
+///
+/// diesel classifies 1062 (duplicate key), 1451/1452 (foreign key), 1048
+/// (NULL), 3819 (MySQL CHECK) and 1213 (deadlock) by number. Its error
+/// information carries no number, so the rest is recognised by the server's
+/// fixed message texts: 1205 lock wait timeout, MariaDB's 4025 CHECK failure,
+/// and the client's lost-connection errors (2006, 2013).
+pub(crate) fn classify(err: &Error) -> ErrorKind {
+    match err {
+        Error::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
+            DatabaseErrorKind::ForeignKeyViolation => ErrorKind::ForeignKeyViolation,
+            DatabaseErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
+            DatabaseErrorKind::CheckViolation => ErrorKind::CheckViolation,
+            DatabaseErrorKind::SerializationFailure => ErrorKind::Retryable,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                ErrorKind::ConnectionLost
+            }
+            _ => classify_message(info.message()),
+        },
+        _ => ErrorKind::Other,
+    }
+}
+
+fn classify_message(message: &str) -> ErrorKind {
+    if message.starts_with("Lock wait timeout exceeded") || message.starts_with("Deadlock found") {
+        ErrorKind::Retryable
+    } else if message.starts_with("CONSTRAINT ") && message.contains(" failed for ") {
+        // MariaDB 4025: CONSTRAINT `orders_total_cents_check` failed for `db`.`orders`
+        ErrorKind::CheckViolation
+    } else if message.contains("server has gone away")
+        || message.starts_with("Lost connection to")
+        || message.starts_with("Can't connect to")
+        || message.contains("Server shutdown in progress")
+    {
+        ErrorKind::ConnectionLost
+    } else {
+        ErrorKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_texts_are_classified() {
+        assert_eq!(
+            classify_message("Lock wait timeout exceeded; try restarting transaction"),
+            ErrorKind::Retryable
+        );
+        assert_eq!(
+            classify_message(
+                "CONSTRAINT `order_lines_quantity_check` failed for `test`.`order_lines`"
+            ),
+            ErrorKind::CheckViolation
+        );
+        assert_eq!(classify_message("MySQL server has gone away"), ErrorKind::ConnectionLost);
+        assert_eq!(classify_message("Unknown column 'x' in 'field list'"), ErrorKind::Other);
+    }
+}

@@ -1,0 +1,61 @@
+//! URLs and the per-connection session setup of MySQL.
+
+use diesel::connection::SimpleConnection;
+use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
+use diesel::result::QueryResult;
+use diesel::sql_types::Text;
+use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
+
+/// The `sql_mode` every pooled connection runs with.
+pub(crate) const SQL_MODE: &str = "STRICT_ALL_TABLES,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,\
+ERROR_FOR_DIVISION_BY_ZERO,ONLY_FULL_GROUP_BY,NO_ENGINE_SUBSTITUTION";
+
+pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
+    // diesel only knows mysql://; mariadb:// is the same protocol.
+    let connection_string = format!("mysql://{}", url.rest());
+    let parsed = url::Url::parse(&connection_string)
+        .map_err(|e| Error::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
+    if parsed.path().trim_start_matches('/').is_empty() {
+        return Err(Error::InvalidUrl {
+            url: url.to_string(),
+            reason: "no database name: use mysql://USER@HOST/DATABASE".into(),
+        });
+    }
+    Ok(ConnectTarget { connection_string, display: url.to_string(), private_per_connection: false })
+}
+
+pub(crate) fn on_acquire(conn: &mut MysqlConnection) -> QueryResult<()> {
+    // diesel's establish already sets the time zone and utf8mb4 character
+    // sets; they are restated so the session does not depend on it.
+    conn.batch_execute(&format!(
+        "SET SESSION sql_mode = '{SQL_MODE}', time_zone = '+00:00', \
+         character_set_client = 'utf8mb4', character_set_connection = 'utf8mb4', \
+         character_set_results = 'utf8mb4'"
+    ))
+}
+
+pub(crate) fn server_version(conn: &mut MysqlConnection) -> QueryResult<ServerVersion> {
+    let text: String = diesel::select(diesel::dsl::sql::<Text>("VERSION()")).get_result(conn)?;
+    Ok(ServerVersion::parse(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mariadb_scheme_becomes_mysql_for_the_driver() -> triglot_core::Result<()> {
+        let target = connect_target(&DatabaseUrl::parse("mariadb://root:pw@127.0.0.1/test")?)?;
+        assert_eq!(target.connection_string, "mysql://root:pw@127.0.0.1/test");
+        assert_eq!(target.display, "mariadb://root:***@127.0.0.1/test");
+        Ok(())
+    }
+
+    #[test]
+    fn url_without_database_is_refused() {
+        let err =
+            connect_target(&DatabaseUrl::parse("mysql://root@127.0.0.1").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("no database name"), "{err}");
+    }
+}

@@ -1,0 +1,63 @@
+//! Classification of PostgreSQL failures.
+
+use diesel::result::{DatabaseErrorKind, Error};
+use triglot_core::ErrorKind;
+
+/// Maps a diesel error to triglot's [`ErrorKind`].
+///
+/// diesel classifies by SQLSTATE but does not expose it; a deadlock (40P01)
+/// and `lock_not_available` (55P03) arrive as `Unknown`, recognised here by
+/// the server's fixed message texts.
+pub(crate) fn classify(err: &Error) -> ErrorKind {
+    match err {
+        Error::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
+            DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::RestrictViolation => {
+                ErrorKind::ForeignKeyViolation
+            }
+            DatabaseErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
+            DatabaseErrorKind::CheckViolation => ErrorKind::CheckViolation,
+            DatabaseErrorKind::SerializationFailure => ErrorKind::Retryable,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                ErrorKind::ConnectionLost
+            }
+            _ => classify_message(info.message()),
+        },
+        _ => ErrorKind::Other,
+    }
+}
+
+fn classify_message(message: &str) -> ErrorKind {
+    if message.starts_with("deadlock detected")
+        || message.starts_with("could not obtain lock")
+        || message.starts_with("could not serialize access")
+    {
+        ErrorKind::Retryable
+    } else if message.starts_with("terminating connection")
+        || message.contains("server closed the connection unexpectedly")
+        || message.starts_with("no connection to the server")
+    {
+        ErrorKind::ConnectionLost
+    } else {
+        ErrorKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_texts_are_classified() {
+        assert_eq!(classify_message("deadlock detected"), ErrorKind::Retryable);
+        assert_eq!(
+            classify_message("could not obtain lock on row in relation \"orders\""),
+            ErrorKind::Retryable
+        );
+        assert_eq!(
+            classify_message("terminating connection due to administrator command"),
+            ErrorKind::ConnectionLost
+        );
+        assert_eq!(classify_message("syntax error at or near \"x\""), ErrorKind::Other);
+    }
+}

@@ -1,0 +1,123 @@
+//! Reading PostgreSQL's live schema from the system catalogs.
+
+use std::collections::BTreeMap;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::result::QueryResult;
+use diesel::sql_types::{Bool, Text};
+use triglot_core::introspect::{
+    ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
+    unique_keys_from_rows,
+};
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    declared: String,
+    #[diesel(sql_type = Bool)]
+    nullable: bool,
+}
+
+#[derive(QueryableByName)]
+struct KeyColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    is_primary: bool,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+#[derive(QueryableByName)]
+struct ForeignKeyColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    target: String,
+    #[diesel(sql_type = Text)]
+    target_column: String,
+}
+
+pub(crate) fn snapshot(conn: &mut PgConnection) -> QueryResult<SchemaSnapshot> {
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+         AND table_name <> '__diesel_schema_migrations' ORDER BY 1",
+    )
+    .load(conn)?;
+    let mut tables = BTreeMap::new();
+    for Name { name } in names {
+        let table = table(conn, &name)?;
+        tables.insert(name, table);
+    }
+    Ok(SchemaSnapshot { tables })
+}
+
+fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
+    let columns: Vec<Column> = diesel::sql_query(
+        "SELECT column_name::text AS name, data_type::text AS declared, is_nullable = 'YES' AS nullable \
+         FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
+         ORDER BY ordinal_position",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+    // Unique indexes, whether they back a constraint or not.
+    let keys: Vec<KeyColumn> = diesel::sql_query(
+        "SELECT i.relname::text AS name, ix.indisprimary AS is_primary, a.attname::text AS column_name \
+         FROM pg_index ix \
+         JOIN pg_class t ON t.oid = ix.indrelid \
+         JOIN pg_class i ON i.oid = ix.indexrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+         WHERE ix.indisunique AND n.nspname = current_schema() AND t.relname = $1 \
+         ORDER BY i.relname, k.ord",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+    let fks: Vec<ForeignKeyColumn> = diesel::sql_query(
+        "SELECT c.conname::text AS name, a.attname::text AS column_name, \
+         rt.relname::text AS target, ra.attname::text AS target_column \
+         FROM pg_constraint c \
+         JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         JOIN pg_class rt ON rt.oid = c.confrelid \
+         CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
+         JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = k.refnum \
+         WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname = $1 \
+         ORDER BY c.conname, k.ord",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+
+    let (primary_key, unique) =
+        unique_keys_from_rows(keys.into_iter().map(|k| (k.name, k.is_primary, k.column_name)));
+    Ok(TableSnapshot {
+        columns: columns
+            .into_iter()
+            .map(|c| ColumnSnapshot {
+                class: TypeClass::from_declared(&c.declared),
+                nullable: c.nullable,
+                name: c.name,
+                declared_type: c.declared,
+            })
+            .collect(),
+        primary_key,
+        unique,
+        foreign_keys: foreign_keys_from_rows(
+            fks.into_iter().map(|f| (f.name, f.column_name, f.target, f.target_column)),
+        ),
+    })
+}

@@ -1,0 +1,70 @@
+//! URLs, driver timeouts and the per-connection session setup of PostgreSQL.
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::result::QueryResult;
+use diesel::sql_types::Text;
+use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
+
+/// libpq parameters added when the URL does not set them.
+const DEFAULT_PARAMS: [(&str, &str); 7] = [
+    ("connect_timeout", "10"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "30000"),
+    ("application_name", "triglot"),
+];
+
+pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
+    let mut parsed = url::Url::parse(url.expose())
+        .map_err(|e| Error::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
+    let given: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    {
+        let mut query = parsed.query_pairs_mut();
+        for (key, value) in DEFAULT_PARAMS {
+            if !given.iter().any(|k| k == key) {
+                query.append_pair(key, value);
+            }
+        }
+    }
+    Ok(ConnectTarget {
+        connection_string: parsed.to_string(),
+        display: url.to_string(),
+        private_per_connection: false,
+    })
+}
+
+pub(crate) fn on_acquire(conn: &mut PgConnection) -> QueryResult<()> {
+    conn.batch_execute("SET TimeZone = 'UTC'")
+}
+
+pub(crate) fn server_version(conn: &mut PgConnection) -> QueryResult<ServerVersion> {
+    let text: String =
+        diesel::select(diesel::dsl::sql::<Text>("current_setting('server_version')"))
+            .get_result(conn)?;
+    Ok(ServerVersion::parse(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_timeouts_are_added_but_never_override_the_url() -> triglot_core::Result<()> {
+        let url =
+            DatabaseUrl::parse("postgres://u:pw@h/db?connect_timeout=3&application_name=etl")?;
+        let target = connect_target(&url)?;
+        let s = &target.connection_string;
+        assert!(s.contains("connect_timeout=3") && !s.contains("connect_timeout=10"), "{s}");
+        assert!(
+            s.contains("application_name=etl") && !s.contains("application_name=triglot"),
+            "{s}"
+        );
+        assert!(s.contains("tcp_user_timeout=30000") && s.contains("keepalives_idle=30"), "{s}");
+        assert!(!target.display.contains("pw"), "{}", target.display);
+        Ok(())
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE rejects;
+DROP TABLE ingest_runs;
