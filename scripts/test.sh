@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
-exec cargo test --workspace --features triglot/sqlite,triglot/mysql,triglot/postgres "$@"
+exec cargo test --locked --workspace --features triglot/sqlite,triglot/mysql,triglot/postgres "$@"

@@ -98,3 +98,66 @@ fn help_does_not_print_the_database_url_from_the_environment() {
         .unwrap();
     assert!(!stdout(&out).contains("hunter2"), "{}", stdout(&out));
 }
+
+/// Runs `triglot demo --json` on a fresh database of backend `D` and returns
+/// the figures that must not depend on the backend.
+#[allow(dead_code)]
+fn demo_figures<D: triglot::testing::TestBackend>() -> serde_json::Value {
+    let db = triglot::testing::TestDb::<D>::new(&format!("cli::demo_figures::{}", D::NAME));
+    let out = triglot(&[
+        "--database-url",
+        db.url(),
+        "demo",
+        "--orders",
+        "1500",
+        "--seed",
+        "11",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}: {}", D::NAME, stderr(&out));
+    let mut json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["backend"], D::NAME);
+    let figures = json.as_object_mut().unwrap();
+    for varying in ["backend", "elapsed", "run_id"] {
+        figures.remove(varying);
+    }
+    json
+}
+
+#[test]
+fn demo_summary_for_a_seed_is_identical_on_every_backend() {
+    let summaries: Vec<(&str, serde_json::Value)> = vec![
+        #[cfg(feature = "sqlite")]
+        ("sqlite", demo_figures::<triglot::sqlite::SqliteDialect>()),
+        #[cfg(feature = "mysql")]
+        ("mysql", demo_figures::<triglot::mysql::MysqlDialect>()),
+        #[cfg(feature = "postgres")]
+        ("postgres", demo_figures::<triglot::postgres::PostgresDialect>()),
+    ];
+
+    // The figures recomputed in Rust from the generated records.
+    let data = triglot::DemoData::today(11, 1_500);
+    let mut by_status = std::collections::BTreeMap::<(String, String), (i64, i64)>::new();
+    let mut lines = 0;
+    for record in data.records() {
+        let entry =
+            by_status.entry((record.status.to_string(), record.currency.clone())).or_default();
+        entry.0 += 1;
+        entry.1 += record.total_cents;
+        lines += record.lines.len() as i64;
+    }
+    let expected: Vec<serde_json::Value> = by_status
+        .into_iter()
+        .map(|((status, currency), (orders, total))| {
+            serde_json::json!({"status": status, "currency": currency, "orders": orders, "total_cents": total})
+        })
+        .collect();
+
+    for (backend, summary) in &summaries {
+        assert_eq!(summary["orders"], 1_500, "{backend}");
+        assert_eq!(summary["lines"], lines, "{backend}");
+        assert_eq!(summary["by_status"], serde_json::Value::Array(expected.clone()), "{backend}");
+        assert_eq!(summary, &summaries[0].1, "{backend} differs from {}", summaries[0].0);
+    }
+}

@@ -6,14 +6,18 @@ mod harness;
 // The `triglot` program end to end.
 #[cfg(feature = "cli")]
 mod cli;
+// Unreachable servers fail tests loudly, with how to start them.
+mod harness_failures;
 // Each constraint violation and transient failure maps to its Error variant.
 mod errors;
 // Migrations up, down and up again.
 mod migrate;
 // Round trips of every column of every model.
 mod model;
-// Pools: session setup read back, in-memory databases, checkout timeouts.
+// Pools: in-memory databases, checkout timeouts, busy databases.
 mod pool;
+// The session setup of every backend, read back from pooled connections.
+mod session;
 // Choosing a backend by URL; passwords never shown.
 mod url;
 // The order writer: batches, idempotence, atomicity.

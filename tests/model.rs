@@ -245,3 +245,32 @@ triglot::backend_test!(ingest_run_and_reject_columns_round_trip, |db| -> triglot
     );
     Ok(())
 });
+
+triglot::backend_test!(a_days_orders_load_with_their_lines, |db| {
+    use crate::harness::{at, order};
+    let mut inside = order("O-in", "C1", 3);
+    inside.placed_at = at(2026, 11, 20, 0, 0, 0, 0);
+    let mut last = order("O-last", "C1", 1);
+    last.placed_at = at(2026, 11, 20, 23, 59, 59, 999_999);
+    let mut next_day = order("O-next", "C1", 2);
+    next_day.placed_at = at(2026, 11, 21, 0, 0, 0, 0);
+    triglot::OrderWriter::new(db).write_batch(&[next_day, last, inside]).unwrap();
+
+    let day = db
+        .run("loading a day", |conn| {
+            triglot::model::orders_with_lines(
+                conn,
+                at(2026, 11, 20, 0, 0, 0, 0),
+                at(2026, 11, 21, 0, 0, 0, 0),
+            )
+        })
+        .unwrap();
+    let shape: Vec<(&str, Vec<i32>)> = day
+        .iter()
+        .map(|(o, lines)| (o.external_id.as_str(), lines.iter().map(|l| l.line_no).collect()))
+        .collect();
+    assert_eq!(shape, [("O-in", vec![1, 2, 3]), ("O-last", vec![1])]);
+    for (order, lines) in &day {
+        assert_eq!(order.total_cents, lines.iter().map(|l| l.amount_cents()).sum::<i64>());
+    }
+});

@@ -1,58 +1,14 @@
-//! Pools: the session setup is applied to every pooled connection, in-memory
-//! SQLite databases are shared by the pool, checkouts time out.
+//! Pools: in-memory SQLite databases are shared by the pool, checkouts time
+//! out, busy databases are retryable.
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use std::time::Duration;
 
     use diesel::prelude::*;
-    use diesel::sql_types::{BigInt, Text};
     use triglot::model::CustomerQueries;
     use triglot::sqlite::SqliteDialect;
     use triglot::{Database, Error, PoolConfig};
-
-    #[derive(QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = Text)]
-        value: String,
-    }
-
-    #[derive(QueryableByName)]
-    struct Number {
-        #[diesel(sql_type = BigInt)]
-        value: i64,
-    }
-
-    fn text(conn: &mut SqliteConnection, pragma: &str) -> String {
-        diesel::sql_query(format!("SELECT {pragma} AS value FROM pragma_{pragma}"))
-            .get_result::<Setting>(conn)
-            .unwrap()
-            .value
-    }
-
-    /// `column` is the pragma's result column (`busy_timeout` names it `timeout`).
-    fn number(conn: &mut SqliteConnection, pragma: &str, column: &str) -> i64 {
-        diesel::sql_query(format!("SELECT {column} AS value FROM pragma_{pragma}"))
-            .get_result::<Number>(conn)
-            .unwrap()
-            .value
-    }
-
-    #[test]
-    fn every_pooled_connection_has_the_session_setup() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let config = PoolConfig { max_size: 3, min_idle: Some(3), ..PoolConfig::default() };
-        let db = Database::<SqliteDialect>::open_with(&url, config).unwrap();
-        // Hold three connections at once so each one is a different connection.
-        let mut held: Vec<_> = (0..3).map(|_| db.get().unwrap()).collect();
-        for conn in &mut held {
-            assert_eq!(text(conn, "journal_mode"), "wal");
-            assert_eq!(number(conn, "busy_timeout", "timeout"), 5_000);
-            assert_eq!(number(conn, "foreign_keys", "foreign_keys"), 1);
-            assert_eq!(number(conn, "synchronous", "synchronous"), 1, "1 is NORMAL");
-        }
-    }
 
     #[test]
     fn memory_database_is_shared_by_every_checkout() {

@@ -144,7 +144,7 @@ impl AsExpression<Nullable<UtcDateTime>> for NullableUtcValue {
     }
 }
 
-impl<'a> AsExpression<Nullable<UtcDateTime>> for &'a NullableUtcValue {
+impl AsExpression<Nullable<UtcDateTime>> for &NullableUtcValue {
     type Expression = Bound<Nullable<UtcDateTime>, Self>;
 
     fn as_expression(self) -> Self::Expression {

@@ -89,12 +89,21 @@ impl<D: TestBackend> TestDb<D> {
     /// variable that overrides it and how to start the server. A test that
     /// cannot reach its database fails; it never passes silently.
     pub fn new(name: &str) -> Self {
-        match Self::try_new(name) {
+        Self::new_on(&server_url::<D>(), name)
+    }
+
+    /// Like [`TestDb::new`], on the server at `server_url` instead of the configured one.
+    ///
+    /// # Panics
+    ///
+    /// As [`TestDb::new`].
+    pub fn new_on(server_url: &str, name: &str) -> Self {
+        match Self::try_new_on(server_url, name) {
             Ok(db) => db,
             Err(err) => panic!(
                 "{} test database unavailable: {err}\n  server URL: {}{}\n  {}",
                 D::NAME,
-                crate::redact(&server_url::<D>()),
+                crate::redact(server_url),
                 D::TEST_URL_ENV.map(|v| format!(" (set {v} to change it)")).unwrap_or_default(),
                 D::START_HINT
             ),
@@ -107,7 +116,16 @@ impl<D: TestBackend> TestDb<D> {
     ///
     /// The server is unreachable, or creating, opening or migrating fails.
     pub fn try_new(name: &str) -> Result<Self> {
-        let isolated = D::create_isolated(&server_url::<D>(), &database_name(name))?;
+        Self::try_new_on(&server_url::<D>(), name)
+    }
+
+    /// Like [`TestDb::try_new`], on the server at `server_url`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TestDb::try_new`].
+    pub fn try_new_on(server_url: &str, name: &str) -> Result<Self> {
+        let isolated = D::create_isolated(server_url, &database_name(name))?;
         let config = PoolConfig { max_size: 4, min_idle: Some(0), ..PoolConfig::default() };
         let db = Database::<D>::open_with(&isolated.url, config)?;
         db.migrate()?;

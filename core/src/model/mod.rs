@@ -31,6 +31,46 @@ impl<C> ModelConnection for C where
 {
 }
 
+/// Orders placed in `[from, until)` with their lines, oldest first; lines by number.
+///
+/// Two queries whatever the number of orders: the orders, then the lines of
+/// all of them, grouped in Rust.
+///
+/// # Errors
+///
+/// Any statement error.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::{Database, Dialect};
+///
+/// fn day<D: Dialect>(db: &Database<D>, date: chrono::NaiveDate) -> triglot_core::Result<usize> {
+///     let from = date.and_hms_opt(0, 0, 0).unwrap();
+///     let orders = db.run("loading a day's orders", |conn| {
+///         triglot_core::model::orders_with_lines(conn, from, from + chrono::TimeDelta::days(1))
+///     })?;
+///     Ok(orders.len())
+/// }
+/// ```
+pub fn orders_with_lines<C: ModelConnection>(
+    conn: &mut C,
+    from: chrono::NaiveDateTime,
+    until: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Vec<(Order, Vec<OrderLine>)>> {
+    use diesel::GroupedBy;
+
+    let orders = conn.orders_placed_between(from, until)?;
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let mut lines = Vec::new();
+    // Keep each IN list well under every backend's bind limit.
+    for chunk in ids.chunks(10_000) {
+        lines.extend(conn.lines_of_orders(chunk)?);
+    }
+    let grouped = lines.grouped_by(&orders);
+    Ok(orders.into_iter().zip(grouped).collect())
+}
+
 /// Declared maximum lengths of the model's text columns, in characters.
 ///
 /// The migrations of every backend enforce the same limits.
