@@ -14,6 +14,8 @@ mod errors;
 mod migrate;
 // Round trips of every column of every model.
 mod model;
+// The live schema against the model layer; `triglot check`.
+mod parity;
 // Pools: in-memory databases, checkout timeouts, busy databases.
 mod pool;
 // The session setup of every backend, read back from pooled connections.

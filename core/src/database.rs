@@ -207,6 +207,16 @@ impl<D: Dialect> Database<D> {
         self.run("reading the schema", D::introspect)
     }
 
+    /// Compares the live schema with the model layer; an empty list means they match.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error while reading the schema, classified.
+    pub fn check_schema(&self) -> Result<Vec<crate::parity::Drift>> {
+        let live = self.introspect()?;
+        Ok(crate::parity::compare(&crate::parity::model_schema(), &live, D::URL_SCHEMES[0]))
+    }
+
     /// Row counts of the model's tables, in creation order.
     ///
     /// # Errors

@@ -24,6 +24,7 @@ pub use crate::writer::{LineRecord, OrderRecord, OrderWriter, RetryPolicy, Write
 
 pub mod introspect;
 pub mod model;
+pub mod parity;
 pub mod schema;
 pub mod sql;
 #[cfg(feature = "testing")]

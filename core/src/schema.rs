@@ -100,3 +100,22 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(rejects -> ingest_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(customers, orders, order_lines, ingest_runs, rejects);
+
+/// Unique keys of the model other than primary keys, as `(table, columns)`.
+///
+/// diesel's `table!` has no place for them; they are declared here, beside
+/// the tables, and every backend's migrations must create them (the parity
+/// check compares).
+pub const UNIQUE_KEYS: &[(&str, &[&str])] = &[
+    ("customers", &["external_id"]),
+    ("orders", &["external_id"]),
+    ("order_lines", &["order_id", "line_no"]),
+];
+
+/// Foreign keys of the model as `(table, column, referenced table, referenced
+/// column)`; the same relations as the `joinable!` lines above.
+pub const FOREIGN_KEYS: &[(&str, &str, &str, &str)] = &[
+    ("orders", "customer_id", "customers", "id"),
+    ("order_lines", "order_id", "orders", "id"),
+    ("rejects", "run_id", "ingest_runs", "id"),
+];

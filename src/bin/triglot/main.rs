@@ -36,6 +36,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Show applied migrations, row counts and the pool.
     Status(cmd::status::Args),
+    /// Compare the live schema with the model layer; exit 1 on any difference.
+    Check(cmd::check::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => cmd::migrate::run(&cli.database_url, args),
         Command::Demo(args) => cmd::demo::run(&cli.database_url, args),
         Command::Status(args) => cmd::status::run(&cli.database_url, args),
+        Command::Check(args) => cmd::check::run(&cli.database_url, args),
     };
     match result {
         Ok(out) => match out.emit() {

@@ -10,6 +10,7 @@ macro_rules! outln {
     };
 }
 
+pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod migrate;
 pub(crate) mod status;
