@@ -33,15 +33,31 @@
 /// });
 /// # fn main() {}
 /// ```
+///
+/// `backend_test!(requires(insert_returning) name, |db| { … })` runs the body
+/// only where that [`Capabilities`](crate::Capabilities) field is true for the
+/// server met; elsewhere the test prints why it skipped and passes.
 #[macro_export]
 macro_rules! backend_test {
+    (requires($cap:ident) $name:ident, |$db:ident| -> $ret:ty $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__backend_test_sqlite!([$cap] |$db| -> $ret $body);
+            $crate::__backend_test_mysql!([$cap] |$db| -> $ret $body);
+            $crate::__backend_test_postgres!([$cap] |$db| -> $ret $body);
+        }
+    };
+    (requires($cap:ident) $name:ident, |$db:ident| $body:block) => {
+        $crate::backend_test!(requires($cap) $name, |$db| -> () $body);
+    };
     ($name:ident, |$db:ident| -> $ret:ty $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__backend_test_sqlite!(|$db| -> $ret $body);
-            $crate::__backend_test_mysql!(|$db| -> $ret $body);
-            $crate::__backend_test_postgres!(|$db| -> $ret $body);
+            $crate::__backend_test_sqlite!([] |$db| -> $ret $body);
+            $crate::__backend_test_mysql!([] |$db| -> $ret $body);
+            $crate::__backend_test_postgres!([] |$db| -> $ret $body);
         }
     };
     ($name:ident, |$db:ident| $body:block) => {
@@ -52,7 +68,7 @@ macro_rules! backend_test {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __backend_test_one {
-    ($backend:ident, $dialect:ty, |$db:ident| -> $ret:ty $body:block) => {
+    ($backend:ident, $dialect:ty, [$($cap:ident)?] |$db:ident| -> $ret:ty $body:block) => {
         #[test]
         fn $backend() -> $ret {
             #[allow(unused_imports)]
@@ -62,6 +78,17 @@ macro_rules! __backend_test_one {
             let guard = $crate::testing::TestDb::<D>::new(module_path!());
             #[allow(unused_variables)]
             let $db: &$crate::Database<D> = &guard;
+            $(
+                if !$db.capabilities().$cap {
+                    eprintln!(
+                        "skipped on {} {}: `{}` is false",
+                        <D as $crate::Dialect>::NAME,
+                        $db.server_version(),
+                        stringify!($cap)
+                    );
+                    return $crate::testing::Skip::skipped();
+                }
+            )?
             $body
         }
     };

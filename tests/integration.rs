@@ -6,8 +6,10 @@ mod harness;
 // The `triglot` program end to end.
 #[cfg(feature = "cli")]
 mod cli;
-// Unreachable servers fail tests loudly, with how to start them.
-mod harness_failures;
+// The harness: unreachable servers fail loudly, capabilities gate bodies.
+mod harness_rules;
+// Databases of killed runs are dropped by the next run.
+mod harness_sweep;
 // Each constraint violation and transient failure maps to its Error variant.
 mod errors;
 // Migrations up, down and up again.

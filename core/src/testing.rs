@@ -1,13 +1,22 @@
-//! Isolated, migrated databases for tests: one per test, dropped afterwards.
+//! Isolated, migrated databases for tests: one per test, dropped afterwards,
+//! and leftovers of killed runs removed by the next run.
 //!
 //! Each backend implements [`TestBackend`]; [`TestDb::new`] asks it for a
-//! fresh database, opens it, runs the migrations and hands it to the test.
-//! Dropping the [`TestDb`] (also while a test panics) closes the pool and
-//! removes the database.
+//! fresh database, opens it, migrates it (or copies an already migrated
+//! template, where the backend has one) and hands it to the test. Dropping
+//! the [`TestDb`], also while a test panics, closes the pool and drops the
+//! database.
+//!
+//! Names are `tg_<test>_<host>_<pid>_<n>`: recognisable in a database list,
+//! unique among parallel tests and processes, and tied to the process that
+//! made them. The first [`TestDb`] of a process drops every `tg_` database of
+//! this host whose process is gone, so a run killed half-way leaves nothing
+//! behind once the next run starts.
 
-use std::any::Any;
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::database::Database;
@@ -15,7 +24,10 @@ use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::pool::PoolConfig;
 
-/// A backend that can create and drop throw-away databases for tests.
+/// The prefix of every database the harness creates.
+pub const PREFIX: &str = "tg_";
+
+/// A backend that can create, list and drop throw-away databases for tests.
 pub trait TestBackend: Dialect {
     /// The Cargo feature of `triglot` that compiles this backend in.
     const FEATURE: &'static str;
@@ -26,26 +38,38 @@ pub trait TestBackend: Dialect {
     /// One sentence telling how to start the server, for failure messages.
     const START_HINT: &'static str;
 
-    /// Creates an empty database called `name` and returns how to reach it.
+    /// Creates an empty database called `name` and returns its URL.
     ///
     /// # Errors
     ///
     /// The server is unreachable or refuses to create the database.
-    fn create_isolated(server_url: &str, name: &str) -> Result<Isolated>;
-}
+    fn create_database(server_url: &str, name: &str) -> Result<String>;
 
-/// A throw-away database: its URL, and a guard that removes it when dropped.
-pub struct Isolated {
-    /// The URL of the new database.
-    pub url: String,
-    /// Removes the database when dropped.
-    pub guard: Box<dyn Any + Send>,
-}
-
-impl fmt::Debug for Isolated {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Isolated").field("url", &crate::redact(&self.url)).finish()
+    /// Creates `name` with the migrations already applied, if the backend has
+    /// a faster way than running them (PostgreSQL copies a migrated template);
+    /// `None` means "create it empty and migrate".
+    ///
+    /// # Errors
+    ///
+    /// The server is unreachable or refuses.
+    fn create_migrated(server_url: &str, name: &str) -> Result<Option<String>> {
+        let _ = (server_url, name);
+        Ok(None)
     }
+
+    /// The names of the databases on the server that start with `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// The server is unreachable.
+    fn list_databases(server_url: &str, prefix: &str) -> Result<Vec<String>>;
+
+    /// Drops the database `name` if it exists, closing its connections.
+    ///
+    /// # Errors
+    ///
+    /// The server is unreachable or refuses.
+    fn drop_database(server_url: &str, name: &str) -> Result<()>;
 }
 
 /// The server URL tests of `D` use: the environment variable, or the default.
@@ -56,7 +80,15 @@ pub fn server_url<D: TestBackend>() -> String {
         .unwrap_or_else(|| D::TEST_URL_DEFAULT.to_owned())
 }
 
-/// A unique, recognisable database name for `test`: `tg_<test>_<pid>_<n>`.
+/// A unique, recognisable database name for `test`: `tg_<test>_<host>_<pid>_<n>`.
+///
+/// # Example
+///
+/// ```
+/// let name = triglot_core::testing::database_name("writer::upsert_is_idempotent");
+/// assert!(name.starts_with("tg_writer__upsert_is_idempotent_"));
+/// assert!(name.len() <= 63);
+/// ```
 pub fn database_name(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let slug: String = test
@@ -64,19 +96,115 @@ pub fn database_name(test: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
         .collect();
     let slug = slug.trim_matches('_');
-    let slug = &slug[slug.len().saturating_sub(32)..];
+    let slug = slug[slug.len().saturating_sub(32)..].trim_start_matches('_');
     format!(
-        "tg_{}_{}_{}",
-        slug.trim_start_matches('_'),
+        "{PREFIX}{slug}_{}_{}_{}",
+        host_tag(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
 
+/// Eight hex digits naming this host, so a sweep never touches databases that
+/// another machine (or container) sharing the server made.
+fn host_tag() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let hash = host
+        .trim()
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("{hash:08x}")
+}
+
+/// The host tag and process id inside a harness database name, if it is one.
+fn owner(name: &str) -> Option<(&str, u32)> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let mut parts = rest.rsplitn(4, '_');
+    let _counter: u32 = parts.next()?.parse().ok()?;
+    let pid: u32 = parts.next()?.parse().ok()?;
+    let host = parts.next()?;
+    parts.next()?;
+    (host.len() == 8 && host.bytes().all(|b| b.is_ascii_hexdigit())).then_some((host, pid))
+}
+
+/// Whether process `pid` is running on this host. Where that cannot be
+/// known, every process counts as running, so nothing is swept.
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Drops the harness databases of this host whose process is gone; returns their names.
+///
+/// Runs once per process and backend from [`TestDb::new`]; call it directly
+/// to clean up without creating a database.
+///
+/// # Errors
+///
+/// The server is unreachable, or a drop is refused.
+pub fn sweep_stale<D: TestBackend>(server_url: &str) -> Result<Vec<String>> {
+    let me = std::process::id();
+    let host = host_tag();
+    let mut dropped = Vec::new();
+    for name in D::list_databases(server_url, PREFIX)? {
+        if let Some((owner_host, pid)) = owner(&name)
+            && owner_host == host
+            && pid != me
+            && !alive(pid)
+        {
+            D::drop_database(server_url, &name)?;
+            dropped.push(name);
+        }
+    }
+    if !dropped.is_empty() {
+        tracing::info!(
+            backend = D::NAME,
+            count = dropped.len(),
+            "dropped databases left by killed test runs"
+        );
+    }
+    Ok(dropped)
+}
+
+fn sweep_once<D: TestBackend>(server_url: &str) -> Result<()> {
+    static SWEPT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let key = format!("{}:{server_url}", D::NAME);
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if !swept.get_or_insert_with(HashSet::new).insert(key) {
+            return Ok(());
+        }
+    }
+    sweep_stale::<D>(server_url).map(drop)
+}
+
+/// What a skipped test returns: `()` or `Ok(())`.
+pub trait Skip {
+    /// The passing value of a test that did not run its body.
+    fn skipped() -> Self;
+}
+
+impl Skip for () {
+    fn skipped() -> Self {}
+}
+
+impl<E> Skip for std::result::Result<(), E> {
+    fn skipped() -> Self {
+        Ok(())
+    }
+}
+
 /// A migrated database of its own for one test; derefs to [`Database`].
-pub struct TestDb<D: Dialect> {
+pub struct TestDb<D: TestBackend> {
     db: Option<Database<D>>,
-    isolated: Option<Isolated>,
+    server_url: String,
+    name: String,
+    url: String,
 }
 
 impl<D: TestBackend> TestDb<D> {
@@ -125,39 +253,74 @@ impl<D: TestBackend> TestDb<D> {
     ///
     /// As [`TestDb::try_new`].
     pub fn try_new_on(server_url: &str, name: &str) -> Result<Self> {
-        let isolated = D::create_isolated(server_url, &database_name(name))?;
+        sweep_once::<D>(server_url)?;
+        let name = database_name(name);
+        let (url, migrated) = match D::create_migrated(server_url, &name)? {
+            Some(url) => (url, true),
+            None => (D::create_database(server_url, &name)?, false),
+        };
+        // From here on, Drop removes the database whatever fails next.
+        let mut test_db = Self { db: None, server_url: server_url.to_owned(), name, url };
         let config = PoolConfig { max_size: 4, min_idle: Some(0), ..PoolConfig::default() };
-        let db = Database::<D>::open_with(&isolated.url, config)?;
-        db.migrate()?;
-        Ok(Self { db: Some(db), isolated: Some(isolated) })
+        let db = Database::<D>::open_with(&test_db.url, config)?;
+        if !migrated {
+            db.migrate()?;
+        }
+        test_db.db = Some(db);
+        Ok(test_db)
     }
-}
 
-impl<D: Dialect> TestDb<D> {
     /// The URL of this test's database (it may hold a password: do not print it).
     pub fn url(&self) -> &str {
-        self.isolated.as_ref().map_or("", |i| i.url.as_str())
+        &self.url
+    }
+
+    /// The database's name on its server (`tg_…`).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
-impl<D: Dialect> Deref for TestDb<D> {
+impl<D: TestBackend> Deref for TestDb<D> {
     type Target = Database<D>;
 
     fn deref(&self) -> &Database<D> {
-        self.db.as_ref().expect("database is open until drop")
+        self.db.as_ref().expect("a TestDb is open from construction until drop")
     }
 }
 
-impl<D: Dialect> Drop for TestDb<D> {
+impl<D: TestBackend> Drop for TestDb<D> {
     fn drop(&mut self) {
         // Close every pooled connection before the database is dropped.
         self.db.take();
-        self.isolated.take();
+        if let Err(err) = D::drop_database(&self.server_url, &self.name) {
+            eprintln!("could not drop test database {}: {err}", self.name);
+        }
     }
 }
 
-impl<D: Dialect> fmt::Debug for TestDb<D> {
+impl<D: TestBackend> fmt::Debug for TestDb<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestDb").field("db", &self.db).finish()
+        f.debug_struct("TestDb").field("name", &self.name).field("db", &self.db).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_host_and_process_and_parse_back() {
+        let name = database_name("integration::writer::a_changed_order_replaces_its_lines");
+        let (host, pid) = owner(&name).expect("a harness name");
+        assert_eq!((host, pid), (host_tag().as_str(), std::process::id()));
+        assert!(name.len() <= 63, "{name}");
+        assert_eq!(owner("tg_template_0123abcd"), None);
+        assert_eq!(owner("orders"), None);
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        assert!(alive(std::process::id()));
     }
 }

@@ -3,10 +3,41 @@
 use diesel::connection::SimpleConnection;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
-use triglot_core::testing::{Isolated, TestBackend};
+use diesel::sql_types::Text;
+use triglot_core::testing::TestBackend;
 use triglot_core::{DatabaseUrl, Error, Result};
 
 use crate::MysqlDialect;
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// A connection to the server database of `server_url`, and that URL parsed.
+fn admin(server_url: &str) -> Result<(MysqlConnection, url::Url, DatabaseUrl)> {
+    let server = DatabaseUrl::parse(server_url)?;
+    let target = crate::session::connect_target(&server)?.connection_string;
+    let conn = MysqlConnection::establish(&target).map_err(|e| failure(&server, e.to_string()))?;
+    let url = url::Url::parse(&target).map_err(|e| failure(&server, e.to_string()))?;
+    Ok((conn, url, server))
+}
+
+fn failure(server: &DatabaseUrl, reason: String) -> Error {
+    Error::Open { backend: "MySQL", url: server.to_string(), reason: server.scrub(&reason) }
+}
+
+/// Harness names are `[a-z0-9_]`; anything else never reaches SQL.
+fn checked(name: &str) -> Result<&str> {
+    if !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(name)
+    } else {
+        Err(Error::InvalidUrl { url: name.to_owned(), reason: "not a test database name".into() })
+    }
+}
 
 impl TestBackend for MysqlDialect {
     const FEATURE: &'static str = "mysql";
@@ -14,46 +45,32 @@ impl TestBackend for MysqlDialect {
     const TEST_URL_DEFAULT: &'static str = "mysql://root@127.0.0.1:3306/test";
     const START_HINT: &'static str = "Start MariaDB with `bash scripts/services.sh` (or `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`).";
 
-    fn create_isolated(server_url: &str, name: &str) -> Result<Isolated> {
-        let server = DatabaseUrl::parse(server_url)?;
-        let admin = crate::session::connect_target(&server)?.connection_string;
-        let mut conn = connect(&server, &admin)?;
+    fn create_database(server_url: &str, name: &str) -> Result<String> {
+        let (mut conn, mut url, server) = admin(server_url)?;
         conn.batch_execute(&format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            "CREATE DATABASE `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            checked(name)?
         ))
-        .map_err(|e| open_error(&server, e.to_string()))?;
-        let mut url = url::Url::parse(&admin).map_err(|e| open_error(&server, e.to_string()))?;
+        .map_err(|e| failure(&server, e.to_string()))?;
         url.set_path(name);
-        Ok(Isolated {
-            url: url.to_string(),
-            guard: Box::new(DropDatabase { server, admin, name: name.to_owned() }),
-        })
+        Ok(url.to_string())
     }
-}
 
-fn connect(server: &DatabaseUrl, admin: &str) -> Result<MysqlConnection> {
-    MysqlConnection::establish(admin).map_err(|e| open_error(server, e.to_string()))
-}
+    fn list_databases(server_url: &str, prefix: &str) -> Result<Vec<String>> {
+        let (mut conn, _, server) = admin(server_url)?;
+        let pattern = format!("{}%", prefix.replace('_', "\\_"));
+        let names: Vec<Name> = diesel::sql_query(
+            "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata WHERE schema_name LIKE ?",
+        )
+        .bind::<Text, _>(pattern)
+        .load(&mut conn)
+        .map_err(|e| failure(&server, e.to_string()))?;
+        Ok(names.into_iter().map(|n| n.name).collect())
+    }
 
-fn open_error(server: &DatabaseUrl, reason: String) -> Error {
-    Error::Open { backend: "MySQL", url: server.to_string(), reason: server.scrub(&reason) }
-}
-
-/// Drops the test database when the test ends, also by panic.
-struct DropDatabase {
-    server: DatabaseUrl,
-    admin: String,
-    name: String,
-}
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let dropped = connect(&self.server, &self.admin).and_then(|mut conn| {
-            conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", self.name))
-                .map_err(|e| open_error(&self.server, e.to_string()))
-        });
-        if let Err(err) = dropped {
-            eprintln!("could not drop test database {}: {err}", self.name);
-        }
+    fn drop_database(server_url: &str, name: &str) -> Result<()> {
+        let (mut conn, _, server) = admin(server_url)?;
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", checked(name)?))
+            .map_err(|e| failure(&server, e.to_string()))
     }
 }

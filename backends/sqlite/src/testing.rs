@@ -1,9 +1,16 @@
-//! Isolated SQLite databases for tests: a file in a temporary directory.
+//! Isolated SQLite databases for tests: a directory per test under the
+//! system's temporary directory, holding the database file.
 
-use triglot_core::testing::{Isolated, TestBackend};
+use std::path::PathBuf;
+
+use triglot_core::testing::TestBackend;
 use triglot_core::{Error, Result};
 
 use crate::SqliteDialect;
+
+fn dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(name)
+}
 
 impl TestBackend for SqliteDialect {
     const FEATURE: &'static str = "sqlite";
@@ -12,12 +19,28 @@ impl TestBackend for SqliteDialect {
     const START_HINT: &'static str =
         "SQLite needs no server; check that the temporary directory is writable.";
 
-    fn create_isolated(_server_url: &str, name: &str) -> Result<Isolated> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir()
-            .map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
-        let path = dir.path().join("test.db");
-        Ok(Isolated { url: format!("sqlite://{}", path.display()), guard: Box::new(dir) })
+    fn create_database(_server_url: &str, name: &str) -> Result<String> {
+        let dir = dir(name);
+        std::fs::create_dir(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        Ok(format!("sqlite://{}", dir.join("test.db").display()))
+    }
+
+    fn list_databases(_server_url: &str, prefix: &str) -> Result<Vec<String>> {
+        let tmp = std::env::temp_dir();
+        let entries = std::fs::read_dir(&tmp).map_err(|source| Error::Io { path: tmp, source })?;
+        Ok(entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with(prefix))
+            .collect())
+    }
+
+    fn drop_database(_server_url: &str, name: &str) -> Result<()> {
+        let dir = dir(name);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::Io { path: dir, source: e })
+            }
+            _ => Ok(()),
+        }
     }
 }

@@ -1,5 +1,7 @@
-//! A backend whose server is unreachable fails its tests with a message that
-//! says how to start it; it never passes silently.
+//! The harness's promises: a backend whose server is unreachable fails its
+//! tests with a message that says how to start it (it never passes
+//! silently); `requires(…)` runs a body only where the capability holds; the
+//! README's example is the file CI runs.
 
 #[allow(dead_code)]
 fn panic_text<D: triglot::testing::TestBackend>(url: &str) -> String {
@@ -35,4 +37,22 @@ fn unreachable_postgres_fails_with_how_to_start_it() {
     assert!(text.contains("PostgreSQL test database unavailable"), "{text}");
     assert!(text.contains("TRIGLOT_TEST_POSTGRES_URL") && text.contains("pg_ctlcluster"), "{text}");
     assert!(!text.contains("pw-not-shown"), "{text}");
+}
+
+triglot::backend_test!(requires(insert_returning) a_required_capability_gates_the_body, |db| {
+    // MySQL has no RETURNING through diesel: there the body must not run.
+    assert!(db.capabilities().insert_returning, "body ran on {} without the capability", D::NAME);
+    let id = db
+        .write("inserting a run", |conn| {
+            D::insert_run(conn, triglot::model::NewIngestRun::start("s", "c", crate::harness::at(2026, 1, 1, 0, 0, 0, 0)))
+        })
+        .unwrap();
+    assert!(id > 0);
+});
+
+#[test]
+fn readme_shows_the_user_example_that_ci_runs() {
+    let readme = include_str!("../README.md");
+    let example = include_str!("user_example.rs");
+    assert!(readme.contains(example), "README.md must contain tests/user_example.rs verbatim");
 }
