@@ -204,9 +204,19 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Input data or a contract was refused; the message names the file, line and field.
-    #[error("{0}")]
-    Contract(String),
+    /// A contract was refused, or does not fit an input file; names the line.
+    #[error(transparent)]
+    Contract(#[from] crate::contract::ContractError),
+    /// An input file cannot be read at all (a record-level problem is a reject instead).
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// The line, when one is at fault.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Error {

@@ -22,6 +22,7 @@ pub use crate::pool::{DbPool, PoolConfig, PoolState};
 pub use crate::url::{DatabaseUrl, redact};
 pub use crate::writer::{LineRecord, OrderRecord, OrderWriter, RetryPolicy, WriteSummary};
 
+pub mod contract;
 pub mod introspect;
 pub mod model;
 pub mod parity;

@@ -1,0 +1,132 @@
+//! Why a record is refused: narrow field errors, and the rejects they become.
+
+use std::fmt;
+
+/// A stable, machine-readable reason a record was refused.
+///
+/// The codes (`as_str`) are part of triglot's output format: they are stored
+/// in `rejects.reason`, printed by `triglot ingest` and counted by the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A required field is NULL (empty, or one of its declared NULL values).
+    MissingRequired,
+    /// Not an integer.
+    InvalidNumber,
+    /// Not a decimal amount of money, or sub-cent digits where the contract
+    /// forbids rounding.
+    InvalidMoney,
+    /// Not a timestamp in an accepted format, or one without a UTC offset
+    /// where the contract assumes none.
+    InvalidTimestamp,
+    /// A number outside the declared range.
+    OutOfRange,
+    /// A value outside the declared set (status, currency, …).
+    UnknownValue,
+    /// Text longer than the declared maximum, in characters.
+    TooLong,
+    /// Text that does not match the declared pattern.
+    PatternMismatch,
+    /// Bytes that are not UTF-8.
+    InvalidUtf8,
+    /// A CSV row with more or fewer columns than the header (or the declared count).
+    WrongColumnCount,
+    /// A CSV record the parser cannot read.
+    MalformedCsv,
+    /// A JSON line that is not a JSON object.
+    InvalidJson,
+    /// Two lines of one order with the same line number.
+    DuplicateLineNo,
+    /// A line whose order is not in the input.
+    MissingOrder,
+    /// An order with no lines.
+    OrderWithoutLines,
+    /// A row repeats its order's fields with different values.
+    ConflictingOrderFields,
+    /// Rows of one order that are not together in their file.
+    SplitOrder,
+    /// Keys out of order in a file that a join needs sorted.
+    UnsortedInput,
+    /// The declared order total differs from the sum of its lines.
+    TotalMismatch,
+    /// A sound record refused because another record of its order was.
+    RejectedWithOrder,
+}
+
+impl Reason {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MissingRequired => "missing_required",
+            Reason::InvalidNumber => "invalid_number",
+            Reason::InvalidMoney => "invalid_money",
+            Reason::InvalidTimestamp => "invalid_timestamp",
+            Reason::OutOfRange => "out_of_range",
+            Reason::UnknownValue => "unknown_value",
+            Reason::TooLong => "too_long",
+            Reason::PatternMismatch => "pattern_mismatch",
+            Reason::InvalidUtf8 => "invalid_utf8",
+            Reason::WrongColumnCount => "wrong_column_count",
+            Reason::MalformedCsv => "malformed_csv",
+            Reason::InvalidJson => "invalid_json",
+            Reason::DuplicateLineNo => "duplicate_line_no",
+            Reason::MissingOrder => "missing_order",
+            Reason::OrderWithoutLines => "order_without_lines",
+            Reason::ConflictingOrderFields => "conflicting_order_fields",
+            Reason::SplitOrder => "split_order",
+            Reason::UnsortedInput => "unsorted_input",
+            Reason::TotalMismatch => "total_mismatch",
+            Reason::RejectedWithOrder => "rejected_with_order",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with one value; knows nothing of files or lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Why.
+    pub reason: Reason,
+    /// A human explanation, e.g. `-2 is below the minimum 1`.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into() }
+    }
+}
+
+/// A refused record with where it came from: the one place field errors get
+/// their file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reject {
+    /// The file it came from.
+    pub source: String,
+    /// Its line number in that file, from 1.
+    pub line: u64,
+    /// The target field that failed, if one did.
+    pub field: Option<String>,
+    /// The stable reason code.
+    pub reason: String,
+    /// A human explanation.
+    pub detail: String,
+    /// The record's text as read (invalid UTF-8 replaced by U+FFFD).
+    pub raw: String,
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source, self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {} ({})", self.reason, self.detail)
+    }
+}
