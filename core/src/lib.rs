@@ -23,6 +23,7 @@ pub use crate::url::{DatabaseUrl, redact};
 pub use crate::writer::{LineRecord, OrderRecord, OrderWriter, RetryPolicy, WriteSummary};
 
 pub mod contract;
+pub mod ingest;
 pub mod introspect;
 pub mod model;
 pub mod parity;

@@ -176,9 +176,25 @@ impl<'db, D: Dialect> OrderWriter<'db, D> {
     /// non-retryable failure; the batch is then rolled back and earlier
     /// batches stay committed.
     pub fn write_batch(&self, records: &[OrderRecord]) -> Result<WriteSummary> {
+        self.write_batch_with(records, |_, _| Ok(()))
+    }
+
+    /// Like [`OrderWriter::write_batch`], running `also` in the same
+    /// transaction after the orders are written, with what they did; an
+    /// ingest records its rejects and run counters there, so they commit (or
+    /// roll back) together with the orders. `also` runs again on a retry.
+    ///
+    /// # Errors
+    ///
+    /// As [`OrderWriter::write_batch`]; a failure of `also` rolls back the batch.
+    pub fn write_batch_with(
+        &self,
+        records: &[OrderRecord],
+        mut also: impl FnMut(&mut D::Connection, &WriteSummary) -> diesel::QueryResult<()>,
+    ) -> Result<WriteSummary> {
         let mut attempt = 1;
         loop {
-            match self.try_batch(records) {
+            match self.try_batch(records, &mut also) {
                 Err(err) if err.is_retryable() && attempt < self.retry.max_attempts => {
                     let delay = self
                         .retry
@@ -194,7 +210,11 @@ impl<'db, D: Dialect> OrderWriter<'db, D> {
         }
     }
 
-    fn try_batch(&self, records: &[OrderRecord]) -> Result<WriteSummary> {
+    fn try_batch(
+        &self,
+        records: &[OrderRecord],
+        also: &mut dyn FnMut(&mut D::Connection, &WriteSummary) -> diesel::QueryResult<()>,
+    ) -> Result<WriteSummary> {
         let records = last_per_key(records);
         let caps = self.db.capabilities();
         let mut conn = self.db.get()?;
@@ -237,53 +257,74 @@ impl<'db, D: Dialect> OrderWriter<'db, D> {
                     }
                 }
             }
-            if to_write.is_empty() {
-                return Ok(summary);
+            if !to_write.is_empty() {
+                step = "upserting orders";
+                write_orders::<D>(
+                    conn,
+                    &to_write,
+                    &customer_ids,
+                    &changed_ids,
+                    caps,
+                    &mut summary,
+                    &mut step,
+                )?;
             }
-
-            step = "upserting orders";
-            let rows: Vec<NewOrder> = to_write
-                .iter()
-                .map(|(r, hash)| {
-                    Ok(new_order(r, id_of(&customer_ids, &r.customer.external_id)?, *hash))
-                })
-                .collect::<diesel::QueryResult<_>>()?;
-            for chunk in owned_chunks(rows, rows_per_statement(caps.max_bind_params, 9)) {
-                D::upsert_orders(conn, chunk)?;
-            }
-
-            step = "removing replaced lines";
-            for chunk in changed_ids.chunks(caps.max_bind_params.max(1)) {
-                conn.delete_lines_of(chunk)?;
-            }
-
-            step = "reading order ids";
-            let keys: Vec<String> = to_write.iter().map(|(r, _)| r.external_id.clone()).collect();
-            let order_ids = lookup(&keys, caps.max_bind_params, |k| {
-                Ok(conn.order_fingerprints(k)?.into_iter().map(|(key, id, _)| (key, id)).collect())
-            })?;
-
-            step = "inserting order lines";
-            let per_statement = rows_per_statement(caps.max_bind_params, 7);
-            let mut lines = Vec::with_capacity(per_statement);
-            for (record, _) in &to_write {
-                let order_id = id_of(&order_ids, &record.external_id)?;
-                for line in &record.lines {
-                    lines.push(new_line(order_id, line));
-                    if lines.len() == per_statement {
-                        summary.lines_written += lines.len() as u64;
-                        D::insert_lines(conn, std::mem::take(&mut lines))?;
-                    }
-                }
-            }
-            if !lines.is_empty() {
-                summary.lines_written += lines.len() as u64;
-                D::insert_lines(conn, lines)?;
-            }
+            step = "recording the batch";
+            also(conn, &summary)?;
             Ok(summary)
         })
         .map_err(|e: diesel::result::Error| self.db.error(step, e))
     }
+}
+
+/// Upserts new and changed orders, replaces the lines of changed ones and
+/// inserts the lines of both; `step` names what is running, for errors.
+fn write_orders<D: Dialect>(
+    conn: &mut D::Connection,
+    to_write: &[(&OrderRecord, i64)],
+    customer_ids: &HashMap<String, i64>,
+    changed_ids: &[i64],
+    caps: &crate::Capabilities,
+    summary: &mut WriteSummary,
+    step: &mut &'static str,
+) -> diesel::QueryResult<()> {
+    let rows: Vec<NewOrder> = to_write
+        .iter()
+        .map(|(r, hash)| Ok(new_order(r, id_of(customer_ids, &r.customer.external_id)?, *hash)))
+        .collect::<diesel::QueryResult<_>>()?;
+    for chunk in owned_chunks(rows, rows_per_statement(caps.max_bind_params, 9)) {
+        D::upsert_orders(conn, chunk)?;
+    }
+
+    *step = "removing replaced lines";
+    for chunk in changed_ids.chunks(caps.max_bind_params.max(1)) {
+        conn.delete_lines_of(chunk)?;
+    }
+
+    *step = "reading order ids";
+    let keys: Vec<String> = to_write.iter().map(|(r, _)| r.external_id.clone()).collect();
+    let order_ids = lookup(&keys, caps.max_bind_params, |k| {
+        Ok(conn.order_fingerprints(k)?.into_iter().map(|(key, id, _)| (key, id)).collect())
+    })?;
+
+    *step = "inserting order lines";
+    let per_statement = rows_per_statement(caps.max_bind_params, 7);
+    let mut lines = Vec::with_capacity(per_statement);
+    for (record, _) in to_write {
+        let order_id = id_of(&order_ids, &record.external_id)?;
+        for line in &record.lines {
+            lines.push(new_line(order_id, line));
+            if lines.len() == per_statement {
+                summary.lines_written += lines.len() as u64;
+                D::insert_lines(conn, std::mem::take(&mut lines))?;
+            }
+        }
+    }
+    if !lines.is_empty() {
+        summary.lines_written += lines.len() as u64;
+        D::insert_lines(conn, lines)?;
+    }
+    Ok(())
 }
 
 /// Rows of `columns` bind parameters each that fit in one statement.

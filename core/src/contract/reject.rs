@@ -31,8 +31,6 @@ pub enum Reason {
     InvalidUtf8,
     /// A CSV row with more or fewer columns than the header (or the declared count).
     WrongColumnCount,
-    /// A CSV record the parser cannot read.
-    MalformedCsv,
     /// A JSON line that is not a JSON object.
     InvalidJson,
     /// Two lines of one order with the same line number.
@@ -67,7 +65,6 @@ impl Reason {
             Reason::PatternMismatch => "pattern_mismatch",
             Reason::InvalidUtf8 => "invalid_utf8",
             Reason::WrongColumnCount => "wrong_column_count",
-            Reason::MalformedCsv => "malformed_csv",
             Reason::InvalidJson => "invalid_json",
             Reason::DuplicateLineNo => "duplicate_line_no",
             Reason::MissingOrder => "missing_order",

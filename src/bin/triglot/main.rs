@@ -34,6 +34,10 @@ enum Command {
     Migrate(cmd::migrate::Args),
     /// Migrate, write a deterministic set of sample orders and summarize them.
     Demo(cmd::demo::Args),
+    /// Load order files through an input contract; every record is written or rejected.
+    Ingest(cmd::ingest::Args),
+    /// Write sample input (CSV and JSONL) with a known number of defects of each kind.
+    Generate(cmd::generate::Args),
     /// Show applied migrations, row counts and the pool.
     Status(cmd::status::Args),
     /// Compare the live schema with the model layer; exit 1 on any difference.
@@ -51,6 +55,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Migrate(args) => cmd::migrate::run(&cli.database_url, args),
         Command::Demo(args) => cmd::demo::run(&cli.database_url, args),
+        Command::Ingest(args) => cmd::ingest::run(&cli.database_url, args),
+        Command::Generate(args) => cmd::generate::run(args),
         Command::Status(args) => cmd::status::run(&cli.database_url, args),
         Command::Check(args) => cmd::check::run(&cli.database_url, args),
     };

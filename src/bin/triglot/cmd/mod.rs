@@ -12,6 +12,8 @@ macro_rules! outln {
 
 pub(crate) mod check;
 pub(crate) mod demo;
+pub(crate) mod generate;
+pub(crate) mod ingest;
 pub(crate) mod migrate;
 pub(crate) mod status;
 
