@@ -161,3 +161,90 @@ fn demo_summary_for_a_seed_is_identical_on_every_backend() {
         assert_eq!(summary, &summaries[0].1, "{backend} differs from {}", summaries[0].0);
     }
 }
+
+#[test]
+fn ingest_prints_counts_and_rejects_by_reason_and_writes_the_rejects_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = triglot(&[
+        "generate",
+        "--orders",
+        "200",
+        "--dirty-rate",
+        "0.1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = format!("sqlite://{}", dir.path().join("i.db").display());
+    let rejects = dir.path().join("rejects.csv");
+    let csv = dir.path().join("orders.csv");
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "ingest",
+        csv.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap()).unwrap();
+    let rejected = expected["csv"]["rejected"].as_u64().unwrap();
+    assert!(text.contains("rejects by reason:") && text.contains("rejected_with_order"), "{text}");
+    let rows = std::fs::read_to_string(&rejects).unwrap_or_else(|_| {
+        String::from_utf8_lossy(&std::fs::read(&rejects).unwrap()).into_owned()
+    });
+    let mut reader = csv::ReaderBuilder::new().from_reader(rows.as_bytes());
+    assert_eq!(reader.records().count() as u64, rejected, "one CSV row per reject");
+
+    let out = triglot(&["--database-url", &url, "ingest", "--json", csv.to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["records_read"], expected["csv"]["records"]);
+    assert_eq!(json["written"]["orders_inserted"], 0, "a second run writes nothing");
+}
+
+#[test]
+fn an_invalid_contract_is_refused_with_its_line_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = dir.path().join("bad.toml");
+    std::fs::write(
+        &contract,
+        format!(
+            "{}\n[line.quantity]\ncolumn = \"quantity\"\ntype = \"integr\"\n",
+            "name = \"bad\"\nformat = \"csv\"\nlayout = \"rows\""
+        ),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "ingest",
+        "--contract",
+        contract.to_str().unwrap(),
+        "missing.csv",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.toml line 6: unknown type \"integr\""), "{err}");
+    assert!(!dir.path().join("c.db").exists(), "nothing may be written for a refused contract");
+}
+
+#[test]
+fn a_contract_column_missing_from_the_header_is_refused_before_a_run_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    std::fs::write(&csv, "order_id,customer\nA,B\n").unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = triglot(&["--database-url", &url, "ingest", csv.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("contract builtin:orders-csv line")
+            && err.contains("\"customer_id\" is not in the header"),
+        "{err}"
+    );
+    let status = stdout(&triglot(&["--database-url", &url, "status"]));
+    assert!(status.lines().any(|l| l.contains("ingest_runs") && l.contains(" 0 rows")), "{status}");
+}

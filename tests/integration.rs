@@ -12,6 +12,8 @@ mod harness_rules;
 mod harness_sweep;
 // Each constraint violation and transient failure maps to its Error variant.
 mod errors;
+// Ingest through contracts: rejects with reasons, reconciled counts, reruns.
+mod ingest;
 // Migrations up, down and up again.
 mod migrate;
 // Round trips of every column of every model.

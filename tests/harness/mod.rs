@@ -53,3 +53,81 @@ pub(crate) fn order(key: &str, customer_key: &str, lines: i32) -> OrderRecord {
         lines,
     }
 }
+
+/// Everything a load writes to the order tables, by natural keys (ids left
+/// out: a killed run may leave gaps in them), in a stable order.
+#[derive(Debug, PartialEq, Eq)]
+#[allow(clippy::type_complexity)]
+pub(crate) struct Snapshot {
+    pub(crate) customers: Vec<(String, String, Option<String>, Option<String>)>,
+    pub(crate) orders:
+        Vec<(String, String, String, String, i64, NaiveDateTime, NaiveDateTime, i64)>,
+    pub(crate) lines: Vec<(String, i32, String, i32, i64, Option<i32>, Option<String>)>,
+}
+
+/// The [`Snapshot`] of `db`.
+pub(crate) fn snapshot<D: triglot::Dialect>(db: &triglot::Database<D>) -> Snapshot {
+    use triglot::model::CustomerQueries;
+    let customers = db.run("snapshot", |conn| conn.all_customers()).unwrap();
+    let by_id: std::collections::HashMap<i64, String> =
+        customers.iter().map(|c| (c.id, c.external_id.clone())).collect();
+    let orders = db
+        .run("snapshot", |conn| {
+            triglot::model::orders_with_lines(
+                conn,
+                at(1000, 1, 1, 0, 0, 0, 0),
+                at(9999, 1, 1, 0, 0, 0, 0),
+            )
+        })
+        .unwrap();
+    let mut snapshot = Snapshot {
+        customers: customers
+            .into_iter()
+            .map(|c| (c.external_id, c.name, c.email, c.country))
+            .collect(),
+        orders: Vec::new(),
+        lines: Vec::new(),
+    };
+    for (order, lines) in orders {
+        for l in lines {
+            snapshot.lines.push((
+                order.external_id.clone(),
+                l.line_no,
+                l.sku,
+                l.quantity,
+                l.unit_price_cents,
+                l.discount_bp,
+                l.note,
+            ));
+        }
+        snapshot.orders.push((
+            order.external_id,
+            by_id[&order.customer_id].clone(),
+            order.status.to_string(),
+            order.currency,
+            order.total_cents,
+            order.placed_at,
+            order.updated_at,
+            order.content_hash,
+        ));
+    }
+    snapshot.orders.sort();
+    snapshot.lines.sort();
+    snapshot
+}
+
+/// Generated input (see `triglot generate`) with orders anchored at a fixed day.
+pub(crate) fn generated(
+    dir: &std::path::Path,
+    orders: u64,
+    dirty_rate: f64,
+) -> triglot::ingest::generate::Generated {
+    let options = triglot::ingest::generate::GenerateOptions {
+        seed: 7,
+        orders,
+        lines: None,
+        dirty_rate,
+        anchor: at(2026, 11, 25, 0, 0, 0, 0),
+    };
+    triglot::ingest::generate::generate(dir, &options).unwrap()
+}

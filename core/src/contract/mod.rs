@@ -266,6 +266,8 @@ impl Contract {
                     .map_err(|(line, message)| error(line, message))?;
                 out.push(field);
             }
+            // Keep the contract's own order, so problems are reported top to bottom.
+            out.sort_by_key(|f: &FieldSpec| f.line);
             Ok::<_, ContractError>(out)
         };
         let order = build("order", &raw.order)?;

@@ -370,9 +370,9 @@ fn write_jsonl_order(
             let text = String::from_utf8_lossy(&bytes).into_owned();
             let at = text.rfind("\"note\":").map(|i| i + "\"note\":".len()).unwrap_or(0);
             let rest_start = text[at..].find([',', '}']).map_or(text.len(), |j| at + j);
-            let mut out = text[..at].as_bytes().to_vec();
+            let mut out = text.as_bytes()[..at].to_vec();
             out.extend_from_slice(b"\"caf\xE9\"");
-            out.extend_from_slice(text[rest_start..].as_bytes());
+            out.extend_from_slice(&text.as_bytes()[rest_start..]);
             bytes = out;
         }
         _ => {}

@@ -199,8 +199,8 @@ pub fn ingest<D: Dialect>(
 
 /// One file, or an orders file with its lines file.
 enum Unit {
-    One(Source, u64),
-    Pair(Source, Source, u64),
+    One(Box<Source>, u64),
+    Pair(Box<Source>, Box<Source>, u64),
 }
 
 impl Unit {
@@ -218,11 +218,11 @@ impl Unit {
     ) -> Result<()> {
         match (self, contract.layout) {
             (Unit::One(source, _), Layout::Rows) => {
-                assemble::rows(contract, source, emit, progress)
+                assemble::rows(contract, *source, emit, progress)
             }
-            (Unit::One(source, _), _) => assemble::nested(contract, source, emit, progress),
+            (Unit::One(source, _), _) => assemble::nested(contract, *source, emit, progress),
             (Unit::Pair(orders, lines, _), _) => {
-                assemble::orders_and_lines(contract, orders, lines, emit, progress)
+                assemble::orders_and_lines(contract, *orders, *lines, emit, progress)
             }
         }
     }
@@ -243,7 +243,7 @@ fn open_all(contract: &Contract, files: &[PathBuf]) -> Result<Vec<Unit>> {
     }
     let mut units = Vec::new();
     if contract.layout == Layout::OrdersAndLines {
-        if files.len() % 2 != 0 {
+        if !files.len().is_multiple_of(2) {
             return Err(Error::Input {
                 path: files[files.len() - 1].clone(),
                 line: None,
@@ -258,14 +258,18 @@ fn open_all(contract: &Contract, files: &[PathBuf]) -> Result<Vec<Unit>> {
             let lines = Source::open(&pair[1], contract, contract.line_columns)?;
             check_columns(contract, &orders, &contract.order)?;
             check_columns(contract, &lines, &contract.line)?;
-            units.push(Unit::Pair(orders, lines, size(&pair[0]) + size(&pair[1])));
+            units.push(Unit::Pair(
+                Box::new(orders),
+                Box::new(lines),
+                size(&pair[0]) + size(&pair[1]),
+            ));
         }
     } else {
         for file in files {
             let source = Source::open(file, contract, contract.columns)?;
             check_columns(contract, &source, &contract.order)?;
             check_columns(contract, &source, &contract.line)?;
-            units.push(Unit::One(source, size(file)));
+            units.push(Unit::One(Box::new(source), size(file)));
         }
     }
     Ok(units)

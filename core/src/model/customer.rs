@@ -78,6 +78,13 @@ pub trait CustomerQueries: Sized {
     ///
     /// Any statement error.
     fn count_customers(&mut self) -> QueryResult<i64>;
+
+    /// Every customer, by external id.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    fn all_customers(&mut self) -> QueryResult<Vec<Customer>>;
 }
 
 impl<C> CustomerQueries for C
@@ -87,6 +94,10 @@ where
     for<'q> dsl::Limit<dsl::Select<by_external_id, dsl::AsSelect<Customer, C::Backend>>>:
         LoadQuery<'q, C, Customer>,
     for<'q> dsl::Count<customers::table>: LoadQuery<'q, C, i64>,
+    for<'q> dsl::Select<
+        dsl::Order<customers::table, customers::external_id>,
+        dsl::AsSelect<Customer, C::Backend>,
+    >: LoadQuery<'q, C, Customer>,
 {
     fn customer_ids(&mut self, keys: &[String]) -> QueryResult<Vec<(String, i64)>> {
         ids_by_external_id(keys.to_vec()).load(self)
@@ -98,5 +109,9 @@ where
 
     fn count_customers(&mut self) -> QueryResult<i64> {
         customers::table.count().get_result(self)
+    }
+
+    fn all_customers(&mut self) -> QueryResult<Vec<Customer>> {
+        customers::table.order(customers::external_id).select(Customer::as_select()).load(self)
     }
 }

@@ -1,0 +1,306 @@
+//! Ingest through input contracts, on every backend: every record written or
+//! rejected with its reason and line, counts that reconcile, idempotent runs,
+//! and a killed or failed run that a second run completes.
+
+use std::path::{Path, PathBuf};
+
+use triglot::contract::Contract;
+use triglot::ingest::{IngestOptions, IngestSummary, ingest};
+use triglot::model::{IngestRunQueries, OrderQueries, RejectQueries};
+
+use crate::harness::{generated, snapshot};
+
+fn run<D: triglot::Dialect>(
+    db: &triglot::Database<D>,
+    contract: &Contract,
+    files: &[PathBuf],
+) -> IngestSummary {
+    ingest(db, contract, files, &IngestOptions::default(), &mut |_| {}).unwrap()
+}
+
+triglot::backend_test!(every_defect_kind_is_rejected_with_its_reason_and_line, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let g = generated(dir.path(), 400, 0.25);
+    let csv_kinds = [
+        "missing_required",
+        "invalid_number",
+        "invalid_timestamp",
+        "out_of_range",
+        "unknown_value",
+        "too_long",
+        "invalid_utf8",
+        "wrong_column_count",
+        "duplicate_line_no",
+        "missing_order",
+        "rejected_with_order",
+    ];
+    for kind in csv_kinds {
+        assert!(
+            g.csv.by_reason.get(kind).copied().unwrap_or(0) > 0,
+            "the generator made no {kind}"
+        );
+    }
+    for (file, contract, expected) in [
+        (dir.path().join("orders.csv"), Contract::builtin_csv(), &g.csv),
+        (dir.path().join("orders.jsonl"), Contract::builtin_jsonl(), &g.jsonl),
+    ] {
+        let s = run(db, &contract, std::slice::from_ref(&file));
+        assert_eq!(s.records_read, s.records_accepted + s.records_rejected);
+        assert_eq!(
+            (s.records_read, s.records_accepted, s.records_rejected),
+            (expected.records, expected.accepted, expected.rejected),
+            "{}",
+            file.display()
+        );
+        assert_eq!(s.rejects_by_reason, expected.by_reason, "{}", file.display());
+
+        let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+        let mut got: Vec<(u64, String)> =
+            stored.iter().map(|r| (r.line as u64, r.reason.clone())).collect();
+        let mut want = expected.rejects.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{}: rejects by line", file.display());
+        assert!(stored.iter().all(|r| r.source == file.display().to_string() && !r.raw.is_empty()));
+        for (reason, field) in
+            [("out_of_range", "quantity"), ("too_long", "sku"), ("invalid_utf8", "note")]
+        {
+            if let Some(r) =
+                stored.iter().find(|r| r.reason == reason && file.extension().unwrap() == "csv")
+            {
+                assert_eq!(r.field.as_deref(), Some(field), "{reason}");
+            }
+        }
+
+        let row = db.run("run", |conn| conn.find_run(s.run_id)).unwrap();
+        assert_eq!(row.status, "completed");
+        assert_eq!(row.records_read, row.records_accepted + row.records_rejected);
+        assert_eq!(row.records_read as u64, expected.records);
+    }
+});
+
+triglot::backend_test!(a_second_ingest_of_the_same_input_changes_nothing, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let g = generated(dir.path(), 300, 0.05);
+    let files = [dir.path().join("orders.csv")];
+    let first = run(db, &Contract::builtin_csv(), &files);
+    assert_eq!(first.written.orders_inserted, g.csv.orders);
+    assert_eq!(first.written.lines_written, g.csv.lines);
+    let before = snapshot(db);
+    let second = run(db, &Contract::builtin_csv(), &files);
+    assert_eq!(
+        (
+            second.written.orders_inserted,
+            second.written.orders_updated,
+            second.written.orders_unchanged,
+            second.written.lines_written
+        ),
+        (0, 0, g.csv.orders, 0)
+    );
+    assert_eq!(snapshot(db), before);
+});
+
+/// Writes the header and the rows of orders `from..until` of `csv` to `path`.
+fn slice_of_orders(csv: &Path, path: &Path, from: usize, until: usize) {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let mut out = vec![lines.next().unwrap().to_owned()];
+    let mut order = None;
+    let mut index = 0;
+    for line in lines {
+        let key = line.split(',').next().unwrap();
+        if order.as_deref() != Some(key) {
+            if order.is_some() {
+                index += 1;
+            }
+            order = Some(key.to_owned());
+        }
+        if (from..until).contains(&index) {
+            out.push(line.to_owned());
+        }
+    }
+    std::fs::write(path, out.join("\n") + "\n").unwrap();
+}
+
+triglot::backend_test!(overlapping_files_leave_one_copy_of_each_order, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let g = generated(dir.path(), 100, 0.0);
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    slice_of_orders(&dir.path().join("orders.csv"), &a, 0, 60);
+    slice_of_orders(&dir.path().join("orders.csv"), &b, 40, 100);
+    // Small batches: the 20 orders both files hold are met again in a later batch.
+    let options = IngestOptions { batch_size: 10, rejects_csv: None };
+    let s = ingest(db, &Contract::builtin_csv(), &[a, b], &options, &mut |_| {}).unwrap();
+    assert_eq!(s.records_rejected, 0);
+    assert_eq!(
+        (s.written.orders_inserted, s.written.orders_updated, s.written.orders_unchanged),
+        (100, 0, 20)
+    );
+    assert_eq!(db.run("count", |conn| conn.count_orders()).unwrap(), 100);
+    assert_eq!(snapshot(db).lines.len() as u64, g.csv.lines);
+});
+
+triglot::backend_test!(the_foreign_layout_example_is_ingested, |db| {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/foreign-layout");
+    let contract = Contract::load(&example.join("contract.toml")).unwrap();
+    let s = run(db, &contract, &[example.join("orders.txt"), example.join("lines.txt")]);
+    assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (14, 8, 6));
+    let reasons: Vec<(&str, u64)> =
+        s.rejects_by_reason.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("duplicate_line_no", 1),
+            ("invalid_timestamp", 1),
+            ("missing_order", 1),
+            ("rejected_with_order", 3)
+        ]
+    );
+    let order = db.run("read", |conn| conn.find_order("100002")).unwrap().unwrap();
+    assert_eq!(order.total_cents, 12_000);
+    assert_eq!(
+        order.placed_at,
+        crate::harness::at(2026, 11, 24, 10, 40, 0, 0),
+        "CET converted to UTC"
+    );
+    assert_eq!(order.updated_at, order.placed_at, "'-' means unchanged");
+    let cancelled = db.run("read", |conn| conn.find_order("100004")).unwrap().unwrap();
+    assert_eq!((cancelled.status.as_str(), cancelled.currency.as_str()), ("cancelled", "CHF"));
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let orphan = stored.iter().find(|r| r.reason == "missing_order").unwrap();
+    assert!(orphan.source.ends_with("lines.txt") && orphan.line == 10, "{orphan:?}");
+    assert!(orphan.raw.starts_with("100009|1|sku-z"), "{orphan:?}");
+});
+
+/// Makes every order line with sku `POISON` fail in the database, as a
+/// non-retryable error the contract cannot foresee.
+fn poison_sql(backend: &str) -> (&'static str, &'static str) {
+    match backend {
+        "SQLite" => (
+            "CREATE TRIGGER poison BEFORE INSERT ON order_lines WHEN NEW.sku = 'POISON' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned line'); END",
+            "DROP TRIGGER poison",
+        ),
+        "MySQL" => (
+            "ALTER TABLE order_lines ADD CONSTRAINT poison CHECK (sku <> 'POISON')",
+            "ALTER TABLE order_lines DROP CONSTRAINT poison",
+        ),
+        _ => (
+            "ALTER TABLE order_lines ADD CONSTRAINT poison CHECK (sku <> 'POISON')",
+            "ALTER TABLE order_lines DROP CONSTRAINT poison",
+        ),
+    }
+}
+
+/// Replaces the sku of the first line of order `key` with `POISON`.
+fn poison_order(csv: &Path, key: &str) {
+    // The generated file holds invalid UTF-8 on purpose: edit it as bytes.
+    let bytes = std::fs::read(csv).unwrap();
+    let prefix = format!("{key},").into_bytes();
+    let mut done = false;
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if !done && line.starts_with(&prefix) {
+            done = true;
+            let text = String::from_utf8(line.to_vec()).unwrap();
+            let mut fields: Vec<&str> = text.split(',').collect();
+            fields[10] = "POISON";
+            out.extend_from_slice(fields.join(",").as_bytes());
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    assert!(done, "order {key} not found");
+    std::fs::write(csv, out).unwrap();
+}
+
+triglot::backend_test!(a_failed_run_keeps_its_committed_batches_and_a_rerun_completes_it, |db| {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 400, 0.02);
+    let file = dir.path().join("orders.csv");
+    poison_order(&file, "DEMO-7-0000250");
+    let (add, remove) = poison_sql(D::NAME);
+    db.get().unwrap().batch_execute(add).unwrap();
+
+    let options = IngestOptions { batch_size: 50, rejects_csv: None };
+    let err =
+        ingest(db, &Contract::builtin_csv(), std::slice::from_ref(&file), &options, &mut |_| {})
+            .unwrap_err();
+    let triglot::Error::IngestStopped { run_id, batches, orders, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let text = err.to_string();
+    assert!(text.contains("running the same command again completes the job"), "{text}");
+    assert!(*batches >= 4, "batches before order 250 stay: {batches}");
+    assert_eq!(db.run("count", |conn| conn.count_orders()).unwrap() as u64, *orders);
+    let failed = db.run("run", |conn| conn.find_run(*run_id)).unwrap();
+    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.records_read, failed.records_accepted + failed.records_rejected);
+    assert!(
+        failed.error.as_deref().is_some_and(|e| e.contains("order lines")),
+        "{:?}",
+        failed.error
+    );
+
+    db.get().unwrap().batch_execute(remove).unwrap();
+    let rerun =
+        ingest(db, &Contract::builtin_csv(), std::slice::from_ref(&file), &options, &mut |_| {})
+            .unwrap();
+    assert_eq!(rerun.written.orders_unchanged, *orders);
+
+    let clean = triglot::testing::TestDb::<D>::new("ingest::clean_reference");
+    ingest(&clean, &Contract::builtin_csv(), &[file], &options, &mut |_| {}).unwrap();
+    assert_eq!(snapshot(db), snapshot(&clean));
+});
+
+#[cfg(feature = "cli")]
+triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_clean_run, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 6_000, 0.02);
+    let file = dir.path().join("orders.csv");
+    let url = crate::parity::url_of(db);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triglot"))
+        .args(["--database-url", url, "ingest", "--quiet", "--batch-size", "5"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as some batches are committed, long before it is done.
+    let started = std::time::Instant::now();
+    loop {
+        let committed = db.run("count", |conn| {
+            conn.count_runs().and_then(|r| if r > 0 { conn.count_orders() } else { Ok(0) })
+        });
+        if committed.is_ok_and(|n| n >= 50) {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the ingest finished before it could be killed"
+        );
+        assert!(started.elapsed().as_secs() < 120, "no batch committed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = db.run("run", |conn| conn.find_run(1)).unwrap();
+    assert_eq!(killed.status, "running", "the killed run never finished");
+    assert_eq!(
+        killed.records_read,
+        killed.records_accepted + killed.records_rejected,
+        "it reconciles at every commit"
+    );
+    assert!((killed.records_read as u64) < 18_000);
+
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_triglot"))
+        .args(["--database-url", url, "ingest", "--quiet"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+
+    let clean = triglot::testing::TestDb::<D>::new("ingest::killed_reference");
+    run(&clean, &Contract::builtin_csv(), &[file]);
+    assert_eq!(snapshot(db), snapshot(&clean));
+});
