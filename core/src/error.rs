@@ -35,6 +35,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind diesel already knows from the driver, or `None` for
+    /// `Unknown` (and kinds triglot has no class for), which each dialect then
+    /// recognises from the driver's message.
+    pub fn from_diesel(kind: &diesel::result::DatabaseErrorKind) -> Option<Self> {
+        use diesel::result::DatabaseErrorKind as K;
+        Some(match kind {
+            K::UniqueViolation => ErrorKind::UniqueViolation,
+            K::ForeignKeyViolation | K::RestrictViolation => ErrorKind::ForeignKeyViolation,
+            K::NotNullViolation => ErrorKind::NotNullViolation,
+            K::CheckViolation => ErrorKind::CheckViolation,
+            K::SerializationFailure => ErrorKind::Retryable,
+            K::ClosedConnection | K::UnableToSendCommand => ErrorKind::ConnectionLost,
+            _ => return None,
+        })
+    }
+
     fn describe(self) -> &'static str {
         match self {
             ErrorKind::UniqueViolation => "unique constraint violated",

@@ -72,6 +72,25 @@ pub trait TestBackend: Dialect {
     fn drop_database(server_url: &str, name: &str) -> Result<()>;
 }
 
+/// `name` if it is a harness database name (`[a-z0-9_]`, not empty), so a
+/// backend can put it into SQL unquoted-safe.
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidUrl`] for anything else.
+pub fn checked_name(name: &str) -> Result<&str> {
+    if !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(name)
+    } else {
+        Err(crate::Error::InvalidUrl {
+            url: name.to_owned(),
+            reason: "not a test database name".into(),
+        })
+    }
+}
+
 /// The server URL tests of `D` use: the environment variable, or the default.
 pub fn server_url<D: TestBackend>() -> String {
     D::TEST_URL_ENV

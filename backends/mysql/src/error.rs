@@ -1,6 +1,6 @@
 //! Classification of MySQL and MariaDB failures.
 
-use diesel::result::{DatabaseErrorKind, Error};
+use diesel::result::Error;
 use triglot_core::ErrorKind;
 
 /// Maps a diesel error to triglot's [`ErrorKind`].
@@ -12,17 +12,9 @@ use triglot_core::ErrorKind;
 /// and the client's lost-connection errors (2006, 2013).
 pub(crate) fn classify(err: &Error) -> ErrorKind {
     match err {
-        Error::DatabaseError(kind, info) => match kind {
-            DatabaseErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
-            DatabaseErrorKind::ForeignKeyViolation => ErrorKind::ForeignKeyViolation,
-            DatabaseErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
-            DatabaseErrorKind::CheckViolation => ErrorKind::CheckViolation,
-            DatabaseErrorKind::SerializationFailure => ErrorKind::Retryable,
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                ErrorKind::ConnectionLost
-            }
-            _ => classify_message(info.message()),
-        },
+        Error::DatabaseError(kind, info) => {
+            ErrorKind::from_diesel(kind).unwrap_or_else(|| classify_message(info.message()))
+        }
         _ => ErrorKind::Other,
     }
 }

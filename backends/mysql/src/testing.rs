@@ -4,7 +4,7 @@ use diesel::connection::SimpleConnection;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use triglot_core::testing::TestBackend;
+use triglot_core::testing::{TestBackend, checked_name};
 use triglot_core::{DatabaseUrl, Error, Result};
 
 use crate::MysqlDialect;
@@ -28,17 +28,6 @@ fn failure(server: &DatabaseUrl, reason: String) -> Error {
     Error::Open { backend: "MySQL", url: server.to_string(), reason: server.scrub(&reason) }
 }
 
-/// Harness names are `[a-z0-9_]`; anything else never reaches SQL.
-fn checked(name: &str) -> Result<&str> {
-    if !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        Ok(name)
-    } else {
-        Err(Error::InvalidUrl { url: name.to_owned(), reason: "not a test database name".into() })
-    }
-}
-
 impl TestBackend for MysqlDialect {
     const FEATURE: &'static str = "mysql";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");
@@ -49,7 +38,7 @@ impl TestBackend for MysqlDialect {
         let (mut conn, mut url, server) = admin(server_url)?;
         conn.batch_execute(&format!(
             "CREATE DATABASE `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-            checked(name)?
+            checked_name(name)?
         ))
         .map_err(|e| failure(&server, e.to_string()))?;
         url.set_path(name);
@@ -70,7 +59,7 @@ impl TestBackend for MysqlDialect {
 
     fn drop_database(server_url: &str, name: &str) -> Result<()> {
         let (mut conn, _, server) = admin(server_url)?;
-        conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", checked(name)?))
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", checked_name(name)?))
             .map_err(|e| failure(&server, e.to_string()))
     }
 }

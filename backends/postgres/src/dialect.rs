@@ -4,7 +4,7 @@ use diesel::pg::{Pg, PgConnection};
 use diesel::result::QueryResult;
 use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder};
+use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine};
 use triglot_core::{
     BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
@@ -25,7 +25,7 @@ impl Dialect for PostgresDialect {
         // The Bind message counts parameters in 16 bits.
         max_bind_params: 65_535,
         upsert: UpsertForm::OnConflict,
-        bulk_path: BulkPath::MultiRowInsert,
+        bulk_path: BulkPath::Copy,
         transactional_ddl: true,
         streams_results: true,
         check_constraints: true,
@@ -64,6 +64,10 @@ impl Dialect for PostgresDialect {
 
     fn upsert_orders(conn: &mut PgConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
         crate::write::upsert_orders(conn, rows)
+    }
+
+    fn insert_lines(conn: &mut PgConnection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
+        crate::copy::insert_lines(conn, rows)
     }
 
     fn insert_run(conn: &mut PgConnection, run: NewIngestRun) -> QueryResult<i64> {

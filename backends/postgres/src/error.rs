@@ -1,6 +1,6 @@
 //! Classification of PostgreSQL failures.
 
-use diesel::result::{DatabaseErrorKind, Error};
+use diesel::result::Error;
 use triglot_core::ErrorKind;
 
 /// Maps a diesel error to triglot's [`ErrorKind`].
@@ -10,19 +10,9 @@ use triglot_core::ErrorKind;
 /// the server's fixed message texts.
 pub(crate) fn classify(err: &Error) -> ErrorKind {
     match err {
-        Error::DatabaseError(kind, info) => match kind {
-            DatabaseErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
-            DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::RestrictViolation => {
-                ErrorKind::ForeignKeyViolation
-            }
-            DatabaseErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
-            DatabaseErrorKind::CheckViolation => ErrorKind::CheckViolation,
-            DatabaseErrorKind::SerializationFailure => ErrorKind::Retryable,
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                ErrorKind::ConnectionLost
-            }
-            _ => classify_message(info.message()),
-        },
+        Error::DatabaseError(kind, info) => {
+            ErrorKind::from_diesel(kind).unwrap_or_else(|| classify_message(info.message()))
+        }
         _ => ErrorKind::Other,
     }
 }

@@ -17,8 +17,19 @@
 //!
 //! # Session
 //!
-//! Every pooled connection sets `TimeZone = 'UTC'`; `application_name` is
-//! `triglot` unless the URL names another.
+//! Every pooled connection sets `TimeZone = 'UTC'` and `plan_cache_mode =
+//! force_custom_plan` (see below); `application_name` is `triglot` unless the
+//! URL names another.
+//!
+//! # Prepared statements and generic plans
+//!
+//! diesel caches prepared statements per connection. After five executions
+//! PostgreSQL may replace a statement's custom plans with a generic plan,
+//! chosen without the parameters' values; for the writer's key lookups
+//! (`external_id = ANY($1)`) that plan was a sequential scan picked while the
+//! table was small, and loads slowed down as it grew (about 0.4 s per lookup
+//! at 30,000 orders). Every pooled connection sets `plan_cache_mode =
+//! force_custom_plan`.
 //!
 //! # Dates and time zones
 //!
@@ -30,6 +41,12 @@
 //! `INSERT … ON CONFLICT (external_id) DO UPDATE SET col = excluded.col`, with
 //! `RETURNING` for new ids.
 //!
+//! # Bulk path
+//!
+//! Order lines are loaded with binary `COPY … FROM STDIN`
+//! ([`BulkPath::Copy`](triglot_core::BulkPath::Copy)): one round trip per
+//! batch and no statement to parse, instead of multi-row INSERTs.
+//!
 //! # Errors
 //!
 //! diesel classifies SQLSTATE 23505/23503/23502/23514 and 40001; a deadlock
@@ -39,6 +56,7 @@
 
 pub use crate::dialect::PostgresDialect;
 
+mod copy;
 mod dialect;
 mod error;
 mod introspect;

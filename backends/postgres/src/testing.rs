@@ -11,7 +11,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use triglot_core::diesel_migrations::MigrationHarness;
-use triglot_core::testing::{TestBackend, database_name};
+use triglot_core::testing::{TestBackend, checked_name, database_name};
 use triglot_core::{DatabaseUrl, Dialect, Error, Result};
 
 use crate::PostgresDialect;
@@ -38,17 +38,6 @@ fn admin(server_url: &str) -> Result<(PgConnection, url::Url, DatabaseUrl)> {
 
 fn failure(server: &DatabaseUrl, reason: String) -> Error {
     Error::Open { backend: "PostgreSQL", url: server.to_string(), reason: server.scrub(&reason) }
-}
-
-/// Harness names are `[a-z0-9_]`; anything else never reaches SQL.
-fn checked(name: &str) -> Result<&str> {
-    if !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        Ok(name)
-    } else {
-        Err(Error::InvalidUrl { url: name.to_owned(), reason: "not a test database name".into() })
-    }
 }
 
 fn names(conn: &mut PgConnection, pattern: &str) -> QueryResult<Vec<String>> {
@@ -95,7 +84,7 @@ fn ensure_template(conn: &mut PgConnection, url: &url::Url, server: &DatabaseUrl
             if stale != TEMPLATE {
                 conn.batch_execute(&format!(
                     "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    checked(&stale)?
+                    checked_name(&stale)?
                 ))
                 .map_err(fail)?;
             }
@@ -117,7 +106,7 @@ impl TestBackend for PostgresDialect {
         let (mut conn, url, server) = admin(server_url)?;
         conn.batch_execute(&format!(
             "CREATE DATABASE \"{}\" ENCODING 'UTF8' TEMPLATE template0",
-            checked(name)?
+            checked_name(name)?
         ))
         .map_err(|e| failure(&server, e.to_string()))?;
         Ok(url_of(url, name))
@@ -128,7 +117,7 @@ impl TestBackend for PostgresDialect {
         ensure_template(&mut conn, &url, &server)?;
         conn.batch_execute(&format!(
             "CREATE DATABASE \"{}\" TEMPLATE \"{TEMPLATE}\"",
-            checked(name)?
+            checked_name(name)?
         ))
         .map_err(|e| failure(&server, e.to_string()))?;
         Ok(Some(url_of(url, name)))
@@ -142,7 +131,10 @@ impl TestBackend for PostgresDialect {
 
     fn drop_database(server_url: &str, name: &str) -> Result<()> {
         let (mut conn, _, server) = admin(server_url)?;
-        conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", checked(name)?))
-            .map_err(|e| failure(&server, e.to_string()))
+        conn.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            checked_name(name)?
+        ))
+        .map_err(|e| failure(&server, e.to_string()))
     }
 }

@@ -1,6 +1,6 @@
 //! Classification of SQLite failures.
 
-use diesel::result::{DatabaseErrorKind, Error};
+use diesel::result::Error;
 use triglot_core::ErrorKind;
 
 /// Maps a diesel error to triglot's [`ErrorKind`].
@@ -10,18 +10,9 @@ use triglot_core::ErrorKind;
 /// recognised by `sqlite3_errmsg`'s fixed texts.
 pub(crate) fn classify(err: &Error) -> ErrorKind {
     match err {
-        Error::DatabaseError(kind, info) => match kind {
-            DatabaseErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
-            DatabaseErrorKind::ForeignKeyViolation => ErrorKind::ForeignKeyViolation,
-            DatabaseErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
-            DatabaseErrorKind::CheckViolation => ErrorKind::CheckViolation,
-            DatabaseErrorKind::SerializationFailure => ErrorKind::Retryable,
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                ErrorKind::ConnectionLost
-            }
-            _ if is_busy_or_locked(info.message()) => ErrorKind::Retryable,
-            _ => ErrorKind::Other,
-        },
+        Error::DatabaseError(kind, info) => ErrorKind::from_diesel(kind).unwrap_or_else(|| {
+            if is_busy_or_locked(info.message()) { ErrorKind::Retryable } else { ErrorKind::Other }
+        }),
         _ => ErrorKind::Other,
     }
 }
