@@ -304,3 +304,105 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
     run(&clean, &Contract::builtin_csv(), &[file]);
     assert_eq!(snapshot(db), snapshot(&clean));
 });
+
+const HEADERLESS: &str = r#"
+name = "headerless"
+format = "csv"
+layout = "rows"
+delimiter = ";"
+header = false
+columns = 9
+
+[order.order_id]
+column = 1
+type = "text"
+required = true
+[order.customer_id]
+column = 2
+type = "text"
+required = true
+[order.customer_name]
+column = 2
+type = "text"
+required = true
+[order.status]
+column = 3
+type = "text"
+required = true
+case = "lower"
+[order.currency]
+column = 4
+type = "text"
+required = true
+[order.placed_at]
+column = 5
+type = "timestamp"
+required = true
+formats = ["%Y-%m-%d %H:%M:%S"]
+assume_offset = "+00:00"
+[line.line_no]
+column = 6
+type = "integer"
+required = true
+[line.sku]
+column = 7
+type = "text"
+required = true
+[line.quantity]
+column = 8
+type = "integer"
+required = true
+[line.unit_price]
+column = 9
+type = "cents"
+required = true
+"#;
+
+triglot::backend_test!(a_headerless_semicolon_file_is_read_by_position, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = Contract::from_toml(HEADERLESS, "headerless.toml").unwrap();
+    let file = dir.path().join("export.txt");
+    std::fs::write(
+        &file,
+        "A1;C1;PAID;EUR;2026-11-24 10:00:00;1;X;2;150\n\
+         A1;C1;PAID;EUR;2026-11-24 10:00:00;2;Y;1;99\n\
+         A2;C2;Shipped;USD;2026-11-24 11:00:00;1;Z;1\n",
+    )
+    .unwrap();
+    let s = run(db, &contract, std::slice::from_ref(&file));
+    assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (3, 2, 1));
+    assert_eq!(s.rejects_by_reason.get("wrong_column_count"), Some(&1));
+    let order = db.run("read", |conn| conn.find_order("A1")).unwrap().unwrap();
+    assert_eq!(order.total_cents, 399);
+    assert_eq!(order.placed_at, crate::harness::at(2026, 11, 24, 10, 0, 0, 0));
+});
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_busy_database_is_retried_until_the_batch_commits() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("ingest::busy_retry");
+    let path = db.url().trim_start_matches("sqlite://").to_owned();
+    let (locked, wait) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("BEGIN EXCLUSIVE").unwrap();
+        locked.send(()).unwrap();
+        // Longer than the 5 s busy timeout: the first attempt fails as busy.
+        std::thread::sleep(std::time::Duration::from_millis(5_600));
+        conn.batch_execute("COMMIT").unwrap();
+    });
+    wait.recv().unwrap();
+    let started = std::time::Instant::now();
+    let summary = triglot::OrderWriter::new(&db)
+        .write_batch(&[crate::harness::order("O1", "C1", 2)])
+        .unwrap();
+    assert_eq!(summary.orders_inserted, 1);
+    assert!(
+        started.elapsed().as_millis() >= 5_500,
+        "it waited out the lock: {:?}",
+        started.elapsed()
+    );
+    holder.join().unwrap();
+}
