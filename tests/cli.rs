@@ -248,3 +248,97 @@ fn a_contract_column_missing_from_the_header_is_refused_before_a_run_is_recorded
     let status = stdout(&triglot(&["--database-url", &url, "status"]));
     assert!(status.lines().any(|l| l.contains("ingest_runs") && l.contains(" 0 rows")), "{status}");
 }
+
+#[test]
+fn report_gates_a_pipeline_and_renders_html_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let demo = triglot(&["--database-url", &url, "demo", "--orders", "300"]);
+    let text = stdout(&demo);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    assert!(
+        text.contains("triglot quality report · SQLite") && text.contains("PASS    freshness."),
+        "{text}"
+    );
+
+    let html_path = dir.path().join("report.html");
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "report",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "2030-01-01",
+        "--format",
+        "html",
+        "--out",
+        html_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&html_path).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("<svg") && !page.contains("<script"),
+        "self-contained page"
+    );
+    assert!(stdout(&out).contains("report written to"), "{}", stdout(&out));
+
+    // A thresholds file that makes one check warn: `--fail-on warn` fails the command.
+    let thresholds = dir.path().join("t.toml");
+    std::fs::write(&thresholds, "[thresholds.\"null_rate.customers.email\"]\nwarn_above = 0.0\n")
+        .unwrap();
+    let args = [
+        "--database-url",
+        &url,
+        "report",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "2030-01-01",
+        "--thresholds",
+        thresholds.to_str().unwrap(),
+    ];
+    assert_eq!(triglot(&args).status.code(), Some(0));
+    let mut strict = args.to_vec();
+    strict.extend(["--fail-on", "warn", "--format", "json"]);
+    let out = triglot(&strict);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema"], "triglot.report/1");
+    assert_eq!(json["status"], "warn");
+
+    // A failing check fails the command with the default --fail-on.
+    let mut conn = diesel::Connection::establish(dir.path().join("r.db").to_str().unwrap())
+        .map(|c: diesel::SqliteConnection| c)
+        .unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        "UPDATE orders SET total_cents = total_cents + 1 WHERE id = 1",
+    )
+    .unwrap();
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "report",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "2030-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("consistency.order_total_matches_lines"))
+    );
+
+    std::fs::write(&thresholds, "[thresholds.\"no.such.check\"]\nfail_above = 1\n").unwrap();
+    let out =
+        triglot(&["--database-url", &url, "report", "--thresholds", thresholds.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("t.toml line 1: no check is named \"no.such.check\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -20,6 +20,8 @@ mod migrate;
 mod model;
 // The live schema against the model layer; `triglot check`.
 mod parity;
+// The data-quality report: recounts and identical JSON on every backend.
+mod report;
 // Pools: in-memory databases, checkout timeouts, busy databases.
 mod pool;
 // The session setup of every backend, read back from pooled connections.

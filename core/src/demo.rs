@@ -50,6 +50,11 @@ impl DemoData {
         Self::new(seed, orders, anchor)
     }
 
+    /// The instant the orders are placed before (UTC).
+    pub fn anchor(&self) -> NaiveDateTime {
+        self.anchor
+    }
+
     /// Number of orders.
     pub fn orders(&self) -> u64 {
         self.orders

@@ -173,6 +173,19 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// The SQL type name that `CAST(… AS …)` takes for a 64-bit integer.
     const BIGINT_CAST: &'static str;
 
+    /// `a / b` on 64-bit integers, truncating (MySQL spells it `DIV`).
+    fn int_div(a: &str, b: &str) -> String {
+        format!("({a}) / ({b})")
+    }
+
+    /// The length of text in characters (not bytes).
+    fn char_length(expr: &str) -> String {
+        format!("CHAR_LENGTH({expr})")
+    }
+
+    /// The UTC day of a timestamp expression as `YYYY-MM-DD` text.
+    fn day_text(expr: &str) -> String;
+
     /// Turns a user's URL into what the driver connects with.
     ///
     /// # Errors

@@ -27,6 +27,7 @@ pub mod ingest;
 pub mod introspect;
 pub mod model;
 pub mod parity;
+pub mod report;
 pub mod schema;
 pub mod sql;
 #[cfg(feature = "testing")]

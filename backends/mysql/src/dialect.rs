@@ -35,6 +35,14 @@ impl Dialect for MysqlDialect {
     const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
     const BIGINT_CAST: &'static str = "SIGNED";
 
+    fn int_div(a: &str, b: &str) -> String {
+        format!("({a}) DIV ({b})")
+    }
+
+    fn day_text(expr: &str) -> String {
+        format!("DATE_FORMAT({expr}, '%Y-%m-%d')")
+    }
+
     fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
         crate::session::connect_target(url)
     }

@@ -34,6 +34,10 @@ impl Dialect for PostgresDialect {
     const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
     const BIGINT_CAST: &'static str = "BIGINT";
 
+    fn day_text(expr: &str) -> String {
+        format!("to_char({expr}, 'YYYY-MM-DD')")
+    }
+
     fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
         crate::session::connect_target(url)
     }

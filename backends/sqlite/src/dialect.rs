@@ -34,6 +34,15 @@ impl Dialect for SqliteDialect {
     const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
     const BIGINT_CAST: &'static str = "BIGINT";
 
+    fn char_length(expr: &str) -> String {
+        format!("length({expr})")
+    }
+
+    fn day_text(expr: &str) -> String {
+        // Timestamps are stored as `YYYY-MM-DD HH:MM:SS…` text.
+        format!("substr({expr}, 1, 10)")
+    }
+
     fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
         crate::session::connect_target(url)
     }

@@ -22,12 +22,22 @@ pub use reject::{NewReject, Reject, RejectQueries};
 /// A dialect's connection type must have it, so shared code can call the
 /// model's queries on `D::Connection` for any `D: Dialect`.
 pub trait ModelConnection:
-    CustomerQueries + OrderQueries + OrderLineQueries + IngestRunQueries + RejectQueries
+    CustomerQueries
+    + OrderQueries
+    + OrderLineQueries
+    + IngestRunQueries
+    + RejectQueries
+    + crate::report::ReportQueries
 {
 }
 
 impl<C> ModelConnection for C where
-    C: CustomerQueries + OrderQueries + OrderLineQueries + IngestRunQueries + RejectQueries
+    C: CustomerQueries
+        + OrderQueries
+        + OrderLineQueries
+        + IngestRunQueries
+        + RejectQueries
+        + crate::report::ReportQueries
 {
 }
 

@@ -40,6 +40,8 @@ enum Command {
     Generate(cmd::generate::Args),
     /// Show applied migrations, row counts and the pool.
     Status(cmd::status::Args),
+    /// The data-quality report (text, JSON or HTML); exit 1 when a check fails.
+    Report(cmd::report::Args),
     /// Compare the live schema with the model layer; exit 1 on any difference.
     Check(cmd::check::Args),
 }
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => cmd::generate::run(args),
         Command::Status(args) => cmd::status::run(&cli.database_url, args),
         Command::Check(args) => cmd::check::run(&cli.database_url, args),
+        Command::Report(args) => cmd::report::run(&cli.database_url, args),
     };
     match result {
         Ok(out) => match out.emit() {

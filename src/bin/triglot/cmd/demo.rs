@@ -2,7 +2,10 @@
 
 use std::io::IsTerminal;
 
+use chrono::{TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use triglot::contract::Contract;
+use triglot::report::{ReportOptions, Thresholds, build, text};
 use triglot::{
     AnyDatabase, Database, DemoData, DemoSummary, Dialect, Result, WithDatabase, run_demo,
 };
@@ -50,9 +53,21 @@ impl WithDatabase for Demo {
         if args.json {
             // A plain struct of numbers and strings: serializing it cannot fail.
             outln!(out, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
-        } else {
-            print_summary(&mut out, db, &data, applied.len(), &summary);
+            return Ok(out);
         }
+        print_summary(&mut out, db, &data, applied.len(), &summary);
+        // The quality report of what the demo wrote: its 30 days of orders and today's run.
+        let options = ReportOptions {
+            since: data.anchor() - TimeDelta::days(30),
+            until: data.anchor() + TimeDelta::days(1),
+            now: Utc::now().naive_utc(),
+            contract: Contract::builtin_csv(),
+            thresholds: Thresholds::default(),
+        };
+        let report = build(db, &options)?;
+        outln!(out);
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        out.text(&text(&report, colour));
         Ok(out)
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod ingest;
 pub(crate) mod migrate;
+pub(crate) mod report;
 pub(crate) mod status;
 
 /// What a command prints on standard output, collected first and written at
@@ -33,6 +34,11 @@ impl Out {
         use std::fmt::Write;
         // Writing into a String cannot fail.
         let _ = writeln!(self.text, "{text}");
+    }
+
+    /// Appends text as it is.
+    pub(crate) fn text(&mut self, text: &str) {
+        self.text.push_str(text);
     }
 
     /// Writes everything to standard output; a closed pipe is not an error.

@@ -1,0 +1,236 @@
+//! The report as one self-contained HTML page: no script, no network; its
+//! charts are inline SVG.
+
+use std::fmt::Write;
+
+use super::{grouped, limits, short};
+use crate::report::{Report, Status, Tally};
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn colour(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "#1a7f37",
+        Status::Warn => "#b7791f",
+        Status::Fail => "#c62828",
+    }
+}
+
+/// Renders `report` as a complete HTML document.
+pub fn html(report: &Report) -> String {
+    let mut out = String::with_capacity(32 * 1024);
+    let title = format!(
+        "Data quality · {} · {} to {} UTC",
+        report.backend,
+        report.window.since.format("%Y-%m-%d %H:%M"),
+        report.window.until.format("%Y-%m-%d %H:%M")
+    );
+    let failing = report.checks.iter().filter(|c| c.status == Status::Fail).count();
+    let warning = report.checks.iter().filter(|c| c.status == Status::Warn).count();
+    // Writing into a String cannot fail.
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }}
+main {{ max-width: 1100px; margin: 0 auto; padding: 24px; }}
+h1 {{ font-size: 22px; margin: 0 0 4px; }} h2 {{ font-size: 17px; margin: 28px 0 10px; }}
+.sub {{ color: #57606a; }}
+.badge {{ display: inline-block; padding: 2px 10px; border-radius: 12px; color: #fff; font-weight: 600; font-size: 13px; }}
+.cards {{ display: flex; gap: 12px; margin: 18px 0; flex-wrap: wrap; }}
+.card {{ background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 12px 16px; min-width: 150px; }}
+.card b {{ display: block; font-size: 22px; }}
+.panel {{ background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 14px; }}
+.grid {{ display: grid; grid-template-columns: 3fr 2fr; gap: 16px; }}
+table {{ border-collapse: collapse; width: 100%; background: #fff; font-size: 13.5px; }}
+th, td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #eaeef2; vertical-align: top; }}
+th {{ background: #f6f8fa; font-weight: 600; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+td.limits {{ white-space: nowrap; color: #57606a; }}
+code {{ font-size: 12.5px; }}
+svg text {{ font: 11px system-ui, sans-serif; fill: #57606a; }}
+</style></head><body><main>
+<h1>{title} <span class="badge" style="background:{badge}">{status}</span></h1>
+<div class="sub">generated {generated} UTC · schema {schema} · {n} checks: {failing} failing, {warning} warning</div>
+"#,
+        badge = colour(report.status),
+        status = report.status.as_str().to_uppercase(),
+        generated = report.generated_at.format("%Y-%m-%d %H:%M:%S"),
+        schema = crate::report::SCHEMA,
+        n = report.checks.len(),
+    );
+
+    let orders: i64 = report.daily_volume.iter().map(|d| d.orders).sum();
+    let lines: i64 = report.daily_volume.iter().map(|d| d.lines).sum();
+    let rejects: i64 = report.rejects_by_reason.iter().map(|t| t.count).sum();
+    let _ = write!(out, r#"<div class="cards">"#);
+    for (label, value) in [
+        ("orders in window", grouped(orders)),
+        ("lines", grouped(lines)),
+        ("rejected records", grouped(rejects)),
+        ("ingest runs", grouped(report.runs.len() as i64)),
+    ] {
+        let _ = write!(
+            out,
+            r#"<div class="card"><span class="sub">{label}</span><b>{value}</b></div>"#
+        );
+    }
+    let _ = write!(out, "</div>");
+
+    let _ = write!(
+        out,
+        r#"<div class="grid"><div class="panel"><h2 style="margin-top:0">Orders per day</h2>"#
+    );
+    volume_chart(&mut out, report);
+    let _ =
+        write!(out, r#"</div><div class="panel"><h2 style="margin-top:0">Rejects by reason</h2>"#);
+    bar_chart(&mut out, &report.rejects_by_reason);
+    let _ = write!(out, "</div></div>");
+
+    let _ = write!(
+        out,
+        "<h2>Checks</h2><table><tr><th>status</th><th>check</th><th>value</th><th>limits</th><th>detail</th></tr>"
+    );
+    for check in &report.checks {
+        let _ = write!(
+            out,
+            r#"<tr><td><span class="badge" style="background:{}">{}</span></td><td><code>{}</code></td><td class="num">{}</td><td class="limits">{}</td><td>{}</td></tr>"#,
+            colour(check.status),
+            check.status.as_str(),
+            escape(&check.name),
+            check.value.map(short).unwrap_or_else(|| "—".into()),
+            escape(&limits(&check.threshold)),
+            escape(&check.detail)
+        );
+    }
+    let _ = write!(out, "</table>");
+
+    if !report.rejects_by_source.is_empty() {
+        let _ = write!(
+            out,
+            "<h2>Rejects by source</h2><table><tr><th>source</th><th>rejects</th></tr>"
+        );
+        for t in &report.rejects_by_source {
+            let _ = write!(
+                out,
+                r#"<tr><td><code>{}</code></td><td class="num">{}</td></tr>"#,
+                escape(&t.key),
+                grouped(t.count)
+            );
+        }
+        let _ = write!(out, "</table>");
+    }
+    let _ = write!(
+        out,
+        "<h2>Ingest runs</h2><table><tr><th>run</th><th>started (UTC)</th><th>status</th><th>read</th><th>accepted</th><th>rejected</th><th>stored rejects</th><th>reconciles</th><th>source</th></tr>"
+    );
+    for r in &report.runs {
+        let ok = if r.reconciles { (Status::Pass, "yes") } else { (Status::Fail, "no") };
+        let _ = write!(
+            out,
+            r#"<tr><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="badge" style="background:{}">{}</span></td><td><code>{}</code></td></tr>"#,
+            r.id,
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            escape(&r.status),
+            grouped(r.records_read),
+            grouped(r.records_accepted),
+            grouped(r.records_rejected),
+            grouped(r.rejects_stored),
+            colour(ok.0),
+            ok.1,
+            escape(&r.source)
+        );
+    }
+    let _ = writeln!(out, "</table></main></body></html>");
+    out
+}
+
+/// Vertical bars of orders (and a line of lines) per day.
+fn volume_chart(out: &mut String, report: &Report) {
+    let days = &report.daily_volume;
+    if days.is_empty() {
+        let _ = write!(out, r#"<p class="sub">No orders in the window.</p>"#);
+        return;
+    }
+    let (w, h, left, bottom) = (620.0, 240.0, 46.0, 36.0);
+    let max = days.iter().map(|d| d.orders).max().unwrap_or(1).max(1) as f64;
+    let step = (w - left - 10.0) / days.len() as f64;
+    let bar = (step * 0.72).max(1.0);
+    let _ = write!(
+        out,
+        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="orders per day">"#
+    );
+    for i in 0..=4 {
+        let v = max * f64::from(i) / 4.0;
+        let y = h - bottom - (h - bottom - 12.0) * f64::from(i) / 4.0;
+        let _ = write!(
+            out,
+            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#eaeef2"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            w - 6.0,
+            left - 6.0,
+            y + 4.0,
+            grouped(v.round() as i64)
+        );
+    }
+    let label_every = (days.len() / 8).max(1);
+    for (i, day) in days.iter().enumerate() {
+        let x = left + step * i as f64 + (step - bar) / 2.0;
+        let bh = (h - bottom - 12.0) * day.orders as f64 / max;
+        let _ = write!(
+            out,
+            r##"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{bh:.1}" fill="#3b82f6" rx="2"><title>{}: {} orders, {} lines</title></rect>"##,
+            h - bottom - bh,
+            day.day,
+            grouped(day.orders),
+            grouped(day.lines)
+        );
+        if i % label_every == 0 {
+            let _ = write!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                x + bar / 2.0,
+                h - bottom + 16.0,
+                &day.day[5..]
+            );
+        }
+    }
+    let _ = write!(out, "</svg>");
+}
+
+/// Horizontal bars of a tally.
+fn bar_chart(out: &mut String, tallies: &[Tally]) {
+    if tallies.is_empty() {
+        let _ = write!(out, r#"<p class="sub">No rejects in the window.</p>"#);
+        return;
+    }
+    let mut sorted: Vec<&Tally> = tallies.iter().collect();
+    sorted.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+    let (w, row, label) = (420.0, 22.0, 170.0);
+    let h = row * sorted.len() as f64 + 8.0;
+    let max = sorted[0].count.max(1) as f64;
+    let _ = write!(
+        out,
+        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="rejects by reason">"#
+    );
+    for (i, t) in sorted.iter().enumerate() {
+        let y = 4.0 + row * i as f64;
+        let bw = (w - label - 60.0) * t.count as f64 / max;
+        let _ = write!(
+            out,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{label}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="#ef4444" rx="2"/><text x="{:.1}" y="{:.1}">{}</text>"##,
+            label - 8.0,
+            y + 14.0,
+            escape(&t.key),
+            y + 3.0,
+            row - 8.0,
+            label + bw + 6.0,
+            y + 14.0,
+            grouped(t.count)
+        );
+    }
+    let _ = write!(out, "</svg>");
+}
