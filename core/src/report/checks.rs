@@ -192,7 +192,8 @@ impl<D: Dialect> Sql<D> {
         )
     }
 
-    /// `(rows, non-NULL)` of a nullable column of the window's customers or lines.
+    /// `(rows, non-NULL)` of a nullable column of the window's customers,
+    /// lines, runs or rejects.
     pub(crate) fn null_ratio(&self, table: &str, column: &str) -> Option<String> {
         let window = self.window("o.placed_at");
         Some(match table {
@@ -203,6 +204,14 @@ impl<D: Dialect> Sql<D> {
             "order_lines" => format!(
                 "SELECT COUNT(*) AS total, COUNT(l.{column}) AS present FROM order_lines l \
                  JOIN orders o ON o.id = l.order_id WHERE {window}"
+            ),
+            "ingest_runs" => format!(
+                "SELECT COUNT(*) AS total, COUNT(r.{column}) AS present FROM ingest_runs r WHERE {}",
+                self.window("r.started_at")
+            ),
+            "rejects" => format!(
+                "SELECT COUNT(*) AS total, COUNT(r.{column}) AS present FROM rejects r WHERE {}",
+                self.window("r.created_at")
             ),
             _ => return None,
         })

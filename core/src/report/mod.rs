@@ -181,7 +181,12 @@ fn number<S: serde::Serializer>(v: &Option<f64>, s: S) -> std::result::Result<S:
 fn default_threshold(name: &str) -> Threshold {
     match name {
         "volume.orders" => Threshold::warn_below(1.0),
+        // NULL is a normal value here: no discount, no note, a run still
+        // going, a run without error, a reject of a whole record.
         "null_rate.order_lines.discount_bp" | "null_rate.order_lines.note" => Threshold::default(),
+        n if n.starts_with("null_rate.ingest_runs.") || n.starts_with("null_rate.rejects.") => {
+            Threshold::default()
+        }
         "freshness.hours_since_newest_order" => Threshold::above(26.0, 50.0),
         "rejects.rate" => Threshold::above(0.01, 0.05),
         "runs.failed" => Threshold { warn_above: Some(0.0), ..Threshold::default() },
@@ -233,7 +238,7 @@ pub fn build<D: Dialect>(db: &Database<D>, options: &ReportOptions) -> Result<Re
         add("volume.lines".into(), "volume", Some(lines as f64), "lines", format!("{lines} lines of those orders"));
 
         let model = crate::parity::model_schema();
-        for table in ["customers", "order_lines"] {
+        for table in ["customers", "order_lines", "ingest_runs", "rejects"] {
             for column in model.tables[table].columns.iter().filter(|c| c.nullable) {
                 let Some(query) = sql.null_ratio(table, &column.name) else { continue };
                 let (total, present) = conn.report_ratio(&query)?;
