@@ -46,7 +46,7 @@ mod sqlite {
         let db = Database::<SqliteDialect>::open(&format!("sqlite://{}", path.display())).unwrap();
         db.migrate().unwrap();
         let mut holder = db.get().unwrap();
-        diesel::connection::SimpleConnection::batch_execute(&mut *holder, "BEGIN IMMEDIATE")
+        diesel::connection::SimpleConnection::batch_execute(&mut **holder, "BEGIN IMMEDIATE")
             .unwrap();
 
         // A second writer that does not wait for the lock.
@@ -59,5 +59,77 @@ mod sqlite {
         let err = db.error("starting a write", raw);
         assert!(matches!(err, Error::Retryable(_)), "{err:?}");
         assert!(err.is_retryable());
+    }
+}
+
+/// A connection whose server session was killed while it sat idle is never
+/// handed out: the check-out ping finds it dead and the pool replaces it.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+mod server_gone {
+    use std::time::Duration;
+
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+    use triglot::testing::{TestBackend, TestDb};
+    use triglot::{Database, PoolConfig};
+
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+
+    /// Opens the test database again with one connection and a short idle threshold.
+    fn single<D: TestBackend>(test: &TestDb<D>) -> Database<D> {
+        let config = PoolConfig {
+            max_size: 1,
+            min_idle: Some(1),
+            ping_after_idle: Duration::from_millis(100),
+            ..PoolConfig::default()
+        };
+        Database::<D>::open_with(test.url(), config).unwrap()
+    }
+
+    fn killed_session_is_replaced<D: TestBackend>(session_id: &str, kill: impl Fn(i64) -> String)
+    where
+        D::Connection: diesel::connection::LoadConnection,
+        diesel::query_builder::SqlQuery:
+            for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
+    {
+        let test = TestDb::<D>::new(&format!("pool::server_gone::{}", D::NAME));
+        let db = single(&test);
+        let first = db
+            .run("session id", |conn| diesel::sql_query(session_id).get_result::<Id>(conn))
+            .unwrap()
+            .id;
+        // Killed from another connection while the pooled one sits idle.
+        let mut other = test.get().unwrap();
+        other.batch_execute(&kill(first)).unwrap();
+        drop(other);
+        std::thread::sleep(Duration::from_millis(300));
+        let second = db
+            .run("session id", |conn| diesel::sql_query(session_id).get_result::<Id>(conn))
+            .unwrap()
+            .id;
+        assert_ne!(first, second, "{}: the dead connection was handed out", D::NAME);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_connection_killed_while_idle_is_replaced() {
+        killed_session_is_replaced::<triglot::postgres::PostgresDialect>(
+            "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
+            |pid| format!("SELECT pg_terminate_backend({pid})"),
+        );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_connection_killed_while_idle_is_replaced() {
+        killed_session_is_replaced::<triglot::mysql::MysqlDialect>(
+            "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
+            |id| format!("KILL {id}"),
+        );
     }
 }

@@ -84,7 +84,7 @@ mod mysql {
                  CAST(@@SESSION.character_set_connection AS CHAR) AS connection, \
                  CAST(@@SESSION.character_set_results AS CHAR) AS results",
             )
-            .get_result(&mut **conn)
+            .get_result(&mut ***conn)
             .unwrap();
             let modes: Vec<&str> = s.sql_mode.split(',').collect();
             for mode in [
@@ -129,7 +129,7 @@ mod postgres {
             let s: Session = diesel::sql_query(
                 "SELECT current_setting('TimeZone') AS time_zone, current_setting('application_name') AS application_name",
             )
-            .get_result(&mut **conn)
+            .get_result(&mut ***conn)
             .unwrap();
             assert_eq!(s.time_zone, "UTC");
             assert_eq!(s.application_name, "triglot");

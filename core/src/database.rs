@@ -5,7 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use diesel::Connection;
-use diesel::r2d2::{ConnectionManager, PooledConnection};
+use diesel::r2d2::PooledConnection;
 use diesel::result::QueryResult;
 
 use crate::dialect::{Capabilities, Dialect, ServerVersion};
@@ -17,8 +17,9 @@ use crate::model::{
 use crate::pool::{self, DbPool, PoolConfig, PoolState};
 use crate::url::DatabaseUrl;
 
-/// A connection checked out of a [`Database`]'s pool; it derefs to the diesel connection.
-pub type PooledConn<D> = PooledConnection<ConnectionManager<<D as Dialect>::Connection>>;
+/// A connection checked out of a [`Database`]'s pool; it derefs (twice) to
+/// the diesel connection, and goes back to the pool when dropped.
+pub type PooledConn<D> = PooledConnection<crate::pool::Manager<D>>;
 
 /// An open database of dialect `D`: a pool of set-up connections and the
 /// capabilities refined for the server it met.

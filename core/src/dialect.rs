@@ -65,8 +65,14 @@ pub enum UpsertForm {
 #[non_exhaustive]
 pub enum BulkPath {
     /// Multi-row `INSERT` statements inside one transaction, sized by
-    /// [`Capabilities::max_bind_params`].
+    /// [`Capabilities::max_bind_params`] (the default of
+    /// [`Dialect::insert_lines`]).
     MultiRowInsert,
+    /// One single-row `INSERT`, prepared once and stepped per row (SQLite,
+    /// where there is no network round trip to save).
+    PreparedRows,
+    /// Multi-row `INSERT`s of fixed row counts, each prepared once (MySQL).
+    PreparedBatches,
     /// PostgreSQL's `COPY … FROM STDIN`.
     Copy,
 }

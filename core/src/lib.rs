@@ -18,7 +18,7 @@ pub use crate::dialect::{
 };
 pub use crate::error::{DbError, Error, ErrorKind, Result};
 pub use crate::migrate::MigrationStatus;
-pub use crate::pool::{DbPool, PoolConfig, PoolState};
+pub use crate::pool::{DbPool, Manager, PoolConfig, PoolState, Tracked};
 pub use crate::url::{DatabaseUrl, redact};
 pub use crate::writer::{LineRecord, OrderRecord, OrderWriter, RetryPolicy, WriteSummary};
 

@@ -4,7 +4,7 @@ use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::result::QueryResult;
 use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder};
+use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine};
 use triglot_core::{
     BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
@@ -26,7 +26,7 @@ impl Dialect for MysqlDialect {
         // The prepared-statement protocol counts parameters in 16 bits.
         max_bind_params: 65_535,
         upsert: UpsertForm::OnDuplicateKey,
-        bulk_path: BulkPath::MultiRowInsert,
+        bulk_path: BulkPath::PreparedBatches,
         transactional_ddl: false,
         streams_results: false,
         check_constraints: true,
@@ -75,6 +75,10 @@ impl Dialect for MysqlDialect {
 
     fn upsert_orders(conn: &mut MysqlConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
         crate::write::upsert_orders(conn, rows)
+    }
+
+    fn insert_lines(conn: &mut MysqlConnection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
+        crate::bulk::insert_lines(conn, rows)
     }
 
     fn insert_run(conn: &mut MysqlConnection, run: NewIngestRun) -> QueryResult<i64> {

@@ -39,6 +39,12 @@
 //! inserted/updated/unchanged counts from affected rows; the writer compares
 //! content fingerprints instead.
 //!
+//! # Bulk path
+//!
+//! Order lines go in as multi-row INSERTs of 1,000 rows (then 100, 10, 1 for
+//! the rest), passed to diesel as fixed-size arrays so each statement is
+//! prepared once per connection; a `Vec` would be prepared again per chunk.
+//!
 //! # RETURNING
 //!
 //! diesel's MySQL backend has no `RETURNING` clause (MariaDB 10.5+ has one,
@@ -66,6 +72,7 @@
 
 pub use crate::dialect::MysqlDialect;
 
+mod bulk;
 mod dialect;
 mod error;
 mod introspect;

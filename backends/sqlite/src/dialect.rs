@@ -4,7 +4,7 @@ use diesel::result::QueryResult;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder};
+use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine};
 use triglot_core::{
     BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
@@ -25,7 +25,7 @@ impl Dialect for SqliteDialect {
         // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
         max_bind_params: 32_766,
         upsert: UpsertForm::OnConflict,
-        bulk_path: BulkPath::MultiRowInsert,
+        bulk_path: BulkPath::PreparedRows,
         transactional_ddl: true,
         streams_results: true,
         check_constraints: true,
@@ -86,6 +86,10 @@ impl Dialect for SqliteDialect {
 
     fn upsert_orders(conn: &mut SqliteConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
         crate::write::upsert_orders(conn, rows)
+    }
+
+    fn insert_lines(conn: &mut SqliteConnection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
+        crate::bulk::insert_lines(conn, rows)
     }
 
     fn insert_run(conn: &mut SqliteConnection, run: NewIngestRun) -> QueryResult<i64> {

@@ -41,6 +41,14 @@
 //! (length(col) <= n)`, which counts characters like the servers do. Money is
 //! integer cents, because diesel reads SQLite decimals through `f64`.
 //!
+//! # Bulk path
+//!
+//! Order lines go in through one single-row `INSERT`, prepared once per
+//! connection and stepped per line inside the batch's transaction. A
+//! multi-row INSERT is prepared again for every chunk (diesel cannot cache a
+//! statement whose row count varies), which costs more than it saves without
+//! a network between client and database.
+//!
 //! # Upsert
 //!
 //! `INSERT … ON CONFLICT (external_id) DO UPDATE SET col = excluded.col`,
@@ -48,6 +56,7 @@
 
 pub use crate::dialect::SqliteDialect;
 
+mod bulk;
 mod dialect;
 mod error;
 mod introspect;
