@@ -1,15 +1,118 @@
-//! Shared set-up for triglot's benches: databases filled with order lines.
+//! triglot's hot paths beside the raw drivers: the fixtures, the work on
+//! each side, and the timing helpers shared by the criterion benches and the
+//! `compare` tool.
+//!
+//! Fairness: both sides run the same SQL shape on the same database over the
+//! same transport (loopback TCP without TLS for the servers; the same
+//! `libsqlite3-sys` for SQLite), their outputs are checked equal before
+//! anything is timed, and `compare` interleaves their rounds.
 
-use triglot::{Database, Dialect, LineRecord, OrderRecord, OrderWriter, Result};
+use std::time::{Duration, Instant};
 
-/// Writes `orders` orders of `lines_per_order` lines each into `db`, with
-/// about 30 % NULLs in the nullable columns and text of 0 to 60 characters.
+use chrono::{NaiveDateTime, TimeDelta};
+use triglot::model::{LineWithTime, NewOrderLine, OrderLineQueries};
+use triglot::testing::{TestBackend, TestDb};
+use triglot::{Database, Dialect, LineRecord, OrderRecord, OrderWriter, PoolConfig, Result};
+
+pub mod raw;
+
+/// The instant the fixture's orders are placed after.
+pub fn epoch() -> NaiveDateTime {
+    chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default().naive_utc()
+}
+
+/// An isolated, migrated database holding `lines` order lines (four per
+/// order, about 30 % NULLs, text of 0 to 60 characters, microsecond times),
+/// and a pool on it without TLS.
+#[derive(Debug)]
+pub struct Fixture<D: TestBackend> {
+    test: TestDb<D>,
+    /// A pool on the fixture's database, plain TCP.
+    pub db: Database<D>,
+    /// Order lines in the database.
+    pub lines: usize,
+}
+
+impl<D: TestBackend> Fixture<D> {
+    /// Creates and fills the database.
+    ///
+    /// # Errors
+    ///
+    /// The server is unreachable, or filling fails.
+    pub fn new(lines: usize) -> Result<Self> {
+        let test = TestDb::<D>::try_new(&format!("bench_{}", D::NAME))?;
+        let db = Database::<D>::open_with(&plain_tcp(test.url()), PoolConfig::default())?;
+        fill(&db, lines.div_ceil(4), 4)?;
+        Ok(Self { test, db, lines })
+    }
+
+    /// The database URL for the raw driver (no TLS; it may hold a password).
+    pub fn url(&self) -> String {
+        plain_tcp(self.test.url())
+    }
+
+    /// The window that holds every line.
+    pub fn window(&self) -> (NaiveDateTime, NaiveDateTime) {
+        (epoch(), epoch() + TimeDelta::days(3_650))
+    }
+
+    /// Every line as a row to insert again (for the insert benches).
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn rows(&self) -> Result<Vec<NewOrderLine>> {
+        let (from, until) = self.window();
+        let lines = self.db.run("reading lines", |c| c.lines_placed_between(from, until))?;
+        Ok(lines
+            .into_iter()
+            .map(|(l, _)| NewOrderLine {
+                order_id: l.order_id,
+                line_no: l.line_no,
+                sku: l.sku,
+                quantity: l.quantity,
+                unit_price_cents: l.unit_price_cents,
+                discount_bp: l.discount_bp,
+                note: l.note,
+            })
+            .collect())
+    }
+
+    /// Deletes every order line (between insert rounds; not timed), and on
+    /// SQLite empties the write-ahead log, so each insert starts from the same
+    /// state instead of paying for a checkpoint the previous round left due.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn clear_lines(&self) -> Result<()> {
+        use diesel::connection::SimpleConnection;
+        self.db.run("clearing lines", |c| c.batch_execute("DELETE FROM order_lines"))?;
+        if D::URL_SCHEMES.contains(&"sqlite") {
+            self.db.run("checkpointing", |c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The URL with TLS switched off, so triglot and the raw driver speak the
+/// same plain protocol (libpq prefers TLS when the server offers it).
+pub fn plain_tcp(url: &str) -> String {
+    if url.starts_with("postgres") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}sslmode=disable")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// Writes `orders` orders of `lines_per_order` lines each into `db`.
 ///
 /// # Errors
 ///
 /// Any write error.
 pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize) -> Result<()> {
-    let anchor = chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default().naive_utc();
+    let anchor = epoch();
     let writer = OrderWriter::new(db);
     let mut batch = Vec::with_capacity(1_000);
     for n in 0..orders {
@@ -43,7 +146,7 @@ pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize)
                     triglot::model::line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp)
                 })
                 .sum(),
-            placed_at: anchor + chrono::TimeDelta::microseconds(n as i64 * 1_000_003),
+            placed_at: anchor + TimeDelta::microseconds(n as i64 * 1_000_003 + 1),
             updated_at: anchor,
             source: "bench".into(),
             lines,
@@ -57,4 +160,77 @@ pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize)
         writer.write_batch(&batch)?;
     }
     Ok(())
+}
+
+/// A fold over every field of a line, so a streaming pass must decode them all.
+pub fn checksum(acc: u64, (line, placed_at): &LineWithTime) -> u64 {
+    let mut h = acc.wrapping_mul(31);
+    h = h.wrapping_add(line.id as u64).wrapping_add(line.order_id as u64);
+    h = h.wrapping_add(line.line_no as u64).wrapping_add(line.sku.len() as u64);
+    h = h.wrapping_add(line.quantity as u64).wrapping_add(line.unit_price_cents as u64);
+    h = h.wrapping_add(line.discount_bp.map_or(7, |d| d as u64));
+    h = h.wrapping_add(line.note.as_ref().map_or(11, |n| n.len() as u64));
+    h.wrapping_add(placed_at.and_utc().timestamp_micros() as u64)
+}
+
+/// triglot's side of each measured path.
+pub mod ours {
+    use super::*;
+
+    /// Loads every line of the window into owned structs.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn decode<D: Dialect>(
+        db: &Database<D>,
+        window: (NaiveDateTime, NaiveDateTime),
+    ) -> Result<Vec<LineWithTime>> {
+        db.run("decoding lines", |c| c.lines_placed_between(window.0, window.1))
+    }
+
+    /// Decodes every line of the window without collecting; returns the checksum.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn stream<D: Dialect>(
+        db: &Database<D>,
+        window: (NaiveDateTime, NaiveDateTime),
+    ) -> Result<u64> {
+        let mut sum = 0;
+        db.run("streaming lines", |c| {
+            c.for_each_line_placed_between(window.0, window.1, &mut |row| sum = checksum(sum, &row))
+        })?;
+        Ok(sum)
+    }
+
+    /// Inserts `rows` in one transaction through the dialect's bulk path, in
+    /// the chunks the writer uses.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn insert<D: Dialect>(db: &Database<D>, rows: &[NewOrderLine]) -> Result<()> {
+        let per_statement = (db.capabilities().max_bind_params / 7).max(1);
+        db.write("inserting lines", |c| {
+            for chunk in rows.chunks(per_statement) {
+                D::insert_lines(c, chunk.to_vec())?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The median of `samples` (sorted in place).
+pub fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+/// Times one run of `f`.
+pub fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let started = Instant::now();
+    let out = f();
+    (started.elapsed(), out)
 }

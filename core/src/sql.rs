@@ -164,3 +164,40 @@ where
         }
     }
 }
+
+/// A condition that is always true and keeps its statement from being
+/// prepared once and kept.
+///
+/// diesel keeps every statement whose shape is fixed. PostgreSQL switches a
+/// kept statement to a generic plan after five runs, chosen without the
+/// parameters' values; for a key lookup (`external_id = ANY($1)`) planned
+/// while the table was small that is a sequential scan, kept as the table
+/// grows. A lookup that adds `.and(Unprepared)` is prepared unnamed each
+/// time, so PostgreSQL plans it with the keys at hand.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unprepared;
+
+impl Expression for Unprepared {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<DB: Backend> QueryFragment<DB> for Unprepared {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql("1 = 1");
+        Ok(())
+    }
+}
+
+impl QueryId for Unprepared {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<QS> SelectableExpression<QS> for Unprepared {}
+
+impl<QS> AppearsOnTable<QS> for Unprepared {}
+
+impl<GB> ValidGrouping<GB> for Unprepared {
+    type IsAggregate = is_aggregate::Never;
+}

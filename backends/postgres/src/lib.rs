@@ -17,19 +17,20 @@
 //!
 //! # Session
 //!
-//! Every pooled connection sets `TimeZone = 'UTC'` and `plan_cache_mode =
-//! force_custom_plan` (see below); `application_name` is `triglot` unless the
-//! URL names another.
+//! Every pooled connection sets `TimeZone = 'UTC'`; `application_name` is
+//! `triglot` unless the URL names another.
 //!
 //! # Prepared statements and generic plans
 //!
-//! diesel caches prepared statements per connection. After five executions
+//! diesel keeps prepared statements per connection. After five executions
 //! PostgreSQL may replace a statement's custom plans with a generic plan,
 //! chosen without the parameters' values; for the writer's key lookups
 //! (`external_id = ANY($1)`) that plan was a sequential scan picked while the
 //! table was small, and loads slowed down as it grew (about 0.4 s per lookup
-//! at 30,000 orders). Every pooled connection sets `plan_cache_mode =
-//! force_custom_plan`.
+//! at 30,000 orders). Those lookups carry `triglot_core::sql::Unprepared`, so
+//! diesel sends them as unnamed statements, each planned with its keys. (Setting `plan_cache_mode =
+//! force_custom_plan` for the session fixed the lookups too, but made every
+//! foreign-key check of a bulk insert plan its query again: twice as slow.)
 //!
 //! # Dates and time zones
 //!

@@ -38,11 +38,7 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
 }
 
 pub(crate) fn on_acquire(conn: &mut PgConnection) -> QueryResult<()> {
-    // diesel keeps prepared statements; after five runs PostgreSQL may switch
-    // one to a generic plan chosen while the table was small (a sequential
-    // scan for `external_id = ANY($1)`) and keep it as the table grows.
-    // Custom plans see each run's parameters and the table's current size.
-    conn.batch_execute("SET TimeZone = 'UTC'; SET plan_cache_mode = force_custom_plan")
+    conn.batch_execute("SET TimeZone = 'UTC'")
 }
 
 pub(crate) fn server_version(conn: &mut PgConnection) -> QueryResult<ServerVersion> {

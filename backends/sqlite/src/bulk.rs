@@ -1,9 +1,4 @@
-//! SQLite's bulk path: one prepared single-row INSERT, stepped once per line.
-//!
-//! A multi-row INSERT is prepared anew for every chunk (diesel cannot cache a
-//! statement whose row count varies); a single-row INSERT is prepared once
-//! per connection and kept, which is how SQLite loads fastest inside one
-//! transaction.
+//! SQLite's bulk path: multi-row INSERTs of fixed sizes, each prepared once.
 
 use diesel::prelude::*;
 use diesel::result::QueryResult;
@@ -11,14 +6,27 @@ use diesel::sqlite::SqliteConnection;
 use triglot_core::model::NewOrderLine;
 use triglot_core::schema::order_lines;
 
-/// Inserts `rows` one statement step each; the caller holds the transaction.
+/// Inserts `rows` in fixed-size multi-row statements; the caller holds the transaction.
 pub(crate) fn insert_lines(
     conn: &mut SqliteConnection,
     rows: Vec<NewOrderLine>,
 ) -> QueryResult<usize> {
+    let mut rest: &[NewOrderLine] = &rows;
     let mut inserted = 0;
-    for row in &rows {
-        inserted += diesel::insert_into(order_lines::table).values(row).execute(conn)?;
+    inserted += chunks::<100>(conn, &mut rest)?;
+    inserted += chunks::<10>(conn, &mut rest)?;
+    inserted += chunks::<1>(conn, &mut rest)?;
+    Ok(inserted)
+}
+
+fn chunks<const N: usize>(
+    conn: &mut SqliteConnection,
+    rest: &mut &[NewOrderLine],
+) -> QueryResult<usize> {
+    let mut inserted = 0;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<N>() {
+        inserted += diesel::insert_into(order_lines::table).values(chunk).execute(conn)?;
+        *rest = tail;
     }
     Ok(inserted)
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::LoadQuery;
 
 use crate::schema::customers;
-use crate::sql::UtcValue;
+use crate::sql::{Unprepared, UtcValue};
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -47,7 +47,8 @@ pub struct NewCustomer {
 #[dsl::auto_type]
 fn ids_by_external_id(keys: Vec<String>) -> _ {
     customers::table
-        .filter(customers::external_id.eq_any(keys))
+        // `Unprepared`: planned with the keys at hand each time (see `sql::Unprepared`).
+        .filter(customers::external_id.eq_any(keys).and(Unprepared))
         .select((customers::external_id, customers::id))
 }
 

@@ -15,7 +15,7 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
 use crate::schema::orders;
-use crate::sql::{SumBigInt, UtcValue, sum_bigint};
+use crate::sql::{SumBigInt, Unprepared, UtcValue, sum_bigint};
 
 /// The fixed set of order states; stored as lower-case text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
@@ -164,7 +164,8 @@ pub struct StatusTotal {
 
 #[dsl::auto_type]
 fn fingerprints(keys: Vec<String>) -> _ {
-    orders::table.filter(orders::external_id.eq_any(keys)).select((
+    // `Unprepared`: planned with the keys at hand each time (see `sql::Unprepared`).
+    orders::table.filter(orders::external_id.eq_any(keys).and(Unprepared)).select((
         orders::external_id,
         orders::id,
         orders::content_hash,

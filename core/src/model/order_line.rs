@@ -1,5 +1,6 @@
 //! Order lines: what was bought, numbered from 1 within its order.
 
+use chrono::NaiveDateTime;
 use diesel::connection::LoadConnection;
 use diesel::dsl;
 use diesel::prelude::*;
@@ -7,6 +8,7 @@ use diesel::query_dsl::methods::{ExecuteDsl, LoadQuery};
 
 use super::order::Order;
 use crate::schema::{order_lines, orders};
+use crate::sql::UtcValue;
 
 /// A stored order line.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
@@ -89,6 +91,17 @@ fn lines_from_source(source: String) -> _ {
     order_lines::table.inner_join(orders::table).filter(orders::source.eq(source)).count()
 }
 
+#[dsl::auto_type]
+fn placed_between(from: UtcValue, until: UtcValue) -> _ {
+    order_lines::table
+        .inner_join(orders::table)
+        .filter(orders::placed_at.ge(from).and(orders::placed_at.lt(until)))
+        .order_by(order_lines::id)
+}
+
+/// An order line with the time its order was placed.
+pub type LineWithTime = (OrderLine, NaiveDateTime);
+
 type DeleteLinesOf =
     dsl::delete<dsl::Filter<order_lines::table, dsl::EqAny<order_lines::order_id, Vec<i64>>>>;
 
@@ -123,6 +136,31 @@ pub trait OrderLineQueries: Sized {
     /// Any statement error.
     fn count_order_lines(&mut self) -> QueryResult<i64>;
 
+    /// The lines of the orders placed in `[from, until)`, each with its
+    /// order's `placed_at`, by line id.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    fn lines_placed_between(
+        &mut self,
+        from: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> QueryResult<Vec<LineWithTime>>;
+
+    /// Like [`OrderLineQueries::lines_placed_between`], handing each line to
+    /// `each` as it is decoded instead of collecting them.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    fn for_each_line_placed_between(
+        &mut self,
+        from: NaiveDateTime,
+        until: NaiveDateTime,
+        each: &mut dyn FnMut(LineWithTime),
+    ) -> QueryResult<()>;
+
     /// Number of lines of the orders from `source`.
     ///
     /// # Errors
@@ -140,6 +178,8 @@ where
         LoadQuery<'q, C, OrderLine>,
     for<'q> dsl::Count<order_lines::table>: LoadQuery<'q, C, i64>,
     for<'q> lines_from_source: LoadQuery<'q, C, i64>,
+    for<'q> dsl::Select<placed_between, (dsl::AsSelect<OrderLine, C::Backend>, orders::placed_at)>:
+        LoadQuery<'q, C, LineWithTime>,
 {
     fn insert_order_lines(&mut self, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
         diesel::insert_into(order_lines::table).values(rows).execute(self)
@@ -156,6 +196,31 @@ where
 
     fn count_order_lines(&mut self) -> QueryResult<i64> {
         order_lines::table.count().get_result(self)
+    }
+
+    fn lines_placed_between(
+        &mut self,
+        from: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> QueryResult<Vec<LineWithTime>> {
+        placed_between(UtcValue(from), UtcValue(until))
+            .select((OrderLine::as_select(), orders::placed_at))
+            .load(self)
+    }
+
+    fn for_each_line_placed_between(
+        &mut self,
+        from: NaiveDateTime,
+        until: NaiveDateTime,
+        each: &mut dyn FnMut(LineWithTime),
+    ) -> QueryResult<()> {
+        let rows = placed_between(UtcValue(from), UtcValue(until))
+            .select((OrderLine::as_select(), orders::placed_at))
+            .load_iter::<LineWithTime, diesel::connection::DefaultLoadingMode>(self)?;
+        for row in rows {
+            each(row?);
+        }
+        Ok(())
     }
 
     fn count_lines_from_source(&mut self, source: &str) -> QueryResult<i64> {
