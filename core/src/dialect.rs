@@ -68,10 +68,8 @@ pub enum BulkPath {
     /// [`Capabilities::max_bind_params`] (the default of
     /// [`Dialect::insert_lines`]).
     MultiRowInsert,
-    /// One single-row `INSERT`, prepared once and stepped per row (SQLite,
-    /// where there is no network round trip to save).
-    PreparedRows,
-    /// Multi-row `INSERT`s of fixed row counts, each prepared once (MySQL).
+    /// Multi-row `INSERT`s of fixed row counts, each prepared once per
+    /// connection (SQLite, MySQL).
     PreparedBatches,
     /// PostgreSQL's `COPY … FROM STDIN`.
     Copy,

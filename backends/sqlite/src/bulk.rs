@@ -1,4 +1,11 @@
 //! SQLite's bulk path: multi-row INSERTs of fixed sizes, each prepared once.
+//!
+//! diesel caches a batch INSERT only when its row count is part of its type
+//! (an array, not a `Vec`). Rows go in arrays of 100, then 10 and 1: each
+//! size is prepared once per connection. Measured on 100,000 lines
+//! (`compare --only insert`): 1.07× rusqlite's prepared single-row loop;
+//! diesel's own single-row loop was 1.79× (its per-execution overhead), and
+//! `Vec` chunks, prepared anew each time, about 3×.
 
 use diesel::prelude::*;
 use diesel::result::QueryResult;
@@ -19,6 +26,7 @@ pub(crate) fn insert_lines(
     Ok(inserted)
 }
 
+/// Inserts as many whole arrays of `N` rows as `rest` holds, and advances it.
 fn chunks<const N: usize>(
     conn: &mut SqliteConnection,
     rest: &mut &[NewOrderLine],

@@ -25,7 +25,7 @@ impl Dialect for SqliteDialect {
         // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
         max_bind_params: 32_766,
         upsert: UpsertForm::OnConflict,
-        bulk_path: BulkPath::PreparedRows,
+        bulk_path: BulkPath::PreparedBatches,
         transactional_ddl: true,
         streams_results: true,
         check_constraints: true,
