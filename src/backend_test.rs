@@ -4,10 +4,8 @@
 //! that backend's dialect, so it is type-checked against each concrete diesel
 //! connection (a user's own queries need no trait bounds) and a failure
 //! names its backend: `order_roundtrip::postgres`.
-//!
-//! The per-backend helper macros are defined here, where the backend features
-//! are known; a `#[cfg(feature = …)]` inside an exported macro would be read
-//! in the user's crate instead.
+//! The backends are chosen by `__each_backend!`, where triglot's features
+//! are known.
 
 /// Defines one test per compiled-in backend, each on a fresh migrated database.
 ///
@@ -43,9 +41,7 @@ macro_rules! backend_test {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__backend_test_sqlite!([$cap] |$db| -> $ret $body);
-            $crate::__backend_test_mysql!([$cap] |$db| -> $ret $body);
-            $crate::__backend_test_postgres!([$cap] |$db| -> $ret $body);
+            $crate::__each_backend!(__backend_test_one [$cap] |$db| -> $ret $body);
         }
     };
     (requires($cap:ident) $name:ident, |$db:ident| $body:block) => {
@@ -55,9 +51,7 @@ macro_rules! backend_test {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__backend_test_sqlite!([] |$db| -> $ret $body);
-            $crate::__backend_test_mysql!([] |$db| -> $ret $body);
-            $crate::__backend_test_postgres!([] |$db| -> $ret $body);
+            $crate::__each_backend!(__backend_test_one [] |$db| -> $ret $body);
         }
     };
     ($name:ident, |$db:ident| $body:block) => {
@@ -92,46 +86,4 @@ macro_rules! __backend_test_one {
             $body
         }
     };
-}
-
-#[cfg(feature = "sqlite")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_test_sqlite {
-    ($($body:tt)*) => { $crate::__backend_test_one!(sqlite, $crate::sqlite::SqliteDialect, $($body)*); };
-}
-
-#[cfg(not(feature = "sqlite"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_test_sqlite {
-    ($($body:tt)*) => {};
-}
-
-#[cfg(feature = "mysql")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_test_mysql {
-    ($($body:tt)*) => { $crate::__backend_test_one!(mysql, $crate::mysql::MysqlDialect, $($body)*); };
-}
-
-#[cfg(not(feature = "mysql"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_test_mysql {
-    ($($body:tt)*) => {};
-}
-
-#[cfg(feature = "postgres")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_test_postgres {
-    ($($body:tt)*) => { $crate::__backend_test_one!(postgres, $crate::postgres::PostgresDialect, $($body)*); };
-}
-
-#[cfg(not(feature = "postgres"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __backend_test_postgres {
-    ($($body:tt)*) => {};
 }

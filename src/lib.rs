@@ -37,7 +37,9 @@
 //!   server backends instead of linking the system libraries.
 //! - `cli` (default): the `triglot` program and what only it needs (clap,
 //!   tracing-subscriber, indicatif).
-//! - `testing`: the cross-backend test harness.
+//! - `testing`: the cross-backend test harness ([`testing`], `backend_test!`).
+//! - `bench`: cross-backend criterion benches (`bench`, `backend_bench!`);
+//!   implies `testing`.
 //!
 //! Any feature not listed here is not part of the public API.
 
@@ -58,3 +60,7 @@ pub use triglot_sqlite as sqlite;
 mod any;
 #[cfg(feature = "testing")]
 mod backend_test;
+#[cfg(feature = "bench")]
+pub mod bench;
+#[cfg(feature = "testing")]
+mod each_backend;

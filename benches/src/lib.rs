@@ -10,50 +10,94 @@
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use triglot::model::{LineWithTime, NewOrderLine, OrderLineQueries};
+use triglot::diesel::r2d2::{ConnectionManager, ManageConnection, Pool};
+use triglot::model::{NewOrderLine, OrderLine, OrderLineQueries};
 use triglot::testing::{TestBackend, TestDb};
 use triglot::{Database, Dialect, LineRecord, OrderRecord, OrderWriter, PoolConfig, Result};
 
 pub mod raw;
+
+/// Calls `f::<Dialect, raw driver>(args…)` for every backend this crate's
+/// features compare (`sqlite`, `mysql`, `postgres`).
+#[macro_export]
+macro_rules! each_compared {
+    ($f:ident($($arg:expr),* $(,)?)) => {
+        #[cfg(feature = "sqlite")]
+        $f::<triglot::sqlite::SqliteDialect, $crate::raw::sqlite::Driver>($($arg),*);
+        #[cfg(feature = "mysql")]
+        $f::<triglot::mysql::MysqlDialect, $crate::raw::mysql::Driver>($($arg),*);
+        #[cfg(feature = "postgres")]
+        $f::<triglot::postgres::PostgresDialect, $crate::raw::postgres::Driver>($($arg),*);
+    };
+}
+
+/// A filled fixture and a raw driver on it, on an isolated database that is
+/// dropped with it.
+#[derive(Debug)]
+pub struct Compared<D: TestBackend, R> {
+    /// triglot's side.
+    pub fixture: Fixture<D>,
+    /// The raw driver's side, on the same database.
+    pub raw: R,
+    // Declared last, so the database is dropped after both sides close.
+    _test: TestDb<D>,
+}
+
+impl<D: TestBackend, R: raw::Raw> Compared<D, R> {
+    /// Sets up `lines` order lines for `bench`; `None`, after one line on
+    /// standard error saying why, when the backend's server is unreachable.
+    pub fn new(bench: &str, lines: usize) -> Option<Self> {
+        let test = match TestDb::<D>::try_new(bench) {
+            Ok(test) => test,
+            Err(e) => {
+                eprintln!("skipping {bench} on {}: {e} ({})", D::NAME, D::START_HINT);
+                return None;
+            }
+        };
+        let fixture = Fixture::on(&test, lines).expect("filling the fixture");
+        let raw = R::connect(fixture.url()).expect("the raw driver connects");
+        Some(Self { fixture, raw, _test: test })
+    }
+}
 
 /// The instant the fixture's orders are placed after.
 pub fn epoch() -> NaiveDateTime {
     chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default().naive_utc()
 }
 
-/// An isolated, migrated database holding `lines` order lines (four per
-/// order, about 30 % NULLs, text of 0 to 60 characters, microsecond times),
-/// and a pool on it without TLS.
+/// A database holding `lines` order lines (four per order, about 30 %
+/// NULLs, text of 0 to 60 characters, microsecond times), and a pool on it
+/// without TLS.
 #[derive(Debug)]
-pub struct Fixture<D: TestBackend> {
-    test: TestDb<D>,
+pub struct Fixture<D: Dialect> {
     /// A pool on the fixture's database, plain TCP.
     pub db: Database<D>,
+    url: String,
     /// Order lines in the database.
     pub lines: usize,
 }
 
-impl<D: TestBackend> Fixture<D> {
-    /// Creates and fills the database.
+impl<D: Dialect> Fixture<D> {
+    /// Fills the migrated, empty database `test` and opens a plain-TCP pool on it.
     ///
     /// # Errors
     ///
-    /// The server is unreachable, or filling fails.
-    pub fn new(lines: usize) -> Result<Self> {
-        let test = TestDb::<D>::try_new(&format!("bench_{}", D::NAME))?;
-        let db = Database::<D>::open_with(&plain_tcp(test.url()), PoolConfig::default())?;
+    /// Opening or filling fails.
+    pub fn on(test: &Database<D>, lines: usize) -> Result<Self> {
+        let url = plain_tcp(test.url().expose());
+        let db = Database::<D>::open_with(&url, PoolConfig::default())?;
         fill(&db, lines.div_ceil(4), 4)?;
-        Ok(Self { test, db, lines })
+        Ok(Self { db, url, lines })
     }
 
     /// The database URL for the raw driver (no TLS; it may hold a password).
-    pub fn url(&self) -> String {
-        plain_tcp(self.test.url())
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
-    /// The window that holds every line.
-    pub fn window(&self) -> (NaiveDateTime, NaiveDateTime) {
-        (epoch(), epoch() + TimeDelta::days(3_650))
+    /// The keyset page that holds every line: `(after_id, limit)`.
+    pub fn page(&self) -> (i64, i64) {
+        (0, self.lines as i64)
     }
 
     /// Every line as a row to insert again (for the insert benches).
@@ -62,11 +106,11 @@ impl<D: TestBackend> Fixture<D> {
     ///
     /// Any statement error.
     pub fn rows(&self) -> Result<Vec<NewOrderLine>> {
-        let (from, until) = self.window();
-        let lines = self.db.run("reading lines", |c| c.lines_placed_between(from, until))?;
+        let (after, limit) = self.page();
+        let lines = self.db.run("reading lines", |c| c.lines_after(after, limit))?;
         Ok(lines
             .into_iter()
-            .map(|(l, _)| NewOrderLine {
+            .map(|l| NewOrderLine {
                 order_id: l.order_id,
                 line_no: l.line_no,
                 sku: l.sku,
@@ -98,7 +142,7 @@ impl<D: TestBackend> Fixture<D> {
 /// The URL with TLS switched off, so triglot and the raw driver speak the
 /// same plain protocol (libpq prefers TLS when the server offers it).
 pub fn plain_tcp(url: &str) -> String {
-    if url.starts_with("postgres") {
+    if url.starts_with("postgres") && !url.contains("sslmode=") {
         let sep = if url.contains('?') { '&' } else { '?' };
         format!("{url}{sep}sslmode=disable")
     } else {
@@ -163,44 +207,40 @@ pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize)
 }
 
 /// A fold over every field of a line, so a streaming pass must decode them all.
-pub fn checksum(acc: u64, (line, placed_at): &LineWithTime) -> u64 {
+pub fn checksum(acc: u64, line: &OrderLine) -> u64 {
     let mut h = acc.wrapping_mul(31);
     h = h.wrapping_add(line.id as u64).wrapping_add(line.order_id as u64);
     h = h.wrapping_add(line.line_no as u64).wrapping_add(line.sku.len() as u64);
     h = h.wrapping_add(line.quantity as u64).wrapping_add(line.unit_price_cents as u64);
     h = h.wrapping_add(line.discount_bp.map_or(7, |d| d as u64));
-    h = h.wrapping_add(line.note.as_ref().map_or(11, |n| n.len() as u64));
-    h.wrapping_add(placed_at.and_utc().timestamp_micros() as u64)
+    h.wrapping_add(line.note.as_ref().map_or(11, |n| n.len() as u64))
 }
 
 /// triglot's side of each measured path.
 pub mod ours {
     use super::*;
 
-    /// Loads every line of the window into owned structs.
+    /// Loads one keyset page of lines into owned structs.
     ///
     /// # Errors
     ///
     /// Any statement error.
     pub fn decode<D: Dialect>(
         db: &Database<D>,
-        window: (NaiveDateTime, NaiveDateTime),
-    ) -> Result<Vec<LineWithTime>> {
-        db.run("decoding lines", |c| c.lines_placed_between(window.0, window.1))
+        (after, limit): (i64, i64),
+    ) -> Result<Vec<OrderLine>> {
+        db.run("decoding lines", |c| D::lines_after(c, after, limit))
     }
 
-    /// Decodes every line of the window without collecting; returns the checksum.
+    /// Decodes one keyset page of lines without collecting; returns the checksum.
     ///
     /// # Errors
     ///
     /// Any statement error.
-    pub fn stream<D: Dialect>(
-        db: &Database<D>,
-        window: (NaiveDateTime, NaiveDateTime),
-    ) -> Result<u64> {
+    pub fn stream<D: Dialect>(db: &Database<D>, (after, limit): (i64, i64)) -> Result<u64> {
         let mut sum = 0;
         db.run("streaming lines", |c| {
-            c.for_each_line_placed_between(window.0, window.1, &mut |row| sum = checksum(sum, &row))
+            D::for_each_line_after(c, after, limit, &mut |row| sum = checksum(sum, &row))
         })?;
         Ok(sum)
     }
@@ -220,6 +260,29 @@ pub mod ours {
             Ok(())
         })
     }
+}
+
+/// The time of one check-out and return, averaged over many, of a pool whose
+/// connections were all used a moment ago.
+pub fn checkout_per_op<M: ManageConnection>(pool: &Pool<M>) -> Duration {
+    const N: u32 = 2_000;
+    drop(pool.get().expect("checkout"));
+    let started = Instant::now();
+    for _ in 0..N {
+        drop(pool.get().expect("checkout"));
+    }
+    started.elapsed() / N
+}
+
+/// r2d2 as diesel sets it up, with its default check-out test (a ping every
+/// time), holding up to `max_size` connections.
+pub fn plain_r2d2<D: Dialect>(url: &str, max_size: u32) -> Pool<ConnectionManager<D::Connection>> {
+    let target =
+        D::connect_target(&triglot::DatabaseUrl::parse(url).expect("url")).expect("target");
+    Pool::builder()
+        .max_size(max_size)
+        .build(ConnectionManager::new(target.connection_string))
+        .expect("pool")
 }
 
 /// The median of `samples` (sorted in place).

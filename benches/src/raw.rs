@@ -1,13 +1,24 @@
 //! The same work through each raw driver, written by hand: rusqlite, the
 //! `postgres` crate, the `mysql` crate.
 
-use chrono::NaiveDateTime;
-use triglot::model::{LineWithTime, NewOrderLine, OrderLine};
+use std::collections::HashMap;
 
-/// The decode query, as the raw drivers send it.
-pub const DECODE_SQL: &str = "SELECT l.id, l.order_id, l.line_no, l.sku, l.quantity, l.unit_price_cents, \
-l.discount_bp, l.note, o.placed_at FROM order_lines l INNER JOIN orders o ON o.id = l.order_id \
-WHERE o.placed_at >= {from} AND o.placed_at < {until} ORDER BY l.id";
+use chrono::NaiveDateTime;
+use triglot::model::{NewOrderLine, Order, OrderLine, OrderStatus};
+
+/// The decode query (a keyset page), as the raw drivers send it.
+pub const DECODE_SQL: &str = "SELECT id, order_id, line_no, sku, quantity, unit_price_cents, \
+discount_bp, note FROM order_lines WHERE id > {after} ORDER BY id LIMIT {limit}";
+
+/// The orders of a window, as the raw drivers send it.
+pub const ORDERS_SQL: &str = "SELECT id, external_id, customer_id, status, currency, total_cents, \
+placed_at, updated_at, source, content_hash FROM orders \
+WHERE placed_at >= {from} AND placed_at < {until} ORDER BY placed_at, id";
+
+/// The lines of those orders, as the raw drivers send it.
+pub const LINES_SQL: &str = "SELECT id, order_id, line_no, sku, quantity, unit_price_cents, \
+discount_bp, note FROM order_lines WHERE order_id IN \
+(SELECT id FROM orders WHERE placed_at >= {from} AND placed_at < {until}) ORDER BY order_id, line_no";
 
 const INSERT_COLUMNS: &str =
     "order_lines (order_id, line_no, sku, quantity, unit_price_cents, discount_bp, note)";
@@ -21,14 +32,68 @@ pub trait Raw: Sized {
     /// The driver's message.
     fn connect(url: &str) -> Result<Self, String>;
 
-    /// Loads every line of the window into owned structs.
-    fn decode(&mut self, window: (NaiveDateTime, NaiveDateTime)) -> Vec<LineWithTime>;
+    /// Loads one keyset page `(after_id, limit)` of lines into owned structs.
+    fn decode(&mut self, page: (i64, i64)) -> Vec<OrderLine>;
 
-    /// Decodes every line of the window without collecting; returns the checksum.
-    fn stream(&mut self, window: (NaiveDateTime, NaiveDateTime)) -> u64;
+    /// Decodes one keyset page without collecting; returns the checksum.
+    fn stream(&mut self, page: (i64, i64)) -> u64;
 
     /// Inserts `rows` in one transaction through the database's native bulk path.
     fn insert(&mut self, rows: &[NewOrderLine]);
+
+    /// The orders placed in `[from, until)` with their lines, as
+    /// [`triglot::model::orders_with_lines`] returns them.
+    fn orders_with_lines(
+        &mut self,
+        window: (NaiveDateTime, NaiveDateTime),
+    ) -> Vec<(Order, Vec<OrderLine>)>;
+
+    /// Runs `sql`, which selects one integer, and returns it.
+    fn count(&mut self, sql: &str) -> i64;
+}
+
+/// Pairs each order with its lines (lines sorted by order, then number).
+fn group(orders: Vec<Order>, lines: Vec<OrderLine>) -> Vec<(Order, Vec<OrderLine>)> {
+    let at: HashMap<i64, usize> = orders.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
+    let mut out: Vec<(Order, Vec<OrderLine>)> =
+        orders.into_iter().map(|o| (o, Vec::new())).collect();
+    for line in lines {
+        if let Some(&i) = at.get(&line.order_id) {
+            out[i].1.push(line);
+        }
+    }
+    out
+}
+
+fn status(text: &str) -> OrderStatus {
+    text.parse().expect("a stored order status")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn order(
+    id: i64,
+    external_id: String,
+    customer_id: i64,
+    status_text: &str,
+    currency: String,
+    total_cents: i64,
+    placed_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    source: String,
+    content_hash: i64,
+) -> Order {
+    Order {
+        id,
+        external_id,
+        customer_id,
+        status: status(status_text),
+        currency,
+        total_cents,
+        placed_at,
+        updated_at,
+        source,
+        content_hash,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -55,26 +120,27 @@ pub mod sqlite {
     pub struct Driver(rusqlite::Connection);
 
     fn decode_sql() -> String {
-        DECODE_SQL.replace("{from}", "?1").replace("{until}", "?2")
+        DECODE_SQL.replace("{after}", "?1").replace("{limit}", "?2")
+    }
+
+    fn windowed(sql: &str) -> String {
+        sql.replace("{from}", "?1").replace("{until}", "?2")
     }
 
     fn stamp(t: NaiveDateTime) -> String {
         t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
     }
 
-    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LineWithTime> {
-        Ok((
-            line(
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ),
-            r.get(8)?,
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderLine> {
+        Ok(line(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
         ))
     }
 
@@ -89,17 +155,17 @@ pub mod sqlite {
             Ok(Self(conn))
         }
 
-        fn decode(&mut self, (from, until): (NaiveDateTime, NaiveDateTime)) -> Vec<LineWithTime> {
+        fn decode(&mut self, (after, limit): (i64, i64)) -> Vec<OrderLine> {
             let mut stmt = self.0.prepare_cached(&decode_sql()).expect("prepare");
-            stmt.query_map([stamp(from), stamp(until)], row)
+            stmt.query_map([after, limit], row)
                 .expect("query")
                 .collect::<Result<_, _>>()
                 .expect("rows")
         }
 
-        fn stream(&mut self, (from, until): (NaiveDateTime, NaiveDateTime)) -> u64 {
+        fn stream(&mut self, (after, limit): (i64, i64)) -> u64 {
             let mut stmt = self.0.prepare_cached(&decode_sql()).expect("prepare");
-            let mut rows = stmt.query([stamp(from), stamp(until)]).expect("query");
+            let mut rows = stmt.query([after, limit]).expect("query");
             let mut sum = 0;
             while let Some(r) = rows.next().expect("row") {
                 sum = crate::checksum(sum, &row(r).expect("decode"));
@@ -128,6 +194,43 @@ pub mod sqlite {
             }
             tx.commit().expect("commit");
         }
+
+        fn orders_with_lines(
+            &mut self,
+            (from, until): (NaiveDateTime, NaiveDateTime),
+        ) -> Vec<(Order, Vec<OrderLine>)> {
+            let params = [stamp(from), stamp(until)];
+            let mut stmt = self.0.prepare_cached(&windowed(ORDERS_SQL)).expect("prepare");
+            let orders = stmt
+                .query_map(params.clone(), |r| {
+                    Ok(order(
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get_ref(3)?.as_str()?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                    ))
+                })
+                .expect("query")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("orders");
+            let mut stmt = self.0.prepare_cached(&windowed(LINES_SQL)).expect("prepare");
+            let lines = stmt
+                .query_map(params.clone(), row)
+                .expect("query")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("lines");
+            group(orders, lines)
+        }
+
+        fn count(&mut self, sql: &str) -> i64 {
+            self.0.query_row(sql, [], |r| r.get(0)).expect("count")
+        }
     }
 }
 
@@ -150,14 +253,15 @@ pub mod postgres {
     }
 
     fn decode_sql() -> String {
-        DECODE_SQL.replace("{from}", "$1").replace("{until}", "$2")
+        DECODE_SQL.replace("{after}", "$1").replace("{limit}", "$2")
     }
 
-    fn row(r: &::postgres::Row) -> LineWithTime {
-        (
-            line(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7)),
-            r.get(8),
-        )
+    fn windowed(sql: &str) -> String {
+        sql.replace("{from}", "$1").replace("{until}", "$2")
+    }
+
+    fn row(r: &::postgres::Row) -> OrderLine {
+        line(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7))
     }
 
     impl Raw for Driver {
@@ -176,14 +280,14 @@ pub mod postgres {
             Ok(Self(client))
         }
 
-        fn decode(&mut self, (from, until): (NaiveDateTime, NaiveDateTime)) -> Vec<LineWithTime> {
+        fn decode(&mut self, (after, limit): (i64, i64)) -> Vec<OrderLine> {
             let stmt = self.0.prepare(&decode_sql()).expect("prepare");
-            self.0.query(&stmt, &[&from, &until]).expect("query").iter().map(row).collect()
+            self.0.query(&stmt, &[&after, &limit]).expect("query").iter().map(row).collect()
         }
 
-        fn stream(&mut self, (from, until): (NaiveDateTime, NaiveDateTime)) -> u64 {
+        fn stream(&mut self, (after, limit): (i64, i64)) -> u64 {
             let stmt = self.0.prepare(&decode_sql()).expect("prepare");
-            let params: [&(dyn ToSql + Sync); 2] = [&from, &until];
+            let params: [&(dyn ToSql + Sync); 2] = [&after, &limit];
             let mut rows = self.0.query_raw(&stmt, params).expect("query");
             let mut sum = 0;
             while let Some(r) =
@@ -225,6 +329,46 @@ pub mod postgres {
             writer.finish().expect("finish");
             tx.commit().expect("commit");
         }
+
+        fn orders_with_lines(
+            &mut self,
+            (from, until): (NaiveDateTime, NaiveDateTime),
+        ) -> Vec<(Order, Vec<OrderLine>)> {
+            let orders_stmt = self.0.prepare(&windowed(ORDERS_SQL)).expect("prepare");
+            let lines_stmt = self.0.prepare(&windowed(LINES_SQL)).expect("prepare");
+            let orders = self
+                .0
+                .query(&orders_stmt, &[&from, &until])
+                .expect("orders")
+                .iter()
+                .map(|r| {
+                    order(
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get::<_, &str>(3),
+                        r.get(4),
+                        r.get(5),
+                        r.get(6),
+                        r.get(7),
+                        r.get(8),
+                        r.get(9),
+                    )
+                })
+                .collect();
+            let lines = self
+                .0
+                .query(&lines_stmt, &[&from, &until])
+                .expect("lines")
+                .iter()
+                .map(row)
+                .collect();
+            group(orders, lines)
+        }
+
+        fn count(&mut self, sql: &str) -> i64 {
+            self.0.query_one(sql, &[]).expect("count").get(0)
+        }
     }
 }
 
@@ -245,16 +389,18 @@ pub mod mysql {
         }
     }
 
-    type Row = (i64, i64, i32, String, i32, i64, Option<i32>, Option<String>, NaiveDateTime);
+    type Row = (i64, i64, i32, String, i32, i64, Option<i32>, Option<String>);
 
     fn decode_sql() -> String {
-        DECODE_SQL.replace("{from}", "?").replace("{until}", "?")
+        DECODE_SQL.replace("{after}", "?").replace("{limit}", "?")
     }
 
-    fn from_row(
-        (id, order_id, line_no, sku, quantity, price, discount, note, placed_at): Row,
-    ) -> LineWithTime {
-        (line(id, order_id, line_no, sku, quantity, price, discount, note), placed_at)
+    fn from_row((id, order_id, line_no, sku, quantity, price, discount, note): Row) -> OrderLine {
+        line(id, order_id, line_no, sku, quantity, price, discount, note)
+    }
+
+    fn windowed(sql: &str) -> String {
+        sql.replace("{from}", "?").replace("{until}", "?")
     }
 
     fn statement(rows: usize) -> String {
@@ -270,13 +416,13 @@ pub mod mysql {
             Ok(Self(conn))
         }
 
-        fn decode(&mut self, window: (NaiveDateTime, NaiveDateTime)) -> Vec<LineWithTime> {
-            self.0.exec_map(decode_sql(), window, from_row).expect("query")
+        fn decode(&mut self, page: (i64, i64)) -> Vec<OrderLine> {
+            self.0.exec_map(decode_sql(), page, from_row).expect("query")
         }
 
-        fn stream(&mut self, window: (NaiveDateTime, NaiveDateTime)) -> u64 {
+        fn stream(&mut self, page: (i64, i64)) -> u64 {
             let mut sum = 0;
-            let result = self.0.exec_iter(decode_sql(), window).expect("query");
+            let result = self.0.exec_iter(decode_sql(), page).expect("query");
             for r in result {
                 let r: Row = ::mysql::from_row(r.expect("row"));
                 sum = crate::checksum(sum, &from_row(r));
@@ -311,6 +457,36 @@ pub mod mysql {
                 tx.exec_drop(statement(rest.len()), bind(rest)).expect("insert");
             }
             tx.commit().expect("commit");
+        }
+
+        fn orders_with_lines(
+            &mut self,
+            window: (NaiveDateTime, NaiveDateTime),
+        ) -> Vec<(Order, Vec<OrderLine>)> {
+            let orders = self
+                .0
+                .exec_map(windowed(ORDERS_SQL), window, |mut r: ::mysql::Row| {
+                    let status_text: String = r.take(3).expect("status");
+                    order(
+                        r.take(0).expect("id"),
+                        r.take(1).expect("external_id"),
+                        r.take(2).expect("customer_id"),
+                        &status_text,
+                        r.take(4).expect("currency"),
+                        r.take(5).expect("total_cents"),
+                        r.take(6).expect("placed_at"),
+                        r.take(7).expect("updated_at"),
+                        r.take(8).expect("source"),
+                        r.take(9).expect("content_hash"),
+                    )
+                })
+                .expect("orders");
+            let lines = self.0.exec_map(windowed(LINES_SQL), window, from_row).expect("lines");
+            group(orders, lines)
+        }
+
+        fn count(&mut self, sql: &str) -> i64 {
+            self.0.query_first(sql).expect("count").expect("one row")
         }
     }
 }

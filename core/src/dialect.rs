@@ -11,7 +11,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use crate::error::ErrorKind;
 use crate::introspect::SchemaSnapshot;
 use crate::model::{
-    ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLineQueries,
+    ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine, OrderLineQueries,
 };
 use crate::url::DatabaseUrl;
 
@@ -266,6 +266,36 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Any statement error.
     fn insert_lines(conn: &mut Self::Connection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
         conn.insert_order_lines(rows)
+    }
+
+    /// A keyset page of order lines (see [`OrderLineQueries::lines_after`]):
+    /// the decode hot path, which a backend may serve faster than diesel's
+    /// generic row loop.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    fn lines_after(
+        conn: &mut Self::Connection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<OrderLine>> {
+        conn.lines_after(after_id, limit)
+    }
+
+    /// Like [`Dialect::lines_after`], handing each line to `each` as it is
+    /// decoded.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    fn for_each_line_after(
+        conn: &mut Self::Connection,
+        after_id: i64,
+        limit: i64,
+        each: &mut dyn FnMut(OrderLine),
+    ) -> QueryResult<()> {
+        conn.for_each_line_after(after_id, limit, each)
     }
 
     /// Inserts an ingest run and returns its id.

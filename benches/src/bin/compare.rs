@@ -8,11 +8,11 @@
 //! side; the table shows medians and `ratio = triglot time / raw time`
 //! (below 1.00 is faster than the raw driver). The output format is stable.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
-use triglot_benches::{Fixture, median, ours, time};
+use triglot_benches::{Compared, checkout_per_op, median, ours, plain_r2d2, time};
 
 #[derive(Debug, serde::Serialize)]
 struct Row {
@@ -40,27 +40,7 @@ fn main() {
     let only = text("--only");
 
     let mut table = Vec::new();
-    #[cfg(feature = "sqlite")]
-    run::<triglot::sqlite::SqliteDialect, triglot_benches::raw::sqlite::Driver>(
-        rows,
-        rounds,
-        only.as_deref(),
-        &mut table,
-    );
-    #[cfg(feature = "mysql")]
-    run::<triglot::mysql::MysqlDialect, triglot_benches::raw::mysql::Driver>(
-        rows,
-        rounds,
-        only.as_deref(),
-        &mut table,
-    );
-    #[cfg(feature = "postgres")]
-    run::<triglot::postgres::PostgresDialect, triglot_benches::raw::postgres::Driver>(
-        rows,
-        rounds,
-        only.as_deref(),
-        &mut table,
-    );
+    triglot_benches::each_compared!(run(rows, rounds, only.as_deref(), &mut table));
 
     if json {
         println!("{}", serde_json::to_string_pretty(&table).unwrap_or_default());
@@ -88,30 +68,20 @@ fn run<D: TestBackend, R: Raw>(
     only: Option<&str>,
     table: &mut Vec<Row>,
 ) {
-    let fixture = match Fixture::<D>::new(rows) {
-        Ok(f) => f,
-        Err(e) => {
-            println!("skipping {}: {e}", D::NAME);
-            return;
-        }
+    let Some(mut compared) = Compared::<D, R>::new("compare", rows) else {
+        return;
     };
-    let mut raw = match R::connect(&fixture.url()) {
-        Ok(r) => r,
-        Err(e) => {
-            println!("skipping {}: the raw driver cannot connect: {e}", D::NAME);
-            return;
-        }
-    };
-    let window = fixture.window();
+    let Compared { fixture, raw, .. } = &mut compared;
+    let page = fixture.page();
     let insert_rows = fixture.rows().expect("rows");
 
     // Both sides must produce the same rows before either is timed.
-    let ours_rows = ours::decode(&fixture.db, window).expect("decode");
+    let ours_rows = ours::decode(&fixture.db, page).expect("decode");
     assert_eq!(ours_rows.len(), rows.div_ceil(4) * 4);
-    assert!(ours_rows == raw.decode(window), "{}: decoded rows differ", D::NAME);
+    assert!(ours_rows == raw.decode(page), "{}: decoded rows differ", D::NAME);
     assert_eq!(
-        ours::stream(&fixture.db, window).expect("stream"),
-        raw.stream(window),
+        ours::stream(&fixture.db, page).expect("stream"),
+        raw.stream(page),
         "{}: checksums differ",
         D::NAME
     );
@@ -123,19 +93,19 @@ fn run<D: TestBackend, R: Raw>(
     let wanted = |path: &str| only.is_none_or(|o| o.split(',').any(|p| p == path));
     // A first, untimed pass of each side warms the caches both will use.
     if wanted("decode") {
-        ours::decode(&fixture.db, window).expect("decode");
-        raw.decode(window);
+        ours::decode(&fixture.db, page).expect("decode");
+        raw.decode(page);
         for _ in 0..rounds {
-            samples[0].push(time(|| ours::decode(&fixture.db, window).expect("decode")).0);
-            samples[1].push(time(|| raw.decode(window)).0);
+            samples[0].push(time(|| ours::decode(&fixture.db, page).expect("decode")).0);
+            samples[1].push(time(|| raw.decode(page)).0);
         }
     }
     if wanted("stream") {
-        ours::stream(&fixture.db, window).expect("stream");
-        raw.stream(window);
+        ours::stream(&fixture.db, page).expect("stream");
+        raw.stream(page);
         for _ in 0..rounds {
-            samples[2].push(time(|| ours::stream(&fixture.db, window).expect("stream")).0);
-            samples[3].push(time(|| raw.stream(window)).0);
+            samples[2].push(time(|| ours::stream(&fixture.db, page).expect("stream")).0);
+            samples[3].push(time(|| raw.stream(page)).0);
         }
     }
     if wanted("insert") {
@@ -147,7 +117,7 @@ fn run<D: TestBackend, R: Raw>(
         }
     }
     if wanted("checkout") {
-        let plain = plain_r2d2::<D>(&fixture.url());
+        let plain = plain_r2d2::<D>(fixture.url(), 2);
         for _ in 0..rounds {
             samples[6].push(checkout_per_op(fixture.db.pool()));
             samples[7].push(checkout_per_op(&plain));
@@ -169,30 +139,4 @@ fn run<D: TestBackend, R: Raw>(
             ratio: ours.as_secs_f64() / raw.as_secs_f64().max(1e-12),
         });
     }
-}
-
-/// The time of one check-out and return, averaged over many, of a pool whose
-/// connections were all used a moment ago.
-fn checkout_per_op<M: triglot::diesel::r2d2::ManageConnection>(
-    pool: &triglot::diesel::r2d2::Pool<M>,
-) -> Duration {
-    const N: u32 = 2_000;
-    drop(pool.get().expect("checkout"));
-    let started = Instant::now();
-    for _ in 0..N {
-        drop(pool.get().expect("checkout"));
-    }
-    started.elapsed() / N
-}
-
-/// r2d2 as diesel sets it up, with its default check-out test (a ping every time).
-fn plain_r2d2<D: TestBackend>(
-    url: &str,
-) -> triglot::diesel::r2d2::Pool<triglot::diesel::r2d2::ConnectionManager<D::Connection>> {
-    let target =
-        D::connect_target(&triglot::DatabaseUrl::parse(url).expect("url")).expect("target");
-    triglot::diesel::r2d2::Pool::builder()
-        .max_size(2)
-        .build(triglot::diesel::r2d2::ConnectionManager::new(target.connection_string))
-        .expect("pool")
 }

@@ -1,6 +1,5 @@
 //! Order lines: what was bought, numbered from 1 within its order.
 
-use chrono::NaiveDateTime;
 use diesel::connection::LoadConnection;
 use diesel::dsl;
 use diesel::prelude::*;
@@ -8,7 +7,6 @@ use diesel::query_dsl::methods::{ExecuteDsl, LoadQuery};
 
 use super::order::Order;
 use crate::schema::{order_lines, orders};
-use crate::sql::UtcValue;
 
 /// A stored order line.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
@@ -92,15 +90,9 @@ fn lines_from_source(source: String) -> _ {
 }
 
 #[dsl::auto_type]
-fn placed_between(from: UtcValue, until: UtcValue) -> _ {
-    order_lines::table
-        .inner_join(orders::table)
-        .filter(orders::placed_at.ge(from).and(orders::placed_at.lt(until)))
-        .order_by(order_lines::id)
+fn page_after(after_id: i64, limit: i64) -> _ {
+    order_lines::table.filter(order_lines::id.gt(after_id)).order_by(order_lines::id).limit(limit)
 }
-
-/// An order line with the time its order was placed.
-pub type LineWithTime = (OrderLine, NaiveDateTime);
 
 type DeleteLinesOf =
     dsl::delete<dsl::Filter<order_lines::table, dsl::EqAny<order_lines::order_id, Vec<i64>>>>;
@@ -136,29 +128,43 @@ pub trait OrderLineQueries: Sized {
     /// Any statement error.
     fn count_order_lines(&mut self) -> QueryResult<i64>;
 
-    /// The lines of the orders placed in `[from, until)`, each with its
-    /// order's `placed_at`, by line id.
+    /// A page of at most `limit` lines whose id is greater than `after_id`,
+    /// by id: keyset pagination, which reads a table of any size in pages
+    /// of bounded memory on every backend (MySQL's client buffers each
+    /// result whole, so one unbounded query cannot stream there).
     ///
     /// # Errors
     ///
     /// Any statement error.
-    fn lines_placed_between(
-        &mut self,
-        from: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> QueryResult<Vec<LineWithTime>>;
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use triglot_core::model::{OrderLine, OrderLineQueries};
+    /// # fn all_lines<C: OrderLineQueries>(conn: &mut C) -> diesel::QueryResult<Vec<OrderLine>> {
+    /// let mut all = Vec::new();
+    /// let mut after = 0;
+    /// loop {
+    ///     let page = conn.lines_after(after, 10_000)?;
+    ///     let Some(last) = page.last() else { break };
+    ///     after = last.id;
+    ///     all.extend(page);
+    /// }
+    /// # Ok(all) }
+    /// ```
+    fn lines_after(&mut self, after_id: i64, limit: i64) -> QueryResult<Vec<OrderLine>>;
 
-    /// Like [`OrderLineQueries::lines_placed_between`], handing each line to
-    /// `each` as it is decoded instead of collecting them.
+    /// Like [`OrderLineQueries::lines_after`], handing each line to `each`
+    /// as it is decoded instead of collecting them.
     ///
     /// # Errors
     ///
     /// Any statement error.
-    fn for_each_line_placed_between(
+    fn for_each_line_after(
         &mut self,
-        from: NaiveDateTime,
-        until: NaiveDateTime,
-        each: &mut dyn FnMut(LineWithTime),
+        after_id: i64,
+        limit: i64,
+        each: &mut dyn FnMut(OrderLine),
     ) -> QueryResult<()>;
 
     /// Number of lines of the orders from `source`.
@@ -178,8 +184,8 @@ where
         LoadQuery<'q, C, OrderLine>,
     for<'q> dsl::Count<order_lines::table>: LoadQuery<'q, C, i64>,
     for<'q> lines_from_source: LoadQuery<'q, C, i64>,
-    for<'q> dsl::Select<placed_between, (dsl::AsSelect<OrderLine, C::Backend>, orders::placed_at)>:
-        LoadQuery<'q, C, LineWithTime>,
+    for<'q> dsl::Select<page_after, dsl::AsSelect<OrderLine, C::Backend>>:
+        LoadQuery<'q, C, OrderLine>,
 {
     fn insert_order_lines(&mut self, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
         diesel::insert_into(order_lines::table).values(rows).execute(self)
@@ -198,25 +204,19 @@ where
         order_lines::table.count().get_result(self)
     }
 
-    fn lines_placed_between(
-        &mut self,
-        from: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> QueryResult<Vec<LineWithTime>> {
-        placed_between(UtcValue(from), UtcValue(until))
-            .select((OrderLine::as_select(), orders::placed_at))
-            .load(self)
+    fn lines_after(&mut self, after_id: i64, limit: i64) -> QueryResult<Vec<OrderLine>> {
+        page_after(after_id, limit).select(OrderLine::as_select()).load(self)
     }
 
-    fn for_each_line_placed_between(
+    fn for_each_line_after(
         &mut self,
-        from: NaiveDateTime,
-        until: NaiveDateTime,
-        each: &mut dyn FnMut(LineWithTime),
+        after_id: i64,
+        limit: i64,
+        each: &mut dyn FnMut(OrderLine),
     ) -> QueryResult<()> {
-        let rows = placed_between(UtcValue(from), UtcValue(until))
-            .select((OrderLine::as_select(), orders::placed_at))
-            .load_iter::<LineWithTime, diesel::connection::DefaultLoadingMode>(self)?;
+        let rows = page_after(after_id, limit)
+            .select(OrderLine::as_select())
+            .load_iter::<OrderLine, diesel::connection::DefaultLoadingMode>(self)?;
         for row in rows {
             each(row?);
         }

@@ -407,6 +407,27 @@ fn run_report(r: RunRow) -> RunReport {
     }
 }
 
+/// The SQL of `consistency.order_total_matches_lines` for `[since, until)`
+/// on dialect `D`: the report's heaviest query (it sums every line of the
+/// window), for running it elsewhere, such as beside a raw driver in a
+/// benchmark or in a database console. It selects one count, `n`.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::report::{ReportQueries, day_window, order_totals_sql};
+/// use triglot_core::{Database, Dialect};
+///
+/// fn mismatched<D: Dialect>(db: &Database<D>, day: chrono::NaiveDate) -> triglot_core::Result<i64> {
+///     let (since, until) = day_window(day);
+///     let sql = order_totals_sql::<D>(since, until);
+///     db.run("checking order totals", |conn| conn.report_count(&sql))
+/// }
+/// ```
+pub fn order_totals_sql<D: Dialect>(since: NaiveDateTime, until: NaiveDateTime) -> String {
+    Sql::<D>::new(since, until).totals_not_matching()
+}
+
 /// The window of one UTC day.
 pub fn day_window(day: chrono::NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     let since = day.and_hms_opt(0, 0, 0).unwrap_or_default();
