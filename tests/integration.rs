@@ -3,6 +3,8 @@
 
 mod harness;
 
+// Cross-backend criterion benches: one body per backend.
+mod bench;
 // The `triglot` program end to end.
 #[cfg(feature = "cli")]
 mod cli;

@@ -257,15 +257,22 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Any statement error.
     fn upsert_orders(conn: &mut Self::Connection, rows: Vec<NewOrder>) -> QueryResult<usize>;
 
-    /// Loads order lines through the backend's bulk path.
+    /// Loads any number of order lines through the backend's bulk path,
+    /// which sizes its own statements; the caller holds the transaction.
     ///
-    /// The default is the portable multi-row INSERT of [`ModelConnection`].
+    /// The default is the portable multi-row INSERT of [`ModelConnection`],
+    /// in statements that fit [`Capabilities::max_bind_params`] (7 per line).
     ///
     /// # Errors
     ///
     /// Any statement error.
-    fn insert_lines(conn: &mut Self::Connection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
-        conn.insert_order_lines(rows)
+    fn insert_lines(conn: &mut Self::Connection, rows: &[NewOrderLine]) -> QueryResult<usize> {
+        let per_statement = (Self::CAPABILITIES.max_bind_params / 7).max(1);
+        let mut inserted = 0;
+        for chunk in rows.chunks(per_statement) {
+            inserted += conn.insert_order_lines(chunk.to_vec())?;
+        }
+        Ok(inserted)
     }
 
     /// A keyset page of order lines (see [`OrderLineQueries::lines_after`]):

@@ -308,22 +308,13 @@ fn write_orders<D: Dialect>(
     })?;
 
     *step = "inserting order lines";
-    let per_statement = rows_per_statement(caps.max_bind_params, 7);
-    let mut lines = Vec::with_capacity(per_statement);
+    let mut lines = Vec::new();
     for (record, _) in to_write {
         let order_id = id_of(&order_ids, &record.external_id)?;
-        for line in &record.lines {
-            lines.push(new_line(order_id, line));
-            if lines.len() == per_statement {
-                summary.lines_written += lines.len() as u64;
-                D::insert_lines(conn, std::mem::take(&mut lines))?;
-            }
-        }
+        lines.extend(record.lines.iter().map(|line| new_line(order_id, line)));
     }
-    if !lines.is_empty() {
-        summary.lines_written += lines.len() as u64;
-        D::insert_lines(conn, lines)?;
-    }
+    summary.lines_written += lines.len() as u64;
+    D::insert_lines(conn, &lines)?;
     Ok(())
 }
 

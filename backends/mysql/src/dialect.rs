@@ -4,7 +4,7 @@ use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::result::QueryResult;
 use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine};
+use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use triglot_core::{
     BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
@@ -77,7 +77,15 @@ impl Dialect for MysqlDialect {
         crate::write::upsert_orders(conn, rows)
     }
 
-    fn insert_lines(conn: &mut MysqlConnection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
+    fn lines_after(
+        conn: &mut MysqlConnection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<OrderLine>> {
+        crate::decode::lines_after(conn, after_id, limit)
+    }
+
+    fn insert_lines(conn: &mut MysqlConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
         crate::bulk::insert_lines(conn, rows)
     }
 

@@ -73,6 +73,7 @@
 pub use crate::dialect::MysqlDialect;
 
 mod bulk;
+mod decode;
 mod dialect;
 mod error;
 mod introspect;

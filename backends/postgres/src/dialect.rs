@@ -70,7 +70,7 @@ impl Dialect for PostgresDialect {
         crate::write::upsert_orders(conn, rows)
     }
 
-    fn insert_lines(conn: &mut PgConnection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
+    fn insert_lines(conn: &mut PgConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
         crate::copy::insert_lines(conn, rows)
     }
 

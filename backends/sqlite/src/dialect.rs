@@ -88,7 +88,7 @@ impl Dialect for SqliteDialect {
         crate::write::upsert_orders(conn, rows)
     }
 
-    fn insert_lines(conn: &mut SqliteConnection, rows: Vec<NewOrderLine>) -> QueryResult<usize> {
+    fn insert_lines(conn: &mut SqliteConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
         crate::bulk::insert_lines(conn, rows)
     }
 

@@ -29,6 +29,17 @@
 //! NORMAL` is the setting SQLite recommends with WAL (durable across
 //! application crashes, may lose the last commits on power loss).
 //!
+//! # Threading mode
+//!
+//! The bundled library is built serialized (a mutex taken on every API
+//! call). Before its first connection triglot switches the process to
+//! multi-thread mode, as rusqlite's `SQLITE_OPEN_NOMUTEX` does per
+//! connection: a diesel connection is only ever used by one thread at a
+//! time, so the mutex guarded nothing and cost about 10 % of row decoding.
+//! Connections other code opens with `SQLITE_OPEN_FULLMUTEX` keep theirs;
+//! if SQLite was initialized before triglot's first connection, nothing
+//! changes.
+//!
 //! # Foreign keys
 //!
 //! SQLite enforces foreign keys only when `PRAGMA foreign_keys = ON`, per
@@ -63,4 +74,5 @@ mod migrate;
 mod session;
 #[cfg(feature = "testing")]
 mod testing;
+mod threading;
 mod write;

@@ -13,6 +13,8 @@ use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
 pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
+    // Every connection of a `Database` is opened after its target is known.
+    crate::threading::prefer_multithread();
     let path = url.rest();
     if path == ":memory:" {
         return Ok(ConnectTarget {
