@@ -1,6 +1,10 @@
 //! The `triglot` program end to end, on SQLite files.
 
+use std::path::Path;
 use std::process::{Command, Output};
+
+use chrono::TimeDelta;
+use triglot::report::ReportQueries;
 
 fn triglot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_triglot"))
@@ -261,15 +265,17 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
         "{text}"
     );
 
+    // The window of the demo's orders and its run, whatever the day.
+    let (since, until) = data_window(&dir.path().join("r.db"));
     let html_path = dir.path().join("report.html");
     let out = triglot(&[
         "--database-url",
         &url,
         "report",
         "--since",
-        "2026-01-01",
+        &since,
         "--until",
-        "2030-01-01",
+        &until,
         "--format",
         "html",
         "--out",
@@ -281,6 +287,7 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
         page.starts_with("<!DOCTYPE html>") && page.contains("<svg") && !page.contains("<script"),
         "self-contained page"
     );
+    assert_eq!(external_references(&page), Vec::<String>::new());
     assert!(stdout(&out).contains("report written to"), "{}", stdout(&out));
 
     // A thresholds file that makes one check warn: `--fail-on warn` fails the command.
@@ -292,9 +299,9 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
         &url,
         "report",
         "--since",
-        "2026-01-01",
+        &since,
         "--until",
-        "2030-01-01",
+        &until,
         "--thresholds",
         thresholds.to_str().unwrap(),
     ];
@@ -316,15 +323,7 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
         "UPDATE orders SET total_cents = total_cents + 1 WHERE id = 1",
     )
     .unwrap();
-    let out = triglot(&[
-        "--database-url",
-        &url,
-        "report",
-        "--since",
-        "2026-01-01",
-        "--until",
-        "2030-01-01",
-    ]);
+    let out = triglot(&["--database-url", &url, "report", "--since", &since, "--until", &until]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
         stdout(&out)
@@ -341,4 +340,194 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The report window that covers what the SQLite database `db` holds: from
+/// the day of its oldest order to the end of the day of its newest order or
+/// ingest run, as `--since` and `--until` dates.
+fn data_window(db: &Path) -> (String, String) {
+    let mut conn: diesel::SqliteConnection =
+        diesel::Connection::establish(db.to_str().unwrap()).unwrap();
+    let mut newest = |sql: &str| conn.report_newest(sql).unwrap();
+    let first = newest("SELECT MIN(placed_at) AS newest FROM orders").expect("orders");
+    let last = [
+        newest("SELECT MAX(placed_at) AS newest FROM orders"),
+        newest("SELECT MAX(started_at) AS newest FROM ingest_runs"),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap();
+    (first.date().to_string(), (last.date() + TimeDelta::days(1)).to_string())
+}
+
+/// The `name="value"` pairs of an HTML tag's text.
+fn attributes(tag: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = tag;
+    while let Some(eq) = rest.find('=') {
+        let name = rest[..eq]
+            .trim_end()
+            .rsplit(|c: char| c.is_whitespace() || c == '<')
+            .next()
+            .unwrap_or_default();
+        let after = rest[eq + 1..].trim_start();
+        let (value, next) = match after.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let end = after[1..].find(quote).map_or(after.len(), |e| e + 1);
+                (&after[1..end], &after[(end + 1).min(after.len())..])
+            }
+            _ => {
+                let end =
+                    after.find(|c: char| c.is_whitespace() || c == '>').unwrap_or(after.len());
+                (&after[..end], &after[end..])
+            }
+        };
+        out.push((name, value));
+        rest = next;
+    }
+    out
+}
+
+/// What a page would fetch from elsewhere: attribute values (`src`, `href`,
+/// any other but an `xmlns` namespace) with a URL of a host, and CSS
+/// `url(…)` or `@import`. Text between tags may mention URLs.
+fn external_references(page: &str) -> Vec<String> {
+    let page = page.to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut rest = page.as_str();
+    while let Some(open) = rest.find('<') {
+        let end = rest[open..].find('>').map_or(rest.len(), |e| open + e + 1);
+        for (name, value) in attributes(&rest[open..end]) {
+            let value = value.trim();
+            if !name.starts_with("xmlns") && (value.contains("://") || value.starts_with("//")) {
+                found.push(format!("{name}={value}"));
+            }
+        }
+        rest = &rest[end..];
+    }
+    for css in ["url(", "@import"] {
+        if page.contains(css) {
+            found.push(css.to_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn external_references_are_found_in_attributes_and_css_but_not_in_text() {
+    let page = r##"<p>see https://example.com</p><img alt="x" src="https://cdn.example/x.png">
+        <a href='//elsewhere/x'>x</a><svg xmlns="http://www.w3.org/2000/svg"></svg>
+        <a href="#checks">checks</a><div style="background: URL(https://x/y)"></div>"##;
+    assert_eq!(
+        external_references(page),
+        vec![
+            "src=https://cdn.example/x.png",
+            "href=//elsewhere/x",
+            "style=background: url(https://x/y)",
+            "url(",
+        ]
+    );
+}
+
+/// The `<svg>` element labelled `label`.
+fn svg<'a>(page: &'a str, label: &str) -> &'a str {
+    let at = page
+        .find(&format!(r#"aria-label="{label}""#))
+        .unwrap_or_else(|| panic!("no chart labelled {label:?}"));
+    let start = page[..at].rfind("<svg").unwrap();
+    let end = at + page[at..].find("</svg>").unwrap() + "</svg>".len();
+    &page[start..end]
+}
+
+/// `1234` → `1,234`, as the page writes counts.
+fn grouped(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn report_html_is_one_self_contained_page_with_both_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let url = format!("sqlite://{}", db.display());
+    let demo = triglot(&["--database-url", &url, "demo", "--orders", "300", "--quiet"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    // Rejects too, for the second chart.
+    let out = triglot(&[
+        "generate",
+        "--orders",
+        "200",
+        "--dirty-rate",
+        "0.1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = dir.path().join("orders.csv");
+    let out = triglot(&["--database-url", &url, "ingest", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap()).unwrap();
+
+    let (since, until) = data_window(&db);
+    let window = ["--database-url", &url, "report", "--since", &since, "--until", &until];
+    let out = triglot(&[&window[..], &["--format", "json"]].concat());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = Some(i32::from(json["status"] == "fail"));
+    assert_eq!(out.status.code(), code, "{}", stderr(&out));
+    let html_path = dir.path().join("report.html");
+    let out = triglot(
+        &[&window[..], &["--format", "html", "--out", html_path.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(out.status.code(), code, "{}", stderr(&out));
+    assert!(stdout(&out).contains("report written to"), "{}", stdout(&out));
+    let page = std::fs::read_to_string(&html_path).unwrap();
+
+    // One file that needs nothing else: no script, no embedded or linked
+    // resource, no URL anywhere a browser would fetch one.
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.trim_end().ends_with("</html>"), "{page}");
+    let lower = page.to_ascii_lowercase();
+    for tag in ["<script", "<link", "<iframe", "<img", "<object", "<embed", "<base"] {
+        assert!(!lower.contains(tag), "{tag} in the page");
+    }
+    assert_eq!(external_references(&page), Vec::<String>::new());
+
+    // The chart of daily volume: one bar per day of the report, each with
+    // its day's figures.
+    let days = json["daily_volume"].as_array().unwrap();
+    assert!(days.len() > 20, "{days:?}");
+    let volume = svg(&page, "orders per day");
+    assert_eq!(volume.matches("<rect").count(), days.len(), "{volume}");
+    for day in days {
+        let title = format!(
+            "<title>{}: {} orders, {} lines</title>",
+            day["day"].as_str().unwrap(),
+            grouped(day["orders"].as_i64().unwrap()),
+            grouped(day["lines"].as_i64().unwrap())
+        );
+        assert!(volume.contains(&title), "{title} not in {volume}");
+    }
+
+    // The chart of rejects by reason: one bar per reason the input has.
+    let reasons = json["rejects_by_reason"].as_array().unwrap();
+    let keys: Vec<&str> = reasons.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    let expected_keys: Vec<&str> =
+        expected["csv"]["by_reason"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, expected_keys);
+    let chart = svg(&page, "rejects by reason");
+    assert_eq!(chart.matches("<rect").count(), reasons.len(), "{chart}");
+    for reason in reasons {
+        let label = format!(">{}</text>", reason["key"].as_str().unwrap());
+        let count = format!(">{}</text>", grouped(reason["count"].as_i64().unwrap()));
+        assert!(chart.contains(&label) && chart.contains(&count), "{reason} not in {chart}");
+    }
 }
