@@ -56,3 +56,13 @@ fn readme_shows_the_user_example_that_ci_runs() {
     let example = include_str!("user_example.rs");
     assert!(readme.contains(example), "README.md must contain tests/user_example.rs verbatim");
 }
+
+#[test]
+fn readme_shows_the_user_bench_that_ci_builds() {
+    let readme = include_str!("../README.md");
+    let example = include_str!("../benches/benches/user_queries.rs");
+    assert!(
+        readme.contains(example),
+        "README.md must contain benches/benches/user_queries.rs verbatim"
+    );
+}

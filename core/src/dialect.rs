@@ -131,7 +131,20 @@ impl fmt::Display for ServerVersion {
 }
 
 /// How a URL turns into connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the connection string with any password replaced.
+///
+/// # Example
+///
+/// ```
+/// let target = triglot_core::ConnectTarget {
+///     connection_string: "postgres://app:s3cret@db/orders".into(),
+///     display: "postgres://app:***@db/orders".into(),
+///     private_per_connection: false,
+/// };
+/// assert!(!format!("{target:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectTarget {
     /// What diesel's `establish` receives. It may hold a password: never log it.
     pub connection_string: String,
@@ -142,6 +155,16 @@ pub struct ConnectTarget {
     /// (an in-memory SQLite database); the pool then keeps exactly one
     /// connection for its whole life.
     pub private_per_connection: bool,
+}
+
+impl fmt::Debug for ConnectTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectTarget")
+            .field("connection_string", &crate::url::redact(&self.connection_string))
+            .field("display", &self.display)
+            .field("private_per_connection", &self.private_per_connection)
+            .finish()
+    }
 }
 
 /// The policy of one backend: identity, session setup, migrations,

@@ -37,6 +37,7 @@ mod database;
 mod demo;
 mod dialect;
 mod error;
+mod line_decoder;
 mod migrate;
 mod pool;
 mod upsert;

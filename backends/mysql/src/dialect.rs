@@ -85,6 +85,15 @@ impl Dialect for MysqlDialect {
         crate::decode::lines_after(conn, after_id, limit)
     }
 
+    fn for_each_line_after(
+        conn: &mut MysqlConnection,
+        after_id: i64,
+        limit: i64,
+        each: &mut dyn FnMut(OrderLine),
+    ) -> QueryResult<()> {
+        crate::decode::for_each_line_after(conn, after_id, limit, each)
+    }
+
     fn insert_lines(conn: &mut MysqlConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
         crate::bulk::insert_lines(conn, rows)
     }

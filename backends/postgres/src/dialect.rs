@@ -4,7 +4,7 @@ use diesel::pg::{Pg, PgConnection};
 use diesel::result::QueryResult;
 use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine};
+use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use triglot_core::{
     BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
@@ -68,6 +68,23 @@ impl Dialect for PostgresDialect {
 
     fn upsert_orders(conn: &mut PgConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
         crate::write::upsert_orders(conn, rows)
+    }
+
+    fn lines_after(
+        conn: &mut PgConnection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<OrderLine>> {
+        crate::decode::lines_after(conn, after_id, limit)
+    }
+
+    fn for_each_line_after(
+        conn: &mut PgConnection,
+        after_id: i64,
+        limit: i64,
+        each: &mut dyn FnMut(OrderLine),
+    ) -> QueryResult<()> {
+        crate::decode::for_each_line_after(conn, after_id, limit, each)
     }
 
     fn insert_lines(conn: &mut PgConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {

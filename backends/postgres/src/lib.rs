@@ -58,6 +58,7 @@
 pub use crate::dialect::PostgresDialect;
 
 mod copy;
+mod decode;
 mod dialect;
 mod error;
 mod introspect;

@@ -4,7 +4,7 @@ use diesel::result::QueryResult;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine};
+use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use triglot_core::{
     BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
@@ -86,6 +86,23 @@ impl Dialect for SqliteDialect {
 
     fn upsert_orders(conn: &mut SqliteConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
         crate::write::upsert_orders(conn, rows)
+    }
+
+    fn lines_after(
+        conn: &mut SqliteConnection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<OrderLine>> {
+        crate::decode::lines_after(conn, after_id, limit)
+    }
+
+    fn for_each_line_after(
+        conn: &mut SqliteConnection,
+        after_id: i64,
+        limit: i64,
+        each: &mut dyn FnMut(OrderLine),
+    ) -> QueryResult<()> {
+        crate::decode::for_each_line_after(conn, after_id, limit, each)
     }
 
     fn insert_lines(conn: &mut SqliteConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {

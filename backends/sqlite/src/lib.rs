@@ -67,6 +67,7 @@
 pub use crate::dialect::SqliteDialect;
 
 mod bulk;
+mod decode;
 mod dialect;
 mod error;
 mod introspect;
