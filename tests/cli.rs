@@ -531,3 +531,41 @@ fn report_html_is_one_self_contained_page_with_both_charts() {
         assert!(chart.contains(&label) && chart.contains(&count), "{reason} not in {chart}");
     }
 }
+
+/// `triglot status` with every log line on (`RUST_LOG=trace`) and a password
+/// in the URL: neither its output nor its logs may show the password.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+fn status_with_trace_logs(url: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_triglot"))
+        .args(["--database-url", url, "status"])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run triglot");
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn trace_logs_of_a_connected_postgres_session_never_show_the_password() {
+    // The test server trusts loopback, so this password is accepted unchecked
+    // and the whole session (connect, setup, queries) is logged.
+    let server = triglot::testing::server_url::<triglot::postgres::PostgresDialect>();
+    let url = server.replacen("://postgres@", "://postgres:pw-s3cr3t-42@", 1);
+    assert!(url.contains("pw-s3cr3t-42"), "the server URL names user postgres: {server}");
+    let shown = status_with_trace_logs(&url);
+    assert!(shown.contains("TRACE") || shown.contains("DEBUG"), "trace logging is on: {shown}");
+    assert!(shown.contains("migrations:"), "status ran: {shown}");
+    assert!(!shown.contains("pw-s3cr3t-42"), "password shown: {shown}");
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn trace_logs_of_a_refused_mysql_login_never_show_the_password() {
+    let server = triglot::testing::server_url::<triglot::mysql::MysqlDialect>();
+    let url = server.replacen("://root@", "://root:pw-s3cr3t-42@", 1);
+    assert!(url.contains("pw-s3cr3t-42"), "the server URL names user root: {server}");
+    let shown = status_with_trace_logs(&url);
+    assert!(!shown.contains("pw-s3cr3t-42"), "password shown: {shown}");
+    assert!(shown.contains("***"), "the redacted URL is named: {shown}");
+}

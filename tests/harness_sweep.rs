@@ -51,3 +51,18 @@ fn hold_databases_until_killed() {
     println!("HOLDING {}", std::process::id());
     std::thread::sleep(std::time::Duration::from_secs(300));
 }
+
+triglot::backend_test!(a_panicking_test_still_drops_its_database, |_db| {
+    use triglot::testing::{PREFIX, TestDb};
+    let server = server_url::<D>();
+    let outcome = std::panic::catch_unwind(|| {
+        let test = TestDb::<D>::new("panicking_test");
+        let listed = D::list_databases(&server, PREFIX).unwrap();
+        assert!(listed.iter().any(|n| n == test.name()), "{} was created", test.name());
+        std::panic::panic_any(test.name().to_owned());
+    });
+    let payload = outcome.expect_err("the body panicked");
+    let name = payload.downcast::<String>().expect("the panic carries the database name");
+    let left = D::list_databases(&server, PREFIX).unwrap();
+    assert!(!left.contains(&name), "{name} was left behind by a panicking test");
+});

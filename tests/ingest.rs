@@ -62,12 +62,14 @@ triglot::backend_test!(every_defect_kind_is_rejected_with_its_reason_and_line, |
         want.sort();
         assert_eq!(got, want, "{}: rejects by line", file.display());
         assert!(stored.iter().all(|r| r.source == file.display().to_string() && !r.raw.is_empty()));
-        for (reason, field) in
-            [("out_of_range", "quantity"), ("too_long", "sku"), ("invalid_utf8", "note")]
-        {
-            if let Some(r) =
-                stored.iter().find(|r| r.reason == reason && file.extension().unwrap() == "csv")
+        if file.extension().unwrap() == "csv" {
+            for (reason, field) in
+                [("out_of_range", "quantity"), ("too_long", "sku"), ("invalid_utf8", "note")]
             {
+                let r = stored
+                    .iter()
+                    .find(|r| r.reason == reason)
+                    .unwrap_or_else(|| panic!("no {reason} reject stored"));
                 assert_eq!(r.field.as_deref(), Some(field), "{reason}");
             }
         }
@@ -406,3 +408,56 @@ fn a_busy_database_is_retried_until_the_batch_commits() {
     );
     holder.join().unwrap();
 }
+
+/// The headerless contract with a nullable note whose NULL spellings are
+/// declared, and a pattern on the SKU.
+fn null_texts_and_pattern_contract() -> Contract {
+    let extra = r#"
+[line.note]
+column = 10
+type = "text"
+null = ["", "NULL", "N/A"]
+trim = true
+"#;
+    let toml = HEADERLESS.replace("columns = 9", "columns = 10").replace(
+        "[line.sku]\ncolumn = 7\ntype = \"text\"\nrequired = true",
+        "[line.sku]\ncolumn = 7\ntype = \"text\"\nrequired = true\npattern = \"^[A-Z]{2}-[0-9]+$\"",
+    );
+    assert!(toml.contains("pattern"), "the SKU rule was added");
+    Contract::from_toml(&format!("{toml}{extra}"), "null-texts.toml").unwrap()
+}
+
+triglot::backend_test!(declared_null_texts_are_null_and_a_pattern_mismatch_is_rejected, |db| {
+    use triglot::model::OrderLineQueries;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.txt");
+    std::fs::write(
+        &file,
+        "A1;C1;PAID;EUR;2026-11-24 10:00:00;1;AB-1;1;100;NULL\n\
+         A1;C1;PAID;EUR;2026-11-24 10:00:00;2;AB-2;1;100;N/A\n\
+         A1;C1;PAID;EUR;2026-11-24 10:00:00;3;AB-3;1;100;\n\
+         A1;C1;PAID;EUR;2026-11-24 10:00:00;4;AB-4;1;100;  gift wrap \n\
+         A1;C1;PAID;EUR;2026-11-24 10:00:00;5;AB-5;1;100;null\n\
+         A2;C2;PAID;EUR;2026-11-24 11:00:00;1;ab-9;1;100;NULL\n",
+    )
+    .unwrap();
+    let s = run(db, &null_texts_and_pattern_contract(), std::slice::from_ref(&file));
+    assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (6, 5, 1));
+    let rejects = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(
+        (rejects[0].line, rejects[0].reason.as_str(), rejects[0].field.as_deref()),
+        (6, "pattern_mismatch", Some("sku"))
+    );
+
+    let order = db.run("read", |conn| conn.find_order("A1")).unwrap().unwrap();
+    let notes: Vec<Option<String>> = db
+        .run("lines", |conn| conn.lines_of_orders(&[order.id]))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.note)
+        .collect();
+    // Only the declared spellings mean NULL, compared before trimming: a
+    // lower-case "null" is text.
+    assert_eq!(notes, [None, None, None, Some("gift wrap".to_owned()), Some("null".to_owned())]);
+});

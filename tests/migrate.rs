@@ -26,3 +26,15 @@ triglot::backend_test!(migrations_go_down_and_up_again, |db| -> triglot::Result<
     assert!(db.migrate()?.is_empty(), "second migrate must apply nothing");
     Ok(())
 });
+
+triglot::backend_test!(a_failing_migration_is_a_migration_error_naming_the_database, |db| {
+    use diesel::connection::SimpleConnection;
+    db.revert_all_migrations().unwrap();
+    // A table the first migration is about to create, already there.
+    db.get().unwrap().batch_execute("CREATE TABLE customers (id BIGINT)").unwrap();
+    let err = db.migrate().unwrap_err();
+    assert!(matches!(err, triglot::Error::Migration { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(D::NAME) && text.contains("customers"), "{text}");
+    assert!(text.contains(db.url().redacted()), "{text} does not name the database");
+});

@@ -26,6 +26,8 @@ fn drift_for(backend: &str) -> (Vec<&'static str>, Vec<String>) {
         format!("customers.nickname: model missing, {short} column text nullable"),
         format!("orders.content_hash: model column integer NOT NULL, {short} missing"),
         format!("rejects: model table, {short} missing"),
+        format!("order_lines: model primary key (id), {short} primary key ()"),
+        format!("order_lines: model foreign key (order_id) -> orders (id), {short} missing"),
     ];
     match backend {
         "SQLite" => {
@@ -42,12 +44,22 @@ fn drift_for(backend: &str) -> (Vec<&'static str>, Vec<String>) {
                 "ingest_runs.started_at: model NOT NULL, sqlite nullable".to_owned(),
                 "ingest_runs.orders_unchanged: model integer, sqlite text (TEXT)".to_owned(),
             ]);
+            // order_lines rebuilt without its primary and foreign keys.
+            statements.extend([
+                "DROP TABLE order_lines",
+                "CREATE TABLE order_lines (id INTEGER NOT NULL, order_id BIGINT NOT NULL, \
+                 line_no INTEGER NOT NULL, sku TEXT NOT NULL, quantity INTEGER NOT NULL, \
+                 unit_price_cents BIGINT NOT NULL, discount_bp INTEGER, note TEXT, \
+                 CONSTRAINT order_lines_order_id_line_no_key UNIQUE (order_id, line_no))",
+            ]);
         }
         "MySQL" => {
             statements.extend([
                 "ALTER TABLE orders MODIFY placed_at DATETIME(6) NULL",
                 "ALTER TABLE orders DROP INDEX orders_external_id_key",
                 "ALTER TABLE order_lines MODIFY note BIGINT NULL",
+                "ALTER TABLE order_lines DROP FOREIGN KEY order_lines_order_id_fkey",
+                "ALTER TABLE order_lines MODIFY id BIGINT NOT NULL, DROP PRIMARY KEY",
             ]);
             expected.extend([
                 "orders.placed_at: model NOT NULL, mysql nullable".to_owned(),
@@ -60,6 +72,8 @@ fn drift_for(backend: &str) -> (Vec<&'static str>, Vec<String>) {
                 "ALTER TABLE orders ALTER COLUMN placed_at DROP NOT NULL",
                 "ALTER TABLE orders DROP CONSTRAINT orders_external_id_key",
                 "ALTER TABLE order_lines ALTER COLUMN note TYPE BIGINT USING NULL",
+                "ALTER TABLE order_lines DROP CONSTRAINT order_lines_order_id_fkey",
+                "ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey",
             ]);
             expected.extend([
                 "orders.placed_at: model NOT NULL, postgres nullable".to_owned(),

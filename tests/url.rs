@@ -61,3 +61,31 @@ fn mysql_password_is_never_shown() {
     let err = AnyDatabase::open("mysql://root:wrong-s3cr3t@127.0.0.1:3306/test").unwrap_err();
     assert!(!format!("{err}{err:?}").contains("wrong-s3cr3t"), "{err:?}");
 }
+
+/// `server_url::<D>()` with its scheme replaced by `scheme`.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+fn with_scheme<D: triglot::testing::TestBackend>(scheme: &str) -> String {
+    let url = triglot::testing::server_url::<D>();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    format!("{scheme}://{rest}")
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgresql_scheme_opens_postgres() {
+    for scheme in ["postgres", "postgresql"] {
+        let url = with_scheme::<triglot::postgres::PostgresDialect>(scheme);
+        let db = AnyDatabase::open(&url).unwrap_or_else(|e| panic!("{scheme}: {e}"));
+        assert_eq!(db.backend_name(), "PostgreSQL", "{scheme}");
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mariadb_scheme_opens_mysql() {
+    for scheme in ["mysql", "mariadb"] {
+        let url = with_scheme::<triglot::mysql::MysqlDialect>(scheme);
+        let db = AnyDatabase::open(&url).unwrap_or_else(|e| panic!("{scheme}: {e}"));
+        assert_eq!(db.backend_name(), "MySQL", "{scheme}");
+    }
+}

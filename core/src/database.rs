@@ -155,7 +155,9 @@ impl<D: Dialect> Database<D> {
         context: impl Into<Cow<'static, str>>,
         err: diesel::result::Error,
     ) -> Error {
-        Error::database(D::classify(&err), D::NAME, context, err, |text| self.url.scrub(text))
+        Error::database(D::classify(&err), D::NAME, &self.location, context, err, |text| {
+            self.url.scrub(text)
+        })
     }
 
     /// The capabilities, refined for this server.

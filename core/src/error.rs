@@ -66,12 +66,14 @@ impl ErrorKind {
 
 /// A database failure with the context it happened in.
 ///
-/// Built by [`Error::database`]; its message names the backend, what was being
-/// done and the driver's own words.
+/// Built by [`Error::database`]; its message names the backend and the
+/// database (file path or redacted URL), what was being done and the
+/// driver's own words.
 #[derive(Debug)]
 pub struct DbError {
     kind: ErrorKind,
     backend: &'static str,
+    location: String,
     context: Cow<'static, str>,
     message: String,
     source: diesel::result::Error,
@@ -86,6 +88,11 @@ impl DbError {
     /// The display name of the backend that failed (`"SQLite"`, `"MySQL"`, `"PostgreSQL"`).
     pub fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    /// The database that failed: its file path (SQLite) or redacted URL.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// What triglot was doing when it failed, e.g. `"inserting order_lines"`.
@@ -108,8 +115,9 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: {} while {}: {}",
+            "{} {}: {} while {}: {}",
             self.backend,
+            self.location,
             self.kind.describe(),
             self.context,
             self.message
@@ -254,18 +262,22 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps a diesel error with the backend's classification and a context.
+    /// Wraps a diesel error with the backend's classification, the database
+    /// it happened on (`location`: a file path or a redacted URL) and a
+    /// context.
     ///
     /// `scrub` removes the connection's password from the driver's message.
     pub fn database(
         kind: ErrorKind,
         backend: &'static str,
+        location: &str,
         context: impl Into<Cow<'static, str>>,
         source: diesel::result::Error,
         scrub: impl Fn(&str) -> String,
     ) -> Self {
         let message = scrub(&diesel_message(&source));
-        let db = DbError { kind, backend, context: context.into(), message, source };
+        let location = scrub(location);
+        let db = DbError { kind, backend, location, context: context.into(), message, source };
         match kind {
             ErrorKind::UniqueViolation => Error::UniqueViolation(db),
             ErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation(db),
