@@ -70,7 +70,11 @@ impl ErrorKind {
 /// database (file path or redacted URL), what was being done and the
 /// driver's own words.
 #[derive(Debug)]
-pub struct DbError {
+pub struct DbError(Box<DbErrorParts>);
+
+// Boxed so that `Error`, which every fallible call returns, stays small.
+#[derive(Debug)]
+struct DbErrorParts {
     kind: ErrorKind,
     backend: &'static str,
     location: String,
@@ -82,32 +86,32 @@ pub struct DbError {
 impl DbError {
     /// The classified kind.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The display name of the backend that failed (`"SQLite"`, `"MySQL"`, `"PostgreSQL"`).
     pub fn backend(&self) -> &'static str {
-        self.backend
+        self.0.backend
     }
 
     /// The database that failed: its file path (SQLite) or redacted URL.
     pub fn location(&self) -> &str {
-        &self.location
+        &self.0.location
     }
 
     /// What triglot was doing when it failed, e.g. `"inserting order_lines"`.
     pub fn context(&self) -> &str {
-        &self.context
+        &self.0.context
     }
 
     /// The driver's message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The underlying diesel error.
     pub fn diesel_error(&self) -> &diesel::result::Error {
-        &self.source
+        &self.0.source
     }
 }
 
@@ -116,18 +120,18 @@ impl fmt::Display for DbError {
         write!(
             f,
             "{} {}: {} while {}: {}",
-            self.backend,
-            self.location,
-            self.kind.describe(),
-            self.context,
-            self.message
+            self.0.backend,
+            self.0.location,
+            self.0.kind.describe(),
+            self.0.context,
+            self.0.message
         )
     }
 }
 
 impl std::error::Error for DbError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        Some(&self.0.source)
     }
 }
 
@@ -277,7 +281,9 @@ impl Error {
     ) -> Self {
         let message = scrub(&diesel_message(&source));
         let location = scrub(location);
-        let db = DbError { kind, backend, location, context: context.into(), message, source };
+        let parts =
+            DbErrorParts { kind, backend, location, context: context.into(), message, source };
+        let db = DbError(Box::new(parts));
         match kind {
             ErrorKind::UniqueViolation => Error::UniqueViolation(db),
             ErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation(db),
