@@ -15,6 +15,20 @@ fn triglot(args: &[&str]) -> Output {
         .expect("run triglot")
 }
 
+/// `triglot generate --orders ORDERS --dirty-rate RATE --out DIR`, which must succeed.
+fn generate(dir: &Path, orders: &str, rate: &str) {
+    let out = triglot(&[
+        "generate",
+        "--orders",
+        orders,
+        "--dirty-rate",
+        rate,
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -169,16 +183,7 @@ fn demo_summary_for_a_seed_is_identical_on_every_backend() {
 #[test]
 fn ingest_prints_counts_and_rejects_by_reason_and_writes_the_rejects_file() {
     let dir = tempfile::tempdir().unwrap();
-    let out = triglot(&[
-        "generate",
-        "--orders",
-        "200",
-        "--dirty-rate",
-        "0.1",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate(dir.path(), "200", "0.1");
     let url = format!("sqlite://{}", dir.path().join("i.db").display());
     let rejects = dir.path().join("rejects.csv");
     let csv = dir.path().join("orders.csv");
@@ -461,16 +466,7 @@ fn report_html_is_one_self_contained_page_with_both_charts() {
     let demo = triglot(&["--database-url", &url, "demo", "--orders", "300", "--quiet"]);
     assert!(demo.status.success(), "{}", stderr(&demo));
     // Rejects too, for the second chart.
-    let out = triglot(&[
-        "generate",
-        "--orders",
-        "200",
-        "--dirty-rate",
-        "0.1",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate(dir.path(), "200", "0.1");
     let csv = dir.path().join("orders.csv");
     let out = triglot(&["--database-url", &url, "ingest", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -568,4 +564,18 @@ fn trace_logs_of_a_refused_mysql_login_never_show_the_password() {
     let shown = status_with_trace_logs(&url);
     assert!(!shown.contains("pw-s3cr3t-42"), "password shown: {shown}");
     assert!(shown.contains("***"), "the redacted URL is named: {shown}");
+}
+
+#[test]
+fn ingest_into_a_pipe_prints_its_counts_and_no_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    generate(&sample, "300", "0.1");
+    let url = format!("sqlite://{}", dir.path().join("pipe.db").display());
+    let file = sample.join("orders.csv");
+    // Without --quiet: stdout and stderr are pipes here, not a terminal.
+    let out = triglot(&["--database-url", &url, "ingest", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("rejected"), "{}", stdout(&out));
+    assert_eq!(stderr(&out), "", "nothing but the summary when not on a terminal");
 }

@@ -211,3 +211,16 @@ mod two_sessions {
         deadlock_is_retryable::<triglot::mysql::MysqlDialect>();
     }
 }
+
+triglot::backend_test!(a_duplicate_in_a_multi_statement_batch_is_a_unique_violation, |db| {
+    use diesel::connection::SimpleConnection;
+    let err = db
+        .write("running a batch", |conn| {
+            conn.batch_execute(
+                "INSERT INTO customers (external_id, name, created_at) VALUES ('X', 'x', '2026-01-01 00:00:00'); \
+                 INSERT INTO customers (external_id, name, created_at) VALUES ('X', 'y', '2026-01-01 00:00:00');",
+            )
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation(_)), "{err:?}");
+});

@@ -185,11 +185,18 @@ triglot::backend_test!(ingest_run_and_reject_columns_round_trip, |db| -> triglot
             run.finished_at,
             run.status.as_str(),
             run.records_read,
+            run.records_accepted,
             run.records_rejected,
+            run.orders_inserted,
+            run.orders_updated,
             run.orders_unchanged,
             run.error.as_deref()
         ),
-        (update.finished_at, "failed", i64::MAX, 1, 4, Some(UNICODE))
+        (update.finished_at, "failed", i64::MAX, 0, 1, 2, 3, 4, Some(UNICODE))
+    );
+    assert_eq!(
+        (run.id, run.source.as_str(), run.contract.as_str(), run.started_at),
+        (run_id, "a.csv b.csv", "builtin:orders", started)
     );
 
     let rejects = vec![
@@ -218,6 +225,7 @@ triglot::backend_test!(ingest_run_and_reject_columns_round_trip, |db| -> triglot
         conn.insert_rejects(rejects.clone())?;
         conn.rejects_of_run(run_id)
     })?;
+    assert!(stored.iter().all(|r| r.run_id == run_id && r.source == "a.csv"), "{stored:?}");
     let got: Vec<_> = stored
         .iter()
         .map(|r| {
@@ -320,18 +328,7 @@ triglot::backend_test!(bulk_path_and_decode_hot_path_round_trip_every_column, |d
         .unwrap();
     assert_eq!(streamed, generic);
 
-    let stored: Vec<NewOrderLine> = paged
-        .into_iter()
-        .filter(|l| l.line_no > 1)
-        .map(|l| NewOrderLine {
-            order_id: l.order_id,
-            line_no: l.line_no,
-            sku: l.sku,
-            quantity: l.quantity,
-            unit_price_cents: l.unit_price_cents,
-            discount_bp: l.discount_bp,
-            note: l.note,
-        })
-        .collect();
+    let stored: Vec<NewOrderLine> =
+        paged.into_iter().filter(|l| l.line_no > 1).map(NewOrderLine::from).collect();
     assert_eq!(stored, rows);
 });

@@ -92,10 +92,10 @@ fn options(now: NaiveDateTime) -> ReportOptions {
     }
 }
 
-triglot::backend_test!(every_check_equals_a_recount_of_the_input, |db| {
-    let dir = tempfile::tempdir().unwrap();
-    let g = generated(dir.path(), 400, 0.1);
-    let csv = dir.path().join("orders.csv");
+/// Ingests the `orders.csv` that `generated` wrote into `dir`, with the
+/// built-in contract; returns its path.
+fn ingest_csv<D: triglot::Dialect>(db: &triglot::Database<D>, dir: &Path) -> std::path::PathBuf {
+    let csv = dir.join("orders.csv");
     ingest(
         db,
         &Contract::builtin_csv(),
@@ -104,6 +104,13 @@ triglot::backend_test!(every_check_equals_a_recount_of_the_input, |db| {
         &mut |_| {},
     )
     .unwrap();
+    csv
+}
+
+triglot::backend_test!(every_check_equals_a_recount_of_the_input, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let g = generated(dir.path(), 400, 0.1);
+    let csv = ingest_csv(db, dir.path());
     let count = recount(&csv, &g.csv);
     assert_eq!(count.accepted_orders.len() as u64, g.csv.orders);
 
@@ -312,15 +319,7 @@ const INTEGRITY: [&str; 3] =
 triglot::backend_test!(dangling_rows_fail_the_integrity_checks, |db| {
     let dir = tempfile::tempdir().unwrap();
     generated(dir.path(), 40, 0.0);
-    let csv = dir.path().join("orders.csv");
-    ingest(
-        db,
-        &Contract::builtin_csv(),
-        std::slice::from_ref(&csv),
-        &IngestOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    ingest_csv(db, dir.path());
     let now = at(2026, 11, 25, 6, 0, 0, 0);
     let before = build(db, &options(now)).unwrap();
     for name in INTEGRITY {
@@ -673,15 +672,7 @@ fn assert_utc(value: &serde_json::Value) {
 triglot::backend_test!(json_report_keys_are_the_documented_schema, |db| {
     let dir = tempfile::tempdir().unwrap();
     generated(dir.path(), 50, 0.1);
-    let csv = dir.path().join("orders.csv");
-    ingest(
-        db,
-        &Contract::builtin_csv(),
-        std::slice::from_ref(&csv),
-        &IngestOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    ingest_csv(db, dir.path());
     let report = build(db, &options(at(2026, 11, 25, 6, 0, 0, 0))).unwrap();
     let json = serde_json::to_value(&report).unwrap();
 

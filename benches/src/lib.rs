@@ -108,18 +108,7 @@ impl<D: Dialect> Fixture<D> {
     pub fn rows(&self) -> Result<Vec<NewOrderLine>> {
         let (after, limit) = self.page();
         let lines = self.db.run("reading lines", |c| c.lines_after(after, limit))?;
-        Ok(lines
-            .into_iter()
-            .map(|l| NewOrderLine {
-                order_id: l.order_id,
-                line_no: l.line_no,
-                sku: l.sku,
-                quantity: l.quantity,
-                unit_price_cents: l.unit_price_cents,
-                discount_bp: l.discount_bp,
-                note: l.note,
-            })
-            .collect())
+        Ok(lines.into_iter().map(NewOrderLine::from).collect())
     }
 
     /// Empties `order_lines` (between insert rounds; not timed) so that each

@@ -22,6 +22,17 @@ pub(crate) fn classify(err: &Error) -> ErrorKind {
 fn classify_message(message: &str) -> ErrorKind {
     if message.starts_with("Lock wait timeout exceeded") || message.starts_with("Deadlock found") {
         ErrorKind::Retryable
+    } else if message.starts_with("Duplicate entry ") {
+        // 1062 through a path diesel does not classify (`batch_execute`).
+        ErrorKind::UniqueViolation
+    } else if message.starts_with("Cannot add or update a child row")
+        || message.starts_with("Cannot delete or update a parent row")
+    {
+        // 1452 and 1451, likewise.
+        ErrorKind::ForeignKeyViolation
+    } else if message.starts_with("Column '") && message.ends_with("' cannot be null") {
+        // 1048.
+        ErrorKind::NotNullViolation
     } else if message.starts_with("CONSTRAINT ") && message.contains(" failed for ") {
         // MariaDB 4025: CONSTRAINT `orders_total_cents_check` failed for `db`.`orders`
         ErrorKind::CheckViolation
@@ -39,6 +50,28 @@ fn classify_message(message: &str) -> ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constraint_texts_from_unclassified_paths_are_classified() {
+        assert_eq!(
+            classify_message("Duplicate entry 'C1' for key 'customers_external_id_key'"),
+            ErrorKind::UniqueViolation
+        );
+        assert_eq!(
+            classify_message(
+                "Cannot add or update a child row: a foreign key constraint fails (`t`.`order_lines`)"
+            ),
+            ErrorKind::ForeignKeyViolation
+        );
+        assert_eq!(
+            classify_message(
+                "Cannot delete or update a parent row: a foreign key constraint fails"
+            ),
+            ErrorKind::ForeignKeyViolation
+        );
+        assert_eq!(classify_message("Column 'name' cannot be null"), ErrorKind::NotNullViolation);
+        assert_eq!(classify_message("Table 'x' doesn't exist"), ErrorKind::Other);
+    }
 
     #[test]
     fn server_texts_are_classified() {

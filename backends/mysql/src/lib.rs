@@ -64,11 +64,26 @@
 //! Enforced by MariaDB 10.2+ and MySQL 8.0.16+; MariaDB reports a violation as
 //! error 4025, which diesel does not classify, so triglot does.
 //!
+//! # Error numbers
+//!
+//! diesel passes MySQL's error number to no one: it classifies 1062 (unique)
+//! and 1451/1452 (foreign key) itself and hands everything else over as
+//! `Unknown` with the server's message. triglot therefore recognises
+//! deadlocks, lock wait timeouts, MariaDB's CHECK error and lost connections
+//! by the message's wording, which is English unless the server's
+//! `lc_messages` is changed; on a server with translated messages those
+//! errors are [`Error::Query`](triglot_core::Error::Query) instead.
+//!
 //! # Result buffering
 //!
 //! diesel's MySQL connection reads a whole result set into client memory
-//! before returning the first row ([`Capabilities::streams_results`](triglot_core::Capabilities::streams_results)
-//! is false): large reads are paged by key.
+//! (`mysql_stmt_store_result`) before returning the first row
+//! ([`Capabilities::streams_results`](triglot_core::Capabilities::streams_results)
+//! is false): large reads are paged by key
+//! ([`OrderLineQueries::lines_after`](triglot_core::model::OrderLineQueries::lines_after)).
+//! It is also most of the distance between triglot's row decoding and the
+//! `mysql` crate's, which parses rows as they arrive (see the README's
+//! Benchmarks).
 
 pub use crate::dialect::MysqlDialect;
 

@@ -53,7 +53,9 @@
 //! diesel classifies SQLSTATE 23505/23503/23502/23514 and 40001; a deadlock
 //! (40P01) and a lock that could not be obtained (55P03) arrive as `Unknown`
 //! and are recognised by the server's message as
-//! [`Error::Retryable`](triglot_core::Error::Retryable).
+//! [`Error::Retryable`](triglot_core::Error::Retryable): diesel exposes no
+//! SQLSTATE, and the wording is English unless the server's `lc_messages`
+//! is changed.
 
 pub use crate::dialect::PostgresDialect;
 

@@ -77,6 +77,21 @@ pub struct NewOrderLine {
     pub note: Option<String>,
 }
 
+impl From<OrderLine> for NewOrderLine {
+    /// The stored line as a row to insert again (its id is dropped).
+    fn from(line: OrderLine) -> Self {
+        Self {
+            order_id: line.order_id,
+            line_no: line.line_no,
+            sku: line.sku,
+            quantity: line.quantity,
+            unit_price_cents: line.unit_price_cents,
+            discount_bp: line.discount_bp,
+            note: line.note,
+        }
+    }
+}
+
 #[dsl::auto_type]
 fn lines_of(order_ids: Vec<i64>) -> _ {
     order_lines::table
