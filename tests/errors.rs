@@ -103,15 +103,10 @@ mod two_sessions {
 
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    use diesel::sql_types::BigInt;
     use triglot::testing::{TestBackend, TestDb};
     use triglot::{Database, Error, PoolConfig};
 
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
+    use crate::harness::Id;
 
     /// A connection killed by the server while idle, handed out without a
     /// ping (the idle threshold is an hour), fails its next statement as

@@ -2,8 +2,6 @@
 //! 4-byte unicode and microsecond timestamps read back equal on every backend.
 
 use diesel::prelude::*;
-#[allow(unused_imports)]
-use triglot::Dialect;
 use triglot::model::{
     CustomerQueries, IngestRunQueries, NewCustomer, NewIngestRun, NewOrder, NewOrderLine,
     NewReject, OrderLineQueries, OrderQueries, OrderStatus, RejectQueries, RunUpdate,
@@ -306,7 +304,8 @@ triglot::backend_test!(bulk_path_and_decode_hot_path_round_trip_every_column, |d
             },
         })
         .collect();
-    let inserted = db.write("bulk insert", |c| D::insert_lines(c, &rows)).unwrap();
+    let inserted =
+        db.write("bulk insert", |c| D::insert_lines(c, db.capabilities(), &rows)).unwrap();
     assert_eq!(inserted, rows.len());
 
     // The dialect's hot path, page by page, against diesel's generic decode.

@@ -70,15 +70,10 @@ mod server_gone {
 
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    use diesel::sql_types::BigInt;
     use triglot::testing::{TestBackend, TestDb};
     use triglot::{Database, PoolConfig};
 
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
+    use crate::harness::Id;
 
     /// Opens the test database again with one connection and a short idle threshold.
     fn single<D: TestBackend>(test: &TestDb<D>) -> Database<D> {

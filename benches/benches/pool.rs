@@ -8,29 +8,10 @@
 // `criterion_group!` defines a public function without documentation.
 #![allow(missing_docs)]
 
-use std::time::{Duration, Instant};
-
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use triglot::diesel::r2d2::{ManageConnection, Pool};
 use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
-use triglot_benches::{Compared, plain_r2d2};
-
-/// `iters` check-outs and returns spread over `threads` threads; the wall time.
-fn checkouts<M: ManageConnection>(pool: &Pool<M>, threads: u64, iters: u64) -> Duration {
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let share = iters / threads + u64::from(t < iters % threads);
-            s.spawn(move || {
-                for _ in 0..share {
-                    drop(pool.get().expect("checkout"));
-                }
-            });
-        }
-    });
-    started.elapsed()
-}
+use triglot_benches::{Compared, checkouts, plain_r2d2};
 
 fn pool<D: TestBackend, R: Raw>(c: &mut Criterion) {
     let Some(compared) = Compared::<D, R>::new("pool", 4) else { return };

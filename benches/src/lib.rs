@@ -55,7 +55,11 @@ impl<D: TestBackend, R: raw::Raw> Compared<D, R> {
             }
         };
         let fixture = Fixture::on(&test, lines).expect("filling the fixture");
-        let raw = R::connect(fixture.url()).expect("the raw driver connects");
+        // The raw driver's message may echo the URL: scrub its password.
+        let url = triglot::DatabaseUrl::parse(fixture.url()).expect("a parsed URL");
+        let raw = R::connect(fixture.url()).unwrap_or_else(|e| {
+            panic!("{}: the raw driver cannot connect: {}", D::NAME, url.scrub(&e))
+        });
         Some(Self { fixture, raw, _test: test })
     }
 }
@@ -246,8 +250,25 @@ pub mod ours {
     ///
     /// Any statement error.
     pub fn insert<D: Dialect>(db: &Database<D>, rows: &[NewOrderLine]) -> Result<()> {
-        db.write("inserting lines", |c| D::insert_lines(c, rows).map(drop))
+        let caps = db.capabilities();
+        db.write("inserting lines", |c| D::insert_lines(c, caps, rows).map(drop))
     }
+}
+
+/// The wall time of `iters` check-outs and returns spread over `threads` threads.
+pub fn checkouts<M: ManageConnection>(pool: &Pool<M>, threads: u64, iters: u64) -> Duration {
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let share = iters / threads + u64::from(t < iters % threads);
+            s.spawn(move || {
+                for _ in 0..share {
+                    drop(pool.get().expect("checkout"));
+                }
+            });
+        }
+    });
+    started.elapsed()
 }
 
 /// The time of one check-out and return, averaged over many, of a pool whose
@@ -255,22 +276,19 @@ pub mod ours {
 pub fn checkout_per_op<M: ManageConnection>(pool: &Pool<M>) -> Duration {
     const N: u32 = 2_000;
     drop(pool.get().expect("checkout"));
-    let started = Instant::now();
-    for _ in 0..N {
-        drop(pool.get().expect("checkout"));
-    }
-    started.elapsed() / N
+    checkouts(pool, 1, u64::from(N)) / N
 }
 
 /// r2d2 as diesel sets it up, with its default check-out test (a ping every
 /// time), holding up to `max_size` connections.
 pub fn plain_r2d2<D: Dialect>(url: &str, max_size: u32) -> Pool<ConnectionManager<D::Connection>> {
-    let target =
-        D::connect_target(&triglot::DatabaseUrl::parse(url).expect("url")).expect("target");
+    let url = triglot::DatabaseUrl::parse(url).expect("url");
+    let target = D::connect_target(&url).expect("target");
+    // r2d2's message may carry the driver's, which may echo the URL.
     Pool::builder()
         .max_size(max_size)
         .build(ConnectionManager::new(target.connection_string))
-        .expect("pool")
+        .unwrap_or_else(|e| panic!("plain r2d2 pool: {}", url.scrub(&e.to_string())))
 }
 
 /// The median of `samples` (sorted in place).

@@ -283,14 +283,19 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Loads any number of order lines through the backend's bulk path,
     /// which sizes its own statements; the caller holds the transaction.
     ///
-    /// The default is the portable multi-row INSERT of [`ModelConnection`],
-    /// in statements that fit [`Capabilities::max_bind_params`] (7 per line).
+    /// `caps` are the database's refined capabilities. The default is the
+    /// portable multi-row INSERT of [`ModelConnection`], in statements that
+    /// fit `caps.max_bind_params` (7 per line).
     ///
     /// # Errors
     ///
     /// Any statement error.
-    fn insert_lines(conn: &mut Self::Connection, rows: &[NewOrderLine]) -> QueryResult<usize> {
-        let per_statement = (Self::CAPABILITIES.max_bind_params / 7).max(1);
+    fn insert_lines(
+        conn: &mut Self::Connection,
+        caps: &Capabilities,
+        rows: &[NewOrderLine],
+    ) -> QueryResult<usize> {
+        let per_statement = (caps.max_bind_params / 7).max(1);
         let mut inserted = 0;
         for chunk in rows.chunks(per_statement) {
             inserted += conn.insert_order_lines(chunk.to_vec())?;

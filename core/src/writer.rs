@@ -314,7 +314,7 @@ fn write_orders<D: Dialect>(
         lines.extend(record.lines.iter().map(|line| new_line(order_id, line)));
     }
     summary.lines_written += lines.len() as u64;
-    D::insert_lines(conn, &lines)?;
+    D::insert_lines(conn, caps, &lines)?;
     Ok(())
 }
 

@@ -131,3 +131,11 @@ pub(crate) fn generated(
     };
     triglot::ingest::generate::generate(dir, &options).unwrap()
 }
+
+/// One `id BIGINT` column, for `sql_query` results such as a session id.
+#[derive(diesel::QueryableByName)]
+#[allow(dead_code)]
+pub(crate) struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub(crate) id: i64,
+}

@@ -94,7 +94,11 @@ impl Dialect for MysqlDialect {
         crate::decode::for_each_line_after(conn, after_id, limit, each)
     }
 
-    fn insert_lines(conn: &mut MysqlConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
+    fn insert_lines(
+        conn: &mut MysqlConnection,
+        _caps: &Capabilities,
+        rows: &[NewOrderLine],
+    ) -> QueryResult<usize> {
         crate::bulk::insert_lines(conn, rows)
     }
 

@@ -87,7 +87,11 @@ impl Dialect for PostgresDialect {
         crate::decode::for_each_line_after(conn, after_id, limit, each)
     }
 
-    fn insert_lines(conn: &mut PgConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
+    fn insert_lines(
+        conn: &mut PgConnection,
+        _caps: &Capabilities,
+        rows: &[NewOrderLine],
+    ) -> QueryResult<usize> {
         crate::copy::insert_lines(conn, rows)
     }
 

@@ -105,7 +105,11 @@ impl Dialect for SqliteDialect {
         crate::decode::for_each_line_after(conn, after_id, limit, each)
     }
 
-    fn insert_lines(conn: &mut SqliteConnection, rows: &[NewOrderLine]) -> QueryResult<usize> {
+    fn insert_lines(
+        conn: &mut SqliteConnection,
+        _caps: &Capabilities,
+        rows: &[NewOrderLine],
+    ) -> QueryResult<usize> {
         crate::bulk::insert_lines(conn, rows)
     }
 
