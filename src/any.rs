@@ -1,11 +1,13 @@
 //! `AnyDatabase`: the one place that names every backend, and picks one by URL.
 //!
-//! Code that must run on whichever backend a URL names is written once,
-//! generic over `D: Dialect`, as a [`WithDatabase`] body; [`AnyDatabase::with`]
-//! dispatches it once, at the top, to the concrete backend. Everything below
-//! that call is monomorphic diesel code, so nothing is lost to the common
-//! subset that `#[derive(MultiConnection)]` would impose (it has no upsert,
-//! and RETURNING only where every backend has it).
+//! Code that must run on whichever backend a URL names is written once and
+//! dispatched once, at the top, to the concrete backend: either generic over
+//! `D: Dialect` as a [`WithDatabase`] body for [`AnyDatabase::with`], or as
+//! a body that [`dispatch!`](crate::dispatch) pastes once per backend (so it
+//! may use traits of the caller's own that each backend implements).
+//! Everything below that point is monomorphic diesel code, so nothing is lost
+//! to the common subset that `#[derive(MultiConnection)]` would impose (it
+//! has no upsert, and RETURNING only where every backend has it).
 
 use triglot_core::{Database, DatabaseUrl, Dialect, Error, PoolConfig, Result};
 
@@ -108,6 +110,19 @@ impl AnyDatabase {
         }
     }
 
+    /// The database as backend `D`'s, if it is one.
+    pub fn downcast<D: Dialect>(&self) -> Option<&Database<D>> {
+        let db: &dyn std::any::Any = match self {
+            #[cfg(feature = "sqlite")]
+            AnyDatabase::Sqlite(db) => db,
+            #[cfg(feature = "mysql")]
+            AnyDatabase::Mysql(db) => db,
+            #[cfg(feature = "postgres")]
+            AnyDatabase::Postgres(db) => db,
+        };
+        db.downcast_ref::<Database<D>>()
+    }
+
     /// The backend's display name.
     pub fn backend_name(&self) -> &'static str {
         struct Name;
@@ -119,6 +134,54 @@ impl AnyDatabase {
         }
         self.with(Name)
     }
+}
+
+/// Runs a body on the concrete backend of an [`AnyDatabase`], pasted once per
+/// compiled-in backend.
+///
+/// `dispatch!(any, |db| expr)` evaluates `expr` with `db` a
+/// [`&Database<D>`](crate::Database) and `D` the backend's dialect type.
+/// Because the body is compiled once per concrete backend, it can call
+/// traits that a crate above triglot implements for each backend (see
+/// [`for_each_backend!`](crate::for_each_backend)) without naming them in a
+/// bound, which [`AnyDatabase::with`] cannot offer.
+///
+/// # Example
+///
+/// ```
+/// # fn main() -> triglot::Result<()> {
+/// let db = triglot::AnyDatabase::open("sqlite::memory:")?;
+/// let name: &str = triglot::dispatch!(db, |db| {
+///     let _: &triglot::Database<D> = db;
+///     <D as triglot::Dialect>::KEY
+/// });
+/// assert_eq!(name, "sqlite");
+/// # Ok(()) }
+/// ```
+#[macro_export]
+macro_rules! dispatch {
+    ($any:expr, |$db:ident| $body:expr) => {{
+        let __any: &$crate::AnyDatabase = &$any;
+        #[allow(unreachable_code)]
+        'dispatch: {
+            $crate::__each_backend!(__dispatch_one __any, 'dispatch, |$db| $body);
+            unreachable!("an AnyDatabase holds a compiled-in backend")
+        }
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dispatch_one {
+    ($backend:ident, $dialect:ty, $any:ident, $label:lifetime, |$db:ident| $body:expr) => {
+        if let Some($db) = $any.downcast::<$dialect>() {
+            #[allow(unused_imports)]
+            use $crate::Dialect as _;
+            #[allow(dead_code)]
+            type D = $dialect;
+            break $label $body;
+        }
+    };
 }
 
 #[allow(dead_code)]

@@ -5,7 +5,7 @@
 //! [`backend_test!`](crate::backend_test): the body is pasted once per
 //! backend with `D` bound to its dialect, gets a `db: &Database<D>` from the
 //! test harness ([`TestDb`](crate::testing::TestDb), same server URLs, same
-//! clean-up), sets up what it needs untimed, and registers what it times
+//! clean-up, built from the caller's migrations), sets up what it needs untimed, and registers what it times
 //! through a [`BackendBench`]. The benchmarks are named `<bench>/<backend>`
 //! (`<bench>/<backend>/<label>` for labelled ones), so criterion's reports
 //! and baselines compare each backend with itself over time.
@@ -18,55 +18,62 @@ use std::fmt;
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion};
 
-use crate::testing::TestBackend;
+use crate::Dialect;
 
 /// Registers one criterion benchmark per compiled-in backend.
 ///
 /// `backend_bench!(c, "name", |db, b| { … })` runs the body once for each
 /// backend whose feature is on. Inside it, `D` is the backend's dialect
-/// type, `db` a [`&Database<D>`](crate::Database) on a fresh migrated
-/// database (dropped when the body returns), and `b` a [`BackendBench`]
+/// type, `db` a [`&Database<D>`](crate::Database) on a fresh database built
+/// from the `MIGRATIONS` set in scope (or `migrations = EXPR,` before the
+/// body) and dropped when the body returns, and `b` a [`BackendBench`]
 /// whose [`iter`](BackendBench::iter) times a routine as `name/<backend>`.
 /// Everything before `b.iter` is setup and is not timed.
 ///
 /// # Example
 ///
-/// A `benches/orders.rs` with `harness = false`, in a crate that depends on
+/// A `benches/items.rs` with `harness = false`, in a crate that depends on
 /// `triglot` with the `bench` feature:
 ///
-/// ```no_run
+/// ```ignore
 /// use criterion::{Criterion, criterion_group, criterion_main};
-/// use triglot::model::OrderQueries;
+/// use diesel::prelude::*;
 ///
-/// fn count_orders(c: &mut Criterion) {
-///     triglot::backend_bench!(c, "count_orders", |db, b| {
+/// static MIGRATIONS: triglot::Migrations = triglot::migrations!();
+///
+/// fn count_items(c: &mut Criterion) {
+///     triglot::backend_bench!(c, "count_items", |db, b| {
 ///         // Setup, untimed: seed the database here.
-///         b.iter(|| db.run("counting orders", |conn| conn.count_orders()).unwrap());
+///         b.iter(|| db.run("counting items", |conn| items::table.count().get_result::<i64>(conn)).unwrap());
 ///     });
 /// }
 ///
-/// criterion_group!(benches, count_orders);
+/// criterion_group!(benches, count_items);
 /// criterion_main!(benches);
 /// ```
 #[macro_export]
 macro_rules! backend_bench {
-    ($c:expr, $name:expr, |$db:ident, $b:ident| $body:block) => {{
+    ($c:expr, $name:expr, migrations = $migrations:expr, |$db:ident, $b:ident| $body:block) => {{
         let name: &str = $name;
+        let migrations: &$crate::Migrations = &$migrations;
         let mut group = $crate::bench::BackendBench::group($c, name);
-        $crate::__each_backend!(__backend_bench_one group, name, |$db, $b| $body);
+        $crate::__each_backend!(__backend_bench_one group, name, migrations, |$db, $b| $body);
         group.finish();
     }};
+    ($c:expr, $name:expr, |$db:ident, $b:ident| $body:block) => {
+        $crate::backend_bench!($c, $name, migrations = MIGRATIONS, |$db, $b| $body)
+    };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __backend_bench_one {
-    ($backend:ident, $dialect:ty, $group:ident, $name:ident, |$db:ident, $b:ident| $body:block) => {{
+    ($backend:ident, $dialect:ty, $group:ident, $name:ident, $migrations:ident, |$db:ident, $b:ident| $body:block) => {{
         #[allow(unused_imports)]
         use $crate::Dialect as _;
         #[allow(dead_code)]
         type D = $dialect;
-        match $crate::testing::TestDb::<D>::try_new(&format!("bench_{}", $name)) {
+        match $crate::testing::TestDb::<D>::try_new(&format!("bench_{}", $name), $migrations) {
             Err(err) => $crate::bench::skip::<D>($name, &err),
             Ok(guard) => {
                 #[allow(unused_variables)]
@@ -136,6 +143,6 @@ impl fmt::Debug for BackendBench<'_, '_> {
 
 /// Says on one line that `bench` does not run on `D`, and why.
 #[doc(hidden)]
-pub fn skip<D: TestBackend>(bench: &str, err: &crate::Error) {
+pub fn skip<D: Dialect>(bench: &str, err: &crate::Error) {
     eprintln!("skipping {bench} on {}: {err} ({})", D::NAME, D::START_HINT);
 }

@@ -2,26 +2,31 @@
 //! and PostgreSQL.
 //!
 //! This crate is the facade: it re-exports [`triglot_core`] and the backends
-//! enabled by Cargo features, and adds [`AnyDatabase`], which picks the
-//! backend from a URL at run time.
+//! enabled by Cargo features, and adds what must name every backend:
+//! [`AnyDatabase`] (the backend picked from a URL at run time) with
+//! [`dispatch!`], [`migrations!`] (a project's per-backend migration
+//! folders), [`check_parity`], [`for_each_backend!`], and the test and bench
+//! macros.
 //!
 //! ```no_run
-//! use triglot::{AnyDatabase, Database, Dialect, WithDatabase};
-//! use triglot::model::OrderQueries;
+//! use diesel::RunQueryDsl;
+//! use triglot::{AnyDatabase, Database, Dialect, Migrations, WithDatabase};
 //!
-//! struct CountOrders;
+//! struct Visit;
 //!
-//! impl WithDatabase for CountOrders {
-//!     type Output = triglot::Result<i64>;
+//! impl WithDatabase for Visit {
+//!     type Output = triglot::Result<usize>;
 //!     fn run<D: Dialect>(self, db: &Database<D>) -> Self::Output {
-//!         db.migrate()?;
-//!         db.run("counting orders", |conn| conn.count_orders())
+//!         db.migrate(&Migrations::from_dir("migrations"))?;
+//!         db.write("counting a visit", |conn| {
+//!             diesel::sql_query("UPDATE visits SET n = n + 1").execute(conn)
+//!         })
 //!     }
 //! }
 //!
 //! # fn main() -> triglot::Result<()> {
-//! let db = AnyDatabase::open("sqlite://orders.db")?;
-//! println!("{} orders", db.with(CountOrders)?);
+//! let db = AnyDatabase::open("sqlite://app.db")?;
+//! db.with(Visit)?;
 //! # Ok(()) }
 //! ```
 //!
@@ -35,9 +40,7 @@
 //!   (Debian: `libpq-dev`).
 //! - `bundled`: build libmysqlclient and libpq from source for the enabled
 //!   server backends instead of linking the system libraries.
-//! - `cli` (default): the `triglot` program and what only it needs (clap,
-//!   tracing-subscriber, indicatif).
-//! - `testing`: the cross-backend test harness ([`testing`], `backend_test!`).
+//! - `testing`: the cross-backend test macro `backend_test!`.
 //! - `bench`: cross-backend criterion benches (`bench`, `backend_bench!`);
 //!   implies `testing`.
 //!
@@ -49,6 +52,9 @@ compile_error!("triglot needs at least one backend feature: sqlite, mysql or pos
 pub use triglot_core::*;
 
 pub use crate::any::{AnyDatabase, BACKENDS, WithDatabase};
+pub use crate::check::{ParityReport, check_parity};
+#[doc(hidden)]
+pub use triglot_macros::__embed_migrations;
 
 #[cfg(feature = "mysql")]
 pub use triglot_mysql as mysql;
@@ -62,5 +68,6 @@ mod any;
 mod backend_test;
 #[cfg(feature = "bench")]
 pub mod bench;
-#[cfg(feature = "testing")]
+mod check;
 mod each_backend;
+mod migrations;

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Instant;
 
 use diesel::Connection;
 use diesel::r2d2::PooledConnection;
@@ -10,10 +12,8 @@ use diesel::result::QueryResult;
 
 use crate::dialect::{Capabilities, Dialect, ServerVersion};
 use crate::error::{Error, Result};
+use crate::health::{Counters, Health};
 use crate::introspect::SchemaSnapshot;
-use crate::model::{
-    CustomerQueries, IngestRunQueries, OrderLineQueries, OrderQueries, RejectQueries,
-};
 use crate::pool::{self, DbPool, PoolConfig, PoolState};
 use crate::url::DatabaseUrl;
 
@@ -27,11 +27,13 @@ pub type PooledConn<D> = PooledConnection<crate::pool::Manager<D>>;
 /// # Example
 ///
 /// ```
+/// use diesel::RunQueryDsl;
 /// use triglot_core::{Database, Dialect};
 ///
-/// fn count_orders<D: Dialect>(db: &Database<D>) -> triglot_core::Result<i64> {
-///     use triglot_core::model::OrderQueries;
-///     db.run("counting orders", |conn| conn.count_orders())
+/// fn count_visit<D: Dialect>(db: &Database<D>) -> triglot_core::Result<usize> {
+///     db.write("counting a visit", |conn| {
+///         diesel::sql_query("UPDATE visits SET n = n + 1").execute(conn)
+///     })
 /// }
 /// ```
 pub struct Database<D: Dialect> {
@@ -41,6 +43,7 @@ pub struct Database<D: Dialect> {
     capabilities: Capabilities,
     server: ServerVersion,
     config: PoolConfig,
+    counters: Arc<Counters>,
     dialect: PhantomData<D>,
 }
 
@@ -91,8 +94,9 @@ impl<D: Dialect> Database<D> {
         let mut capabilities = D::CAPABILITIES;
         D::refine(&mut capabilities, &server);
 
-        let pool =
-            pool::build::<D>(&target, &url, &config).map_err(|e| open_error(e.to_string()))?;
+        let counters = Arc::new(Counters::default());
+        let pool = pool::build::<D>(&target, &url, &config, &counters)
+            .map_err(|e| open_error(e.to_string()))?;
         tracing::debug!(backend = D::NAME, url = %url, server = %server, "opened database");
         Ok(Self {
             pool,
@@ -101,6 +105,7 @@ impl<D: Dialect> Database<D> {
             capabilities,
             server,
             config,
+            counters,
             dialect: PhantomData,
         })
     }
@@ -111,16 +116,24 @@ impl<D: Dialect> Database<D> {
     ///
     /// [`Error::PoolTimeout`] if none becomes free within the checkout timeout.
     pub fn get(&self) -> Result<PooledConn<D>> {
-        self.pool.get().map_err(|e| Error::PoolTimeout {
-            backend: D::NAME,
-            url: self.url.to_string(),
-            waited: self.config.checkout_timeout,
-            cause: Some(self.url.scrub(&e.to_string())).filter(|c| !c.is_empty()),
+        self.pool.get().map_err(|e| {
+            Counters::bump(&self.counters.pool_timeouts);
+            tracing::warn!(backend = D::NAME, db = %self.location, waited = ?self.config.checkout_timeout, "pool checkout timed out");
+            Error::PoolTimeout {
+                backend: D::NAME,
+                url: self.url.to_string(),
+                waited: self.config.checkout_timeout,
+                cause: Some(self.url.scrub(&e.to_string())).filter(|c| !c.is_empty()),
+            }
         })
     }
 
     /// Checks out a connection and runs `f` on it, classifying a failure with
     /// the dialect and tagging it with `context` ("what was being done").
+    ///
+    /// The call is a `tracing` span `db` at debug level with the backend, the
+    /// database (redacted), the context, and on completion the elapsed time
+    /// and the outcome.
     ///
     /// # Errors
     ///
@@ -130,8 +143,7 @@ impl<D: Dialect> Database<D> {
         context: impl Into<Cow<'static, str>>,
         f: impl FnOnce(&mut D::Connection) -> QueryResult<T>,
     ) -> Result<T> {
-        let mut conn = self.get()?;
-        f(&mut conn).map_err(|e| self.error(context, e))
+        self.traced(context.into(), |conn| f(conn))
     }
 
     /// Like [`Database::run`], inside the dialect's write transaction.
@@ -145,8 +157,31 @@ impl<D: Dialect> Database<D> {
         context: impl Into<Cow<'static, str>>,
         f: impl FnOnce(&mut D::Connection) -> QueryResult<T>,
     ) -> Result<T> {
-        let mut conn = self.get()?;
-        D::write_transaction(&mut conn, f).map_err(|e| self.error(context, e))
+        self.traced(context.into(), |conn| D::write_transaction(conn, f))
+    }
+
+    fn traced<T>(
+        &self,
+        context: Cow<'static, str>,
+        f: impl FnOnce(&mut D::Connection) -> QueryResult<T>,
+    ) -> Result<T> {
+        let span = tracing::debug_span!(
+            "db",
+            backend = D::NAME,
+            db = %self.location,
+            context = %context,
+            elapsed_us = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let started = Instant::now();
+        let result = self.get().and_then(|mut conn| f(&mut conn).map_err(|e| self.error(context, e)));
+        span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        match &result {
+            Ok(_) => span.record("outcome", "ok"),
+            Err(err) => span.record("outcome", tracing::field::display(outcome(err))),
+        };
+        result
     }
 
     /// Classifies a diesel error from this database into an [`Error`].
@@ -155,9 +190,20 @@ impl<D: Dialect> Database<D> {
         context: impl Into<Cow<'static, str>>,
         err: diesel::result::Error,
     ) -> Error {
-        Error::database(D::classify(&err), D::NAME, &self.location, context, err, |text| {
-            self.url.scrub(text)
-        })
+        let kind = D::classify(&err);
+        self.counters.failed(kind);
+        Error::database(kind, D::NAME, &self.location, context, err, |text| self.url.scrub(text))
+    }
+
+    /// The health counters since the database was opened: statements, slow
+    /// statements, failures, retries, connections lost and pool timeouts.
+    pub fn health(&self) -> Health {
+        self.counters.snapshot()
+    }
+
+    /// The counters this database adds to (for the retry helper).
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// The capabilities, refined for this server.
@@ -210,32 +256,6 @@ impl<D: Dialect> Database<D> {
         self.run("reading the schema", D::introspect)
     }
 
-    /// Compares the live schema with the model layer; an empty list means they match.
-    ///
-    /// # Errors
-    ///
-    /// Any statement error while reading the schema, classified.
-    pub fn check_schema(&self) -> Result<Vec<crate::parity::Drift>> {
-        let live = self.introspect()?;
-        Ok(crate::parity::compare(&crate::parity::model_schema(), &live, D::URL_SCHEMES[0]))
-    }
-
-    /// Row counts of the model's tables, in creation order.
-    ///
-    /// # Errors
-    ///
-    /// Any statement error, classified.
-    pub fn table_counts(&self) -> Result<Vec<(&'static str, i64)>> {
-        self.run("counting rows", |conn| {
-            Ok(vec![
-                ("customers", conn.count_customers()?),
-                ("orders", conn.count_orders()?),
-                ("order_lines", conn.count_order_lines()?),
-                ("ingest_runs", conn.count_runs()?),
-                ("rejects", conn.count_rejects()?),
-            ])
-        })
-    }
 }
 
 impl<D: Dialect> fmt::Debug for Database<D> {
@@ -246,6 +266,15 @@ impl<D: Dialect> fmt::Debug for Database<D> {
             .field("server", &self.server.text)
             .field("capabilities", &self.capabilities)
             .field("pool", &self.pool_state())
+            .field("health", &self.health())
             .finish()
+    }
+}
+
+/// The outcome of a call, for its span: `ok` or the error's kind.
+fn outcome(err: &Error) -> &'static str {
+    match err.kind() {
+        Some(kind) => kind.name(),
+        None => "error",
     }
 }

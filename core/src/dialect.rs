@@ -6,13 +6,11 @@ use diesel::backend::Backend;
 use diesel::connection::LoadConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::QueryResult;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::MigrationHarness;
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, Result};
 use crate::introspect::SchemaSnapshot;
-use crate::model::{
-    ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine, OrderLineQueries,
-};
+use crate::migrate::Migrations;
 use crate::url::DatabaseUrl;
 
 /// What a backend can do, as data that shared code reads instead of branching
@@ -21,33 +19,31 @@ use crate::url::DatabaseUrl;
 /// Each dialect states every field in one `const` literal; there is no
 /// `Default`, so a new field makes every backend decide. Fields that depend on
 /// the server's version are corrected once by [`Dialect::refine`] when a
-/// [`Database`](crate::Database) first meets the server.
+/// [`Database`](crate::Database) first meets the server. Every field is read
+/// by the code it governs, named beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Whether `INSERT … RETURNING` is available; the dialect uses it to get
-    /// new ids in the same statement instead of a second query.
+    /// Whether `INSERT … RETURNING` is available. [`write::insert_returning_id`](crate::write::insert_returning_id)
+    /// uses it to get a new id in the same statement; without it, it asks
+    /// [`Dialect::last_insert_id`] on the same connection.
     pub insert_returning: bool,
-    /// The most bind parameters one statement may carry; writers divide it by
-    /// a row's column count to size multi-row INSERT statements.
+    /// The most bind parameters one statement may carry. The generic writes
+    /// ([`write`](crate::write)) divide it by a row's column count to size
+    /// multi-row statements.
     pub max_bind_params: usize,
-    /// How an insert-or-update by natural key is spelled.
+    /// How an insert-or-update by a unique key is spelled; read by
+    /// [`write::Upsert`](crate::write::Upsert) when it writes the statement.
     pub upsert: UpsertForm,
-    /// How many rows are best loaded at once.
-    pub bulk_path: BulkPath,
     /// Whether DDL runs inside a transaction, so a failed migration leaves no
     /// trace. Where it is false a failed migration can leave part of its DDL
-    /// applied, and triglot says so in the error.
+    /// applied, and [`Database::migrate`](crate::Database::migrate) says so in
+    /// the error.
     pub transactional_ddl: bool,
-    /// Whether rows reach the caller while the query runs. Where false the
-    /// driver buffers the whole result on the client, so large reads must be
-    /// paged by key instead of streamed.
-    pub streams_results: bool,
     /// Whether the server enforces CHECK constraints. Where false (MySQL before
-    /// 8.0.16) only the input contract guards ranges and enumerations.
+    /// 8.0.16) the server drops them, so the [parity check](crate::parity)
+    /// does not compare that backend's CHECK constraints, and
+    /// `backend_test!(requires(check_constraints) …)` skips.
     pub check_constraints: bool,
-    /// Whether several connections can write at the same time. Where false
-    /// (SQLite), writers serialize and concurrent writes wait on a lock.
-    pub concurrent_writers: bool,
 }
 
 /// The SQL form of insert-or-update by a unique key.
@@ -56,23 +52,9 @@ pub struct Capabilities {
 pub enum UpsertForm {
     /// `INSERT … ON CONFLICT (key) DO UPDATE SET col = excluded.col` (SQLite, PostgreSQL).
     OnConflict,
-    /// `INSERT … ON DUPLICATE KEY UPDATE col = VALUES(col)` (MySQL, MariaDB).
+    /// `INSERT … ON DUPLICATE KEY UPDATE col = VALUES(col)` (MySQL, MariaDB):
+    /// the conflict is on whichever unique key the row hits.
     OnDuplicateKey,
-}
-
-/// The fastest way a backend loads many rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BulkPath {
-    /// Multi-row `INSERT` statements inside one transaction, sized by
-    /// [`Capabilities::max_bind_params`] (the default of
-    /// [`Dialect::insert_lines`]).
-    MultiRowInsert,
-    /// Multi-row `INSERT`s of fixed row counts, each prepared once per
-    /// connection (SQLite, MySQL).
-    PreparedBatches,
-    /// PostgreSQL's `COPY … FROM STDIN`.
-    Copy,
 }
 
 /// The server's version, read once when a database is opened.
@@ -167,17 +149,15 @@ impl fmt::Debug for ConnectTarget {
     }
 }
 
-/// The policy of one backend: identity, session setup, migrations,
-/// capabilities, error classification, introspection and the writes whose SQL
-/// differs between backends.
+/// The policy of one backend: identity, session setup, capabilities, error
+/// classification, introspection, write transactions and the administration
+/// of scratch databases.
 ///
 /// diesel's `Backend` decides what a query may contain and how it is spelled;
 /// a `Dialect` decides what to do around it. Shared code is generic over
-/// `D: Dialect` and asks it, instead of naming a backend.
-///
-/// The model-level writes whose SQL form differs between backends (upsert,
-/// insert-and-return-id, bulk load) are methods here; everything that is the
-/// same everywhere is written once in [`crate::model`].
+/// `D: Dialect` and asks it, instead of naming a backend. A dialect knows no
+/// table and no migration: both belong to the caller
+/// ([`Migrations`], [`Database::migrate`](crate::Database::migrate)).
 pub trait Dialect: Sized + Send + Sync + 'static {
     /// diesel's backend type.
     type Backend: Backend;
@@ -185,40 +165,35 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     type Connection: LoadConnection<Backend = Self::Backend>
         + R2D2Connection
         + MigrationHarness<Self::Backend>
-        + ModelConnection
         + Send
         + 'static;
 
     /// The display name: `"SQLite"`, `"MySQL"`, `"PostgreSQL"`.
     const NAME: &'static str;
+    /// The short key: `"sqlite"`, `"mysql"`, `"postgres"`. It names the
+    /// backend's Cargo feature, its migrations folder and its tests.
+    const KEY: &'static str;
     /// The URL schemes this dialect accepts, lower case.
     const URL_SCHEMES: &'static [&'static str];
     /// What the backend can do before the server's version is known.
     const CAPABILITIES: Capabilities;
-    /// The embedded migrations that create triglot's schema on this backend.
-    const MIGRATIONS: EmbeddedMigrations;
-    /// The SQL type name that `CAST(… AS …)` takes for a 64-bit integer.
+    /// The SQL type name that `CAST(… AS …)` takes for a 64-bit integer
+    /// (read by [`sql::sum_bigint`](crate::sql::sum_bigint)).
     const BIGINT_CAST: &'static str;
-
-    /// `a / b` on 64-bit integers, truncating (MySQL spells it `DIV`).
-    fn int_div(a: &str, b: &str) -> String {
-        format!("({a}) / ({b})")
-    }
-
-    /// The length of text in characters (not bytes).
-    fn char_length(expr: &str) -> String {
-        format!("CHAR_LENGTH({expr})")
-    }
-
-    /// The UTC day of a timestamp expression as `YYYY-MM-DD` text.
-    fn day_text(expr: &str) -> String;
+    /// The environment variable naming the server that tests and scratch
+    /// databases use, if the backend has a server.
+    const TEST_URL_ENV: Option<&'static str>;
+    /// The server URL used when that variable is unset.
+    const TEST_URL_DEFAULT: &'static str;
+    /// One sentence telling how to start the server, for failure messages.
+    const START_HINT: &'static str;
 
     /// Turns a user's URL into what the driver connects with.
     ///
     /// # Errors
     ///
     /// [`crate::Error::InvalidUrl`] when the URL cannot name a database of this backend.
-    fn connect_target(url: &DatabaseUrl) -> crate::Result<ConnectTarget>;
+    fn connect_target(url: &DatabaseUrl) -> Result<ConnectTarget>;
 
     /// Runs the session setup on a fresh connection, before the pool hands it out.
     ///
@@ -256,87 +231,63 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// # Errors
     ///
     /// Whatever `f` returns, or the error of `BEGIN`/`COMMIT`.
-    fn write_transaction<T, E, F>(conn: &mut Self::Connection, f: F) -> Result<T, E>
+    fn write_transaction<T, E, F>(conn: &mut Self::Connection, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut Self::Connection) -> Result<T, E>,
+        F: FnOnce(&mut Self::Connection) -> std::result::Result<T, E>,
         E: From<diesel::result::Error>,
     {
         diesel::Connection::transaction(conn, f)
     }
 
-    /// Inserts customers, or updates name, email and country of those whose
-    /// `external_id` exists. Returns the rows the driver reports as affected,
-    /// which is not a count of changes on every backend.
+    /// The id the connection's last INSERT generated, for backends without
+    /// `RETURNING` ([`Capabilities::insert_returning`] false).
     ///
     /// # Errors
     ///
-    /// Any statement error.
-    fn upsert_customers(conn: &mut Self::Connection, rows: Vec<NewCustomer>) -> QueryResult<usize>;
-
-    /// Inserts orders, or updates every column of those whose `external_id` exists.
-    ///
-    /// # Errors
-    ///
-    /// Any statement error.
-    fn upsert_orders(conn: &mut Self::Connection, rows: Vec<NewOrder>) -> QueryResult<usize>;
-
-    /// Loads any number of order lines through the backend's bulk path,
-    /// which sizes its own statements; the caller holds the transaction.
-    ///
-    /// `caps` are the database's refined capabilities. The default is the
-    /// portable multi-row INSERT of [`ModelConnection`], in statements that
-    /// fit `caps.max_bind_params` (7 per line).
-    ///
-    /// # Errors
-    ///
-    /// Any statement error.
-    fn insert_lines(
-        conn: &mut Self::Connection,
-        caps: &Capabilities,
-        rows: &[NewOrderLine],
-    ) -> QueryResult<usize> {
-        let per_statement = (caps.max_bind_params / 7).max(1);
-        let mut inserted = 0;
-        for chunk in rows.chunks(per_statement) {
-            inserted += conn.insert_order_lines(chunk.to_vec())?;
-        }
-        Ok(inserted)
+    /// The default refuses: a backend with `RETURNING` never needs it.
+    fn last_insert_id(conn: &mut Self::Connection) -> QueryResult<i64> {
+        let _ = conn;
+        Err(diesel::result::Error::QueryBuilderError(
+            format!("{} reads new ids with RETURNING", Self::NAME).into(),
+        ))
     }
 
-    /// A keyset page of order lines (see [`OrderLineQueries::lines_after`]):
-    /// the decode hot path, which a backend may serve faster than diesel's
-    /// generic row loop.
+    /// Creates an empty database called `name` on the server at `server_url`
+    /// and returns its URL (SQLite: a file in a new directory of that name
+    /// under the temporary directory).
     ///
     /// # Errors
     ///
-    /// Any statement error.
-    fn lines_after(
-        conn: &mut Self::Connection,
-        after_id: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<OrderLine>> {
-        conn.lines_after(after_id, limit)
+    /// The server is unreachable or refuses to create the database.
+    fn create_database(server_url: &str, name: &str) -> Result<String>;
+
+    /// Creates `name` with `migrations` already applied, if the backend has a
+    /// faster way than running them (PostgreSQL copies a migrated template
+    /// keyed by the set's content); `None` means "create it empty and migrate".
+    ///
+    /// # Errors
+    ///
+    /// The server is unreachable or refuses, or the template cannot be built.
+    fn create_migrated(
+        server_url: &str,
+        name: &str,
+        migrations: &Migrations,
+    ) -> Result<Option<String>> {
+        let _ = (server_url, name, migrations);
+        Ok(None)
     }
 
-    /// Like [`Dialect::lines_after`], handing each line to `each` as it is
-    /// decoded.
+    /// The names of the databases on the server that start with `prefix`.
     ///
     /// # Errors
     ///
-    /// Any statement error.
-    fn for_each_line_after(
-        conn: &mut Self::Connection,
-        after_id: i64,
-        limit: i64,
-        each: &mut dyn FnMut(OrderLine),
-    ) -> QueryResult<()> {
-        conn.for_each_line_after(after_id, limit, each)
-    }
+    /// The server is unreachable.
+    fn list_databases(server_url: &str, prefix: &str) -> Result<Vec<String>>;
 
-    /// Inserts an ingest run and returns its id.
+    /// Drops the database `name` if it exists, closing its connections.
     ///
     /// # Errors
     ///
-    /// Any statement error.
-    fn insert_run(conn: &mut Self::Connection, run: NewIngestRun) -> QueryResult<i64>;
+    /// The server is unreachable or refuses.
+    fn drop_database(server_url: &str, name: &str) -> Result<()>;
 }

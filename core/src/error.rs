@@ -51,6 +51,19 @@ impl ErrorKind {
         })
     }
 
+    /// A stable short name: `unique_violation`, `retryable`, `connection_lost`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::UniqueViolation => "unique_violation",
+            ErrorKind::ForeignKeyViolation => "foreign_key_violation",
+            ErrorKind::NotNullViolation => "not_null_violation",
+            ErrorKind::CheckViolation => "check_violation",
+            ErrorKind::Retryable => "retryable",
+            ErrorKind::ConnectionLost => "connection_lost",
+            ErrorKind::Other => "other",
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             ErrorKind::UniqueViolation => "unique constraint violated",
@@ -231,37 +244,6 @@ pub enum Error {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
-    },
-    /// A contract was refused, or does not fit an input file; names the line.
-    #[error(transparent)]
-    Contract(#[from] crate::contract::ContractError),
-    /// An ingest stopped on an error it could not retry away; the batches
-    /// committed before it stay, and running the same command again
-    /// completes the job.
-    #[error(
-        "ingest run {run_id} stopped: {cause}\n{batches} batch(es) committed before it stay ({orders} orders, {records} records decided); running the same command again completes the job"
-    )]
-    IngestStopped {
-        /// The run's id in `ingest_runs` (marked failed).
-        run_id: i64,
-        /// Batches committed before the failure.
-        batches: u64,
-        /// Orders in those batches.
-        orders: u64,
-        /// Records decided in those batches.
-        records: u64,
-        /// The failure.
-        cause: Box<Error>,
-    },
-    /// An input file cannot be read at all (a record-level problem is a reject instead).
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
-    Input {
-        /// The file.
-        path: PathBuf,
-        /// The line, when one is at fault.
-        line: Option<u64>,
-        /// What is wrong.
-        message: String,
     },
 }
 

@@ -1,18 +1,91 @@
 //! What a live database's schema looks like, in terms every backend shares.
+//!
+//! Each dialect reads its catalog into a [`SchemaSnapshot`]; the helpers here
+//! turn what the catalogs spell differently (type names, defaults, CHECK
+//! expressions) into comparable values, so that the [parity
+//! check](crate::parity) compares meaning, not spelling.
 
 use std::collections::BTreeMap;
 
 /// The portable class of a column's type.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum TypeClass {
-    /// Any integer type (`INTEGER`, `BIGINT`, `INT`, …).
+    /// Any integer type (`INTEGER`, `BIGINT`, `INT`, `SMALLINT`, …).
     Integer,
+    /// A boolean (`BOOLEAN`; MySQL's `tinyint(1)`).
+    Boolean,
+    /// An exact decimal (`NUMERIC`, `DECIMAL(p,s)`).
+    Decimal,
+    /// A floating-point number (`REAL`, `DOUBLE`, `FLOAT`).
+    Float,
     /// Character data (`TEXT`, `VARCHAR(n)`, `CHAR(n)`).
     Text,
+    /// Bytes (`BLOB`, `BYTEA`, `VARBINARY`).
+    Binary,
+    /// A calendar date.
+    Date,
     /// Date and time without zone (`TIMESTAMP`, `DATETIME(6)`).
     Timestamp,
+    /// Date and time with zone (`TIMESTAMP WITH TIME ZONE`).
+    TimestampTz,
     /// Anything else, with the backend's type name.
     Other(String),
+}
+
+impl TypeClass {
+    /// Classifies a declared SQL type name of any backend.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use triglot_core::introspect::TypeClass;
+    /// assert_eq!(TypeClass::from_declared("bigint"), TypeClass::Integer);
+    /// assert_eq!(TypeClass::from_declared("VARCHAR(64)"), TypeClass::Text);
+    /// assert_eq!(TypeClass::from_declared("datetime(6)"), TypeClass::Timestamp);
+    /// assert_eq!(TypeClass::from_declared("tinyint(1)"), TypeClass::Boolean);
+    /// assert_eq!(TypeClass::from_declared("timestamp with time zone"), TypeClass::TimestampTz);
+    /// ```
+    pub fn from_declared(declared: &str) -> Self {
+        let lower = declared.trim().to_ascii_lowercase();
+        if lower.starts_with("tinyint(1)") {
+            return TypeClass::Boolean;
+        }
+        if lower.contains("with time zone") || lower == "timestamptz" {
+            return TypeClass::TimestampTz;
+        }
+        let base = lower.split(['(', ' ']).next().unwrap_or_default();
+        match base {
+            "integer" | "int" | "bigint" | "smallint" | "int2" | "int4" | "int8" | "tinyint"
+            | "mediumint" | "serial" | "bigserial" => TypeClass::Integer,
+            "boolean" | "bool" => TypeClass::Boolean,
+            "numeric" | "decimal" => TypeClass::Decimal,
+            "real" | "double" | "float" | "float4" | "float8" => TypeClass::Float,
+            "text" | "varchar" | "char" | "character" | "longtext" | "mediumtext" | "tinytext"
+            | "nvarchar" | "nchar" | "clob" => TypeClass::Text,
+            "blob" | "bytea" | "binary" | "varbinary" | "longblob" | "mediumblob" | "tinyblob" => {
+                TypeClass::Binary
+            }
+            "date" => TypeClass::Date,
+            "timestamp" | "datetime" => TypeClass::Timestamp,
+            _ => TypeClass::Other(lower),
+        }
+    }
+
+    /// The class's name in messages: `integer`, `text`, `timestamp`, …
+    pub fn name(&self) -> &str {
+        match self {
+            TypeClass::Integer => "integer",
+            TypeClass::Boolean => "boolean",
+            TypeClass::Decimal => "decimal",
+            TypeClass::Float => "float",
+            TypeClass::Text => "text",
+            TypeClass::Binary => "binary",
+            TypeClass::Date => "date",
+            TypeClass::Timestamp => "timestamp",
+            TypeClass::TimestampTz => "timestamptz",
+            TypeClass::Other(name) => name,
+        }
+    }
 }
 
 /// One column of a live table.
@@ -26,6 +99,9 @@ pub struct ColumnSnapshot {
     pub declared_type: String,
     /// Whether it accepts NULL.
     pub nullable: bool,
+    /// Its default, normalized by [`normalize_default`] (`auto` for a
+    /// generated key); `None` for no default (or `DEFAULT NULL`).
+    pub default: Option<String>,
 }
 
 /// A foreign key of a live table.
@@ -37,6 +113,21 @@ pub struct ForeignKey {
     pub references: String,
     /// Referenced columns, in key order.
     pub referenced_columns: Vec<String>,
+}
+
+/// One condition of a CHECK constraint: the table's columns it reads (sorted)
+/// and its text as the backend reports it.
+///
+/// A constraint `a >= 0 AND b >= 0` is two conditions, so one backend's
+/// combined constraint compares equal to another's two. Conditions on the
+/// length of one text column alone are not kept: they are how SQLite spells
+/// `VARCHAR(n)`, and the type class is what the parity check compares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Check {
+    /// The columns the condition reads, sorted.
+    pub columns: Vec<String>,
+    /// The condition's text.
+    pub expression: String,
 }
 
 /// One live table.
@@ -51,12 +142,27 @@ pub struct TableSnapshot {
     pub unique: Vec<Vec<String>>,
     /// Foreign keys, sorted.
     pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK conditions, sorted (see [`Check`]).
+    pub checks: Vec<Check>,
+    /// Indexes that are not unique, each as its columns in key order; sorted.
+    pub indexes: Vec<Vec<String>>,
 }
 
 impl TableSnapshot {
     /// The column with this name, if any.
     pub fn column(&self, name: &str) -> Option<&ColumnSnapshot> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Splits each CHECK constraint text in `constraints` into conditions
+    /// over this table's columns (see [`Check`]) and keeps them, sorted.
+    pub fn set_checks<'a>(&mut self, constraints: impl IntoIterator<Item = &'a str>) {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut checks: Vec<Check> =
+            constraints.into_iter().flat_map(|text| check_conditions(text, &names)).collect();
+        checks.sort();
+        checks.dedup();
+        self.checks = checks;
     }
 }
 
@@ -66,31 +172,6 @@ impl TableSnapshot {
 pub struct SchemaSnapshot {
     /// Tables by name.
     pub tables: BTreeMap<String, TableSnapshot>,
-}
-
-impl TypeClass {
-    /// Classifies a declared SQL type name of any backend.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use triglot_core::introspect::TypeClass;
-    /// assert_eq!(TypeClass::from_declared("bigint"), TypeClass::Integer);
-    /// assert_eq!(TypeClass::from_declared("VARCHAR(64)"), TypeClass::Text);
-    /// assert_eq!(TypeClass::from_declared("datetime(6)"), TypeClass::Timestamp);
-    /// ```
-    pub fn from_declared(declared: &str) -> Self {
-        let lower = declared.to_ascii_lowercase();
-        let base = lower.split(['(', ' ']).next().unwrap_or_default();
-        match base {
-            "integer" | "int" | "bigint" | "smallint" | "int2" | "int4" | "int8" | "tinyint"
-            | "mediumint" => TypeClass::Integer,
-            "text" | "varchar" | "char" | "character" | "longtext" | "mediumtext" | "tinytext"
-            | "nvarchar" => TypeClass::Text,
-            "timestamp" | "datetime" => TypeClass::Timestamp,
-            _ => TypeClass::Other(lower),
-        }
-    }
 }
 
 /// Groups `(constraint, column, referenced table, referenced column)` rows,
@@ -137,4 +218,243 @@ pub fn unique_keys_from_rows(
     let mut unique: Vec<Vec<String>> = unique.into_iter().map(|(_, columns)| columns).collect();
     unique.sort();
     (primary, unique)
+}
+
+/// Groups `(index, column)` rows, ordered by index then key position, into
+/// the sorted column lists of the indexes.
+pub fn indexes_from_rows(rows: impl IntoIterator<Item = (String, String)>) -> Vec<Vec<String>> {
+    let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, column) in rows {
+        match indexes.last_mut().filter(|(last, _)| *last == name) {
+            Some((_, columns)) => columns.push(column),
+            None => indexes.push((name, vec![column])),
+        }
+    }
+    let mut indexes: Vec<Vec<String>> = indexes.into_iter().map(|(_, c)| c).collect();
+    indexes.sort();
+    indexes
+}
+
+/// A column default as a comparable value: casts (`'x'::text`), outer
+/// parentheses and case of keywords removed, the current-time functions
+/// spelled `current_timestamp`, `NULL` as no default.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::introspect::normalize_default;
+/// assert_eq!(normalize_default("'new'::character varying").as_deref(), Some("'new'"));
+/// assert_eq!(normalize_default("now()").as_deref(), Some("current_timestamp"));
+/// assert_eq!(normalize_default("current_timestamp()").as_deref(), Some("current_timestamp"));
+/// assert_eq!(normalize_default("(0)").as_deref(), Some("0"));
+/// assert_eq!(normalize_default("NULL"), None);
+/// ```
+pub fn normalize_default(raw: &str) -> Option<String> {
+    let mut text = raw.trim();
+    while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        text = inner.trim();
+    }
+    // PostgreSQL appends casts outside the literal: 'x'::text, 0::bigint.
+    let text = match text.rfind("::") {
+        Some(at) if !text[at..].contains('\'') => text[..at].trim(),
+        _ => text,
+    };
+    let lower = text.to_ascii_lowercase();
+    let value = match lower.as_str() {
+        "" | "null" => return None,
+        "now()" | "current_timestamp" | "current_timestamp()" | "localtimestamp" => {
+            "current_timestamp".to_owned()
+        }
+        "true" => "1".to_owned(),
+        "false" => "0".to_owned(),
+        _ if text.starts_with('\'') => text.to_owned(),
+        _ => lower,
+    };
+    Some(value)
+}
+
+/// The conditions of one CHECK constraint's text over a table with the
+/// columns `columns` (see [`Check`]).
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::introspect::check_conditions;
+/// let columns = ["a", "b", "note"];
+/// let found = check_conditions("CHECK (a >= 0 AND b BETWEEN 1 AND 9 AND length(note) <= 50)", &columns);
+/// let read: Vec<Vec<String>> = found.into_iter().map(|c| c.columns).collect();
+/// assert_eq!(read, [vec!["a".to_string()], vec!["b".to_string()]]);
+/// ```
+pub fn check_conditions(text: &str, columns: &[&str]) -> Vec<crate::introspect::Check> {
+    let body = text.trim();
+    let body = body
+        .strip_prefix("CHECK")
+        .or_else(|| body.strip_prefix("check"))
+        .unwrap_or(body)
+        .trim();
+    split_conjunction(body)
+        .into_iter()
+        .filter_map(|part| {
+            let tokens = words(&part);
+            let mut read: Vec<String> = columns
+                .iter()
+                .filter(|c| tokens.iter().any(|t| t.eq_ignore_ascii_case(c)))
+                .map(|c| (*c).to_owned())
+                .collect();
+            read.sort();
+            let length_only = read.len() == 1
+                && tokens.iter().any(|t| {
+                    let t = t.to_ascii_lowercase();
+                    t == "length" || t == "char_length" || t == "character_length"
+                });
+            (!read.is_empty() && !length_only)
+                .then(|| Check { columns: read, expression: part.trim().to_owned() })
+        })
+        .collect()
+}
+
+/// Splits `text` at the `AND`s that join conditions: outside parentheses,
+/// quotes and `BETWEEN … AND …`, after removing parentheses around the whole.
+fn split_conjunction(text: &str) -> Vec<String> {
+    let mut text = text.trim();
+    while let Some(inner) = strip_outer_parens(text) {
+        text = inner.trim();
+    }
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut betweens = 0;
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth -= 1,
+            _ if !quoted && depth == 0 && c.is_ascii_alphabetic() && word_start(bytes, i) => {
+                let end = (i..bytes.len()).find(|&j| !is_word(bytes[j])).unwrap_or(bytes.len());
+                let word = &text[i..end];
+                if word.eq_ignore_ascii_case("between") {
+                    betweens += 1;
+                } else if word.eq_ignore_ascii_case("and") {
+                    if betweens > 0 {
+                        betweens -= 1;
+                    } else {
+                        parts.push(text[start..i].trim().to_owned());
+                        start = end;
+                    }
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(text[start..].trim().to_owned());
+    parts
+        .into_iter()
+        .map(|p| {
+            let mut p = p.as_str();
+            while let Some(inner) = strip_outer_parens(p) {
+                p = inner.trim();
+            }
+            p.to_owned()
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// `text` without one pair of parentheses that encloses all of it.
+fn strip_outer_parens(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0i32;
+    for c in inner.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth == 0).then_some(inner)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn word_start(bytes: &[u8], i: usize) -> bool {
+    i == 0 || !is_word(bytes[i - 1])
+}
+
+/// The identifiers of an expression, quotes and backticks removed, string
+/// literals skipped.
+fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+            current.clear();
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' {
+            current.push(c);
+        } else if !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, columns: &[&str]) -> Vec<Vec<String>> {
+        check_conditions(text, columns).into_iter().map(|c| c.columns).collect()
+    }
+
+    #[test]
+    fn a_combined_check_compares_equal_to_separate_ones() {
+        let columns = ["records_read", "records_accepted"];
+        let combined = read("CHECK (records_read >= 0 AND records_accepted >= 0)", &columns);
+        let mut separate = read("(records_read >= 0)", &columns);
+        separate.extend(read("CHECK ((records_accepted >= 0))", &columns));
+        separate.sort();
+        let mut combined = combined;
+        combined.sort();
+        assert_eq!(combined, separate);
+    }
+
+    #[test]
+    fn between_keeps_its_and_and_quoted_text_is_no_column() {
+        let columns = ["discount_bp", "status", "paid"];
+        assert_eq!(read("discount_bp BETWEEN 0 AND 10000", &columns), [vec!["discount_bp"]]);
+        assert_eq!(read("status IN ('paid', 'shipped')", &columns), [vec!["status"]]);
+        let pg = "CHECK (((status)::text = ANY ((ARRAY['paid'::character varying])::text[])))";
+        assert_eq!(read(pg, &columns), [vec!["status"]]);
+    }
+
+    #[test]
+    fn length_rules_of_one_column_are_type_not_check() {
+        let columns = ["sku", "quantity"];
+        assert!(read("CHECK (length(sku) BETWEEN 1 AND 64)", &columns).is_empty());
+        assert!(read("(char_length((sku)::text) >= 1)", &columns).is_empty());
+        assert_eq!(read("CHECK (quantity > 0)", &columns), [vec!["quantity"]]);
+    }
 }

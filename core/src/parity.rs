@@ -1,180 +1,256 @@
-//! Schema parity: the live schema of a database compared with the model layer.
+//! Schema parity: the schemas a project's migrations build on each backend,
+//! compared with each other and with the project's diesel `table!`s.
 //!
-//! The model's expected schema is derived from diesel's `table!` definitions
-//! (column names, SQL types, nullability, primary keys) plus the unique and
-//! foreign keys declared beside them in [`crate::schema`]. Every difference
-//! becomes one [`Drift`] line such as
-//! `orders.placed_at: model NOT NULL, postgres nullable`.
+//! Each side is a [`SchemaSnapshot`]: a live database's (read by its
+//! dialect), or the one [`table_schema`] derives from `table!` definitions
+//! (`triglot::schema_of!`). Compared: tables, columns, nullability, type
+//! class, defaults, primary, unique and foreign keys, CHECK conditions and
+//! indexes; a `table!` side knows only tables, columns, classes,
+//! nullability and primary keys, so only those are compared with it. Every
+//! difference is one [`Difference`] line:
+//! `loans.returned_at: sqlite TIMESTAMP NULL, mysql DATETIME(6) NOT NULL, postgres TIMESTAMP WITHOUT TIME ZONE NULL`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{
+    BigInt, Binary, Bool, Date, Double, Float, Integer, Nullable, Numeric, SmallInt, Text,
+    Timestamp,
+};
 use diesel::{Column, Expression, Table};
 
 use crate::introspect::{ColumnSnapshot, ForeignKey, SchemaSnapshot, TableSnapshot, TypeClass};
-use crate::schema::{
-    FOREIGN_KEYS, UNIQUE_KEYS, customers, ingest_runs, order_lines, orders, rejects,
-};
 use crate::sql::UtcDateTime;
 
-/// One difference between the model and a live schema.
+/// One side of a comparison: a name (`sqlite`, `model`) and its schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    /// How the side is named in difference lines.
+    pub name: &'a str,
+    /// Its schema.
+    pub schema: &'a SchemaSnapshot,
+    /// Whether the schema knows defaults, unique and foreign keys and
+    /// indexes (a live database does, `table!` does not).
+    pub complete: bool,
+    /// Whether its CHECK conditions are compared (a server that drops CHECK
+    /// constraints has none to compare).
+    pub checks: bool,
+}
+
+impl<'a> Side<'a> {
+    /// A live database's schema, every aspect compared.
+    pub fn live(name: &'a str, schema: &'a SchemaSnapshot) -> Self {
+        Self { name, schema, complete: true, checks: true }
+    }
+
+    /// A schema derived from `table!`s: tables, columns, classes,
+    /// nullability and primary keys.
+    pub fn model(schema: &'a SchemaSnapshot) -> Self {
+        Self { name: "model", schema, complete: false, checks: false }
+    }
+}
+
+/// One place where the sides differ, with what each side has there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Drift {
+pub struct Difference {
     /// `table` or `table.column`.
     pub place: String,
-    /// What the model has there.
-    pub model: String,
-    /// The backend's short name (`sqlite`, `mysql`, `postgres`).
-    pub backend: String,
-    /// What the live database has there.
-    pub live: String,
+    /// Each side's name and what it has there (`missing` when nothing).
+    pub sides: Vec<SideValue>,
 }
 
-impl fmt::Display for Drift {
+/// What one side has at a [`Difference`]'s place.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct SideValue {
+    /// The side's name.
+    pub source: String,
+    /// What it has there.
+    pub value: String,
+}
+
+impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: model {}, {} {}", self.place, self.model, self.backend, self.live)
+        write!(f, "{}: ", self.place)?;
+        for (i, side) in self.sides.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} {}", side.source, side.value)?;
+        }
+        Ok(())
     }
 }
 
-/// The schema the model layer expects, in the terms of [`SchemaSnapshot`].
+/// Compares every side with every other; an empty result means they agree.
 ///
-/// Declared types read `model`; classes and nullability come from the SQL
-/// types in `table!`.
-pub fn model_schema() -> SchemaSnapshot {
-    let mut schema = SchemaSnapshot::default();
-    add::<customers::table>(&mut schema, "customers");
-    add::<orders::table>(&mut schema, "orders");
-    add::<order_lines::table>(&mut schema, "order_lines");
-    add::<ingest_runs::table>(&mut schema, "ingest_runs");
-    add::<rejects::table>(&mut schema, "rejects");
-    for (table, columns) in UNIQUE_KEYS {
-        if let Some(t) = schema.tables.get_mut(*table) {
-            t.unique.push(columns.iter().map(|c| c.to_string()).collect());
-            t.unique.sort();
-        }
-    }
-    for (table, column, target, target_column) in FOREIGN_KEYS {
-        if let Some(t) = schema.tables.get_mut(*table) {
-            t.foreign_keys.push(ForeignKey {
-                columns: vec![column.to_string()],
-                references: target.to_string(),
-                referenced_columns: vec![target_column.to_string()],
-            });
-            t.foreign_keys.sort();
-        }
-    }
-    schema
-}
-
-fn add<T>(schema: &mut SchemaSnapshot, name: &str)
-where
-    T: Table,
-    T::AllColumns: ColumnList,
-    T::PrimaryKey: Column,
-{
-    schema.tables.insert(
-        name.to_owned(),
-        TableSnapshot {
-            columns: T::AllColumns::describe(),
-            primary_key: vec![<T::PrimaryKey as Column>::NAME.to_owned()],
-            unique: Vec::new(),
-            foreign_keys: Vec::new(),
-        },
-    );
-}
-
-/// Compares a live schema with the model's; `backend` names the live side in
-/// the lines (`postgres`). An empty result means they match.
-pub fn compare(model: &SchemaSnapshot, live: &SchemaSnapshot, backend: &str) -> Vec<Drift> {
-    let drift = |place: String, model: String, live: String| Drift {
-        place,
-        model,
-        backend: backend.to_owned(),
-        live,
-    };
+/// # Example
+///
+/// ```
+/// use triglot_core::introspect::{ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass};
+/// use triglot_core::parity::{Side, compare};
+///
+/// let column = |declared: &str, nullable| ColumnSnapshot {
+///     name: "returned_at".into(),
+///     class: TypeClass::from_declared(declared),
+///     declared_type: declared.into(),
+///     nullable,
+///     default: None,
+/// };
+/// let schema = |c| SchemaSnapshot {
+///     tables: [("loans".to_string(), TableSnapshot { columns: vec![c], ..TableSnapshot::default() })].into(),
+/// };
+/// let (pg, my) = (schema(column("timestamp", true)), schema(column("datetime(6)", false)));
+/// let lines: Vec<String> =
+///     compare(&[Side::live("postgres", &pg), Side::live("mysql", &my)]).iter().map(|d| d.to_string()).collect();
+/// assert_eq!(lines, ["loans.returned_at: postgres TIMESTAMP NULL, mysql DATETIME(6) NOT NULL"]);
+/// ```
+pub fn compare(sides: &[Side<'_>]) -> Vec<Difference> {
     let mut out = Vec::new();
-    for (name, expected) in &model.tables {
-        let Some(actual) = live.tables.get(name) else {
-            out.push(drift(name.clone(), "table".into(), "missing".into()));
-            continue;
-        };
-        for column in &expected.columns {
-            let place = format!("{name}.{}", column.name);
-            match actual.column(&column.name) {
-                None => out.push(drift(place, describe_column(column), "missing".into())),
-                Some(found) => {
-                    if found.class != column.class {
-                        out.push(drift(
-                            place.clone(),
-                            class_name(&column.class),
-                            format!("{} ({})", class_name(&found.class), found.declared_type),
-                        ));
-                    }
-                    if found.nullable != column.nullable {
-                        out.push(drift(
-                            place,
-                            null_word(column.nullable),
-                            null_word(found.nullable),
-                        ));
-                    }
-                }
-            }
-        }
-        for column in &actual.columns {
-            if expected.column(&column.name).is_none() {
-                out.push(drift(
-                    format!("{name}.{}", column.name),
-                    "missing".into(),
-                    format!("column {} {}", class_name(&column.class), null_word(column.nullable)),
-                ));
-            }
-        }
-        if expected.primary_key != actual.primary_key {
-            out.push(drift(
-                name.clone(),
-                format!("primary key ({})", expected.primary_key.join(", ")),
-                format!("primary key ({})", actual.primary_key.join(", ")),
+    let tables: BTreeSet<&String> = sides.iter().flat_map(|s| s.schema.tables.keys()).collect();
+    for name in tables {
+        let found: Vec<Option<&TableSnapshot>> =
+            sides.iter().map(|s| s.schema.tables.get(name)).collect();
+        if found.iter().any(Option::is_none) {
+            out.push(difference(
+                name,
+                sides.iter().zip(&found).map(|(s, t)| (s, if t.is_some() { "table" } else { "missing" }.to_owned())),
             ));
+            continue;
         }
-        let (want, have): (BTreeSet<_>, BTreeSet<_>) =
-            (expected.unique.iter().collect(), actual.unique.iter().collect());
-        for key in want.difference(&have) {
-            out.push(drift(name.clone(), format!("unique ({})", key.join(", ")), "missing".into()));
-        }
-        for key in have.difference(&want) {
-            out.push(drift(name.clone(), "missing".into(), format!("unique ({})", key.join(", "))));
-        }
-        let (want, have): (BTreeSet<_>, BTreeSet<_>) =
-            (expected.foreign_keys.iter().collect(), actual.foreign_keys.iter().collect());
-        for key in want.difference(&have) {
-            out.push(drift(name.clone(), describe_fk(key), "missing".into()));
-        }
-        for key in have.difference(&want) {
-            out.push(drift(name.clone(), "missing".into(), describe_fk(key)));
-        }
-    }
-    for name in live.tables.keys().filter(|t| !model.tables.contains_key(*t)) {
-        out.push(drift(name.clone(), "missing".into(), "table".into()));
+        let tables: Vec<&TableSnapshot> = found.into_iter().flatten().collect();
+        compare_table(name, sides, &tables, &mut out);
     }
     out
 }
 
-fn class_name(class: &TypeClass) -> String {
-    match class {
-        TypeClass::Integer => "integer".into(),
-        TypeClass::Text => "text".into(),
-        TypeClass::Timestamp => "timestamp".into(),
-        TypeClass::Other(name) => name.clone(),
+fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out: &mut Vec<Difference>) {
+    let mut columns: Vec<&str> = Vec::new();
+    for table in tables {
+        for column in &table.columns {
+            if !columns.contains(&column.name.as_str()) {
+                columns.push(&column.name);
+            }
+        }
+    }
+    for column in columns {
+        let found: Vec<Option<&ColumnSnapshot>> = tables.iter().map(|t| t.column(column)).collect();
+        let defaults: BTreeSet<Option<&str>> = sides
+            .iter()
+            .zip(&found)
+            .filter(|(s, _)| s.complete)
+            .filter_map(|(_, c)| c.map(|c| c.default.as_deref()))
+            .collect();
+        let present: Vec<&ColumnSnapshot> = found.iter().flatten().copied().collect();
+        let agree = present.len() == found.len()
+            && present.windows(2).all(|w| w[0].class == w[1].class && w[0].nullable == w[1].nullable)
+            && defaults.len() <= 1;
+        if !agree {
+            let show_default = defaults.len() > 1;
+            out.push(difference(
+                &format!("{name}.{column}"),
+                sides.iter().zip(&found).map(|(s, c)| (s, describe_column(*c, s, show_default))),
+            ));
+        }
+    }
+
+    let keys: Vec<String> = tables.iter().map(|t| format!("primary key ({})", t.primary_key.join(", "))).collect();
+    if keys.windows(2).any(|w| w[0] != w[1]) {
+        out.push(difference(name, sides.iter().zip(keys)));
+    }
+
+    let complete: Vec<(&Side<'_>, &&TableSnapshot)> =
+        sides.iter().zip(tables).filter(|(s, _)| s.complete).collect();
+    let items = |side: &TableSnapshot| -> Vec<(String, String)> {
+        let mut items: Vec<(String, String)> = Vec::new();
+        items.extend(side.unique.iter().map(|k| {
+            let text = format!("unique ({})", k.join(", "));
+            (text.clone(), text)
+        }));
+        items.extend(side.foreign_keys.iter().map(|k| {
+            let text = describe_fk(k);
+            (text.clone(), text)
+        }));
+        items.extend(side.indexes.iter().map(|k| {
+            let text = format!("index ({})", k.join(", "));
+            (text.clone(), text)
+        }));
+        items
+    };
+    compare_items(name, &complete, items, out);
+
+    let checking: Vec<(&Side<'_>, &&TableSnapshot)> =
+        complete.iter().copied().filter(|(s, _)| s.checks).collect();
+    let checks = |side: &TableSnapshot| -> Vec<(String, String)> {
+        side.checks
+            .iter()
+            .map(|c| (format!("check on ({})", c.columns.join(", ")), format!("check ({})", c.expression)))
+            .collect()
+    };
+    compare_items(name, &checking, checks, out);
+}
+
+/// Compares keyed items (as a multiset per key) among `sides`; `items` gives
+/// each table's `(key, shown text)` pairs.
+fn compare_items(
+    name: &str,
+    sides: &[(&Side<'_>, &&TableSnapshot)],
+    items: impl Fn(&TableSnapshot) -> Vec<(String, String)>,
+    out: &mut Vec<Difference>,
+) {
+    let per_side: Vec<BTreeMap<String, Vec<String>>> = sides
+        .iter()
+        .map(|(_, table)| {
+            let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (key, text) in items(table) {
+                by_key.entry(key).or_default().push(text);
+            }
+            by_key
+        })
+        .collect();
+    let keys: BTreeSet<&String> = per_side.iter().flat_map(|m| m.keys()).collect();
+    for key in keys {
+        let counts: Vec<usize> = per_side.iter().map(|m| m.get(key).map_or(0, Vec::len)).collect();
+        if counts.windows(2).all(|w| w[0] == w[1]) {
+            continue;
+        }
+        out.push(difference(
+            name,
+            sides.iter().zip(&per_side).map(|((side, _), m)| {
+                let value = match m.get(key) {
+                    None => "missing".to_owned(),
+                    Some(texts) => texts.join(" and "),
+                };
+                (*side, value)
+            }),
+        ));
     }
 }
 
-fn null_word(nullable: bool) -> String {
-    if nullable { "nullable".into() } else { "NOT NULL".into() }
+fn difference<'s>(place: &str, sides: impl IntoIterator<Item = (&'s Side<'s>, String)>) -> Difference {
+    Difference {
+        place: place.to_owned(),
+        sides: sides
+            .into_iter()
+            .map(|(side, value)| SideValue { source: side.name.to_owned(), value })
+            .collect(),
+    }
 }
 
-fn describe_column(column: &ColumnSnapshot) -> String {
-    format!("column {} {}", class_name(&column.class), null_word(column.nullable))
+fn describe_column(column: Option<&ColumnSnapshot>, side: &Side<'_>, show_default: bool) -> String {
+    let Some(column) = column else { return "missing".to_owned() };
+    let declared = if side.complete {
+        column.declared_type.to_ascii_uppercase()
+    } else {
+        column.class.name().to_owned()
+    };
+    let mut text = format!("{declared} {}", if column.nullable { "NULL" } else { "NOT NULL" });
+    if show_default && side.complete {
+        match &column.default {
+            Some(default) => text.push_str(&format!(" DEFAULT {default}")),
+            None => text.push_str(" no default"),
+        }
+    }
+    text
 }
 
 fn describe_fk(key: &ForeignKey) -> String {
@@ -194,28 +270,29 @@ pub trait ColumnClass {
     const NULLABLE: bool = false;
 }
 
-impl ColumnClass for BigInt {
-    fn class() -> TypeClass {
-        TypeClass::Integer
-    }
+macro_rules! column_classes {
+    ($($sql:ty => $class:ident,)+) => {$(
+        impl ColumnClass for $sql {
+            fn class() -> TypeClass {
+                TypeClass::$class
+            }
+        }
+    )+};
 }
 
-impl ColumnClass for Integer {
-    fn class() -> TypeClass {
-        TypeClass::Integer
-    }
-}
-
-impl ColumnClass for Text {
-    fn class() -> TypeClass {
-        TypeClass::Text
-    }
-}
-
-impl ColumnClass for UtcDateTime {
-    fn class() -> TypeClass {
-        TypeClass::Timestamp
-    }
+column_classes! {
+    SmallInt => Integer,
+    Integer => Integer,
+    BigInt => Integer,
+    Bool => Boolean,
+    Numeric => Decimal,
+    Float => Float,
+    Double => Float,
+    Text => Text,
+    Binary => Binary,
+    Date => Date,
+    Timestamp => Timestamp,
+    UtcDateTime => Timestamp,
 }
 
 impl<T: ColumnClass + diesel::sql_types::SqlType> ColumnClass for Nullable<T> {
@@ -241,6 +318,7 @@ where
         class: <<C as Expression>::SqlType as ColumnClass>::class(),
         declared_type: "model".to_owned(),
         nullable: <<C as Expression>::SqlType as ColumnClass>::NULLABLE,
+        default: None,
     }
 }
 
@@ -274,42 +352,123 @@ column_list_for_tuples!(A B C D E F G H I J K L M N);
 column_list_for_tuples!(A B C D E F G H I J K L M N O);
 column_list_for_tuples!(A B C D E F G H I J K L M N O P);
 
+/// The columns and primary key of a diesel `table!` with a one-column
+/// primary key, as a [`TableSnapshot`].
+///
+/// `triglot::schema_of!(books, loans)` builds a [`SchemaSnapshot`] from
+/// several of them. (diesel types a one-column key as the column and a
+/// composite key as a tuple, and Rust cannot give both one trait; for a
+/// composite key build the snapshot with [`ColumnList`] and set
+/// `primary_key` yourself.)
+pub fn table_schema<T>() -> TableSnapshot
+where
+    T: Table,
+    T::AllColumns: ColumnList,
+    T::PrimaryKey: Column,
+{
+    TableSnapshot {
+        columns: T::AllColumns::describe(),
+        primary_key: vec![<T::PrimaryKey as Column>::NAME.to_owned()],
+        ..TableSnapshot::default()
+    }
+}
+
+/// Builds a [`SchemaSnapshot`] from diesel `table!` modules: the `model`
+/// side of a parity check.
+///
+/// # Example
+///
+/// ```
+/// diesel::table! { books (id) { id -> BigInt, title -> Text, published -> Nullable<Date> } }
+///
+/// let schema = triglot_core::schema_of!(books);
+/// assert_eq!(schema.tables["books"].columns.len(), 3);
+/// assert!(schema.tables["books"].column("published").unwrap().nullable);
+/// ```
+#[macro_export]
+macro_rules! schema_of {
+    ($($table:ident),+ $(,)?) => {{
+        let mut schema = $crate::introspect::SchemaSnapshot::default();
+        $(
+            schema.tables.insert(
+                stringify!($table).to_owned(),
+                $crate::parity::table_schema::<$table::table>(),
+            );
+        )+
+        schema
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn model_schema_is_derived_from_the_table_definitions() {
-        let schema = model_schema();
-        let orders = &schema.tables["orders"];
-        let placed_at = orders.column("placed_at").expect("column");
-        assert_eq!((placed_at.class.clone(), placed_at.nullable), (TypeClass::Timestamp, false));
-        let email = schema.tables["customers"].column("email").expect("column");
-        assert_eq!((email.class.clone(), email.nullable), (TypeClass::Text, true));
-        assert_eq!(orders.primary_key, ["id"]);
-        assert_eq!(orders.unique, [vec!["external_id".to_string()]]);
-        assert_eq!(schema.tables["order_lines"].foreign_keys[0].references, "orders");
-        assert_eq!(schema.tables.len(), 5);
+    diesel::table! {
+        loans (id) {
+            id -> BigInt,
+            book_id -> BigInt,
+            returned_at -> Nullable<Timestamp>,
+        }
+    }
+
+    fn live(declared: &str, nullable: bool) -> SchemaSnapshot {
+        let mut schema = crate::schema_of!(loans);
+        for column in &mut schema.tables.get_mut("loans").expect("table").columns {
+            column.declared_type = if column.name == "returned_at" { declared } else { "bigint" }.into();
+        }
+        let column = schema.tables.get_mut("loans").expect("table").columns.last_mut().expect("column");
+        column.class = TypeClass::from_declared(declared);
+        column.nullable = nullable;
+        schema
     }
 
     #[test]
-    fn drift_lines_name_the_place_and_both_sides() {
-        let model = model_schema();
-        let mut live = model.clone();
-        let orders = live.tables.get_mut("orders").expect("table");
-        orders.columns.iter_mut().find(|c| c.name == "placed_at").expect("column").nullable = true;
-        orders.unique.clear();
-        live.tables.remove("rejects");
+    fn one_changed_nullability_is_one_line_naming_table_column_and_backends() {
+        let (sqlite, mysql, postgres) =
+            (live("TIMESTAMP", true), live("datetime(6)", false), live("timestamp", true));
+        let lines: Vec<String> = compare(&[
+            Side::live("sqlite", &sqlite),
+            Side::live("mysql", &mysql),
+            Side::live("postgres", &postgres),
+        ])
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            lines,
+            ["loans.returned_at: sqlite TIMESTAMP NULL, mysql DATETIME(6) NOT NULL, postgres TIMESTAMP NULL"]
+        );
+    }
+
+    #[test]
+    fn the_model_side_compares_columns_and_keys_but_not_what_it_cannot_know() {
+        let model = crate::schema_of!(loans);
+        let mut db = live("TIMESTAMP", true);
+        let table = db.tables.get_mut("loans").expect("table");
+        table.unique.push(vec!["book_id".into()]);
+        table.columns[1].default = Some("0".into());
+        assert!(compare(&[Side::model(&model), Side::live("sqlite", &db)]).is_empty());
+        table.primary_key = vec!["book_id".into()];
         let lines: Vec<String> =
-            compare(&model, &live, "postgres").iter().map(ToString::to_string).collect();
+            compare(&[Side::model(&model), Side::live("sqlite", &db)]).iter().map(ToString::to_string).collect();
+        assert_eq!(lines, ["loans: model primary key (id), sqlite primary key (book_id)"]);
+    }
+
+    #[test]
+    fn keys_checks_and_indexes_missing_on_one_backend_are_named() {
+        let mut a = live("TIMESTAMP", true);
+        let b = a.clone();
+        let table = a.tables.get_mut("loans").expect("table");
+        table.indexes.push(vec!["book_id".into()]);
+        table.set_checks(["CHECK (book_id > 0)"]);
+        let lines: Vec<String> =
+            compare(&[Side::live("sqlite", &a), Side::live("postgres", &b)]).iter().map(ToString::to_string).collect();
         assert_eq!(
             lines,
             [
-                "orders.placed_at: model NOT NULL, postgres nullable",
-                "orders: model unique (external_id), postgres missing",
-                "rejects: model table, postgres missing",
+                "loans: sqlite index (book_id), postgres missing",
+                "loans: sqlite check (book_id > 0), postgres missing",
             ]
         );
-        assert!(compare(&model, &model, "sqlite").is_empty());
     }
 }

@@ -2,11 +2,15 @@
 
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use diesel::Connection;
 
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, HandleError, ManageConnection, Pool};
 
 use crate::dialect::{ConnectTarget, Dialect};
+use crate::health::{Counters, StatementTimer};
 use crate::url::DatabaseUrl;
 
 /// How a [`Database`](crate::Database) pools its connections.
@@ -39,6 +43,11 @@ pub struct PoolConfig {
     /// Connections back in the pool for less than this are handed out
     /// without a ping (a round trip each); older ones are pinged first.
     pub ping_after_idle: Duration,
+    /// Statements that take at least this long are logged at `warn` (their
+    /// SQL, never their bind values) and counted in
+    /// [`Health::slow_statements`](crate::Health::slow_statements); `None`
+    /// logs none.
+    pub slow_statement: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -51,6 +60,7 @@ impl Default for PoolConfig {
             max_lifetime: Some(Duration::from_secs(1800)),
             test_on_checkout: true,
             ping_after_idle: Duration::from_secs(1),
+            slow_statement: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -134,13 +144,19 @@ pub(crate) fn build<D: Dialect>(
     target: &ConnectTarget,
     url: &DatabaseUrl,
     config: &PoolConfig,
+    counters: &Arc<Counters>,
 ) -> Result<DbPool<D>, r2d2::Error> {
     let manager = Manager::<D> {
         inner: ConnectionManager::new(target.connection_string.clone()),
         ping_after_idle: config.ping_after_idle,
     };
     let builder = Pool::builder()
-        .connection_customizer(Box::new(SessionSetup::<D>(PhantomData)))
+        .connection_customizer(Box::new(SessionSetup::<D> {
+            location: target.display.clone(),
+            slow: config.slow_statement,
+            counters: Arc::clone(counters),
+            dialect: PhantomData,
+        }))
         .error_handler(Box::new(LogErrors { backend: D::NAME, url: url.clone() }))
         .connection_timeout(config.checkout_timeout)
         .test_on_check_out(config.test_on_checkout);
@@ -158,8 +174,14 @@ pub(crate) fn build<D: Dialect>(
     builder.build(manager)
 }
 
-/// Runs [`Dialect::on_acquire`] on every connection the pool opens.
-struct SessionSetup<D>(PhantomData<D>);
+/// Runs [`Dialect::on_acquire`] on every connection the pool opens, after
+/// giving it a [`StatementTimer`].
+struct SessionSetup<D> {
+    location: String,
+    slow: Option<Duration>,
+    counters: Arc<Counters>,
+    dialect: PhantomData<D>,
+}
 
 impl<D> std::fmt::Debug for SessionSetup<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -171,6 +193,13 @@ impl<D: Dialect> CustomizeConnection<Tracked<D::Connection>, diesel::r2d2::Error
     for SessionSetup<D>
 {
     fn on_acquire(&self, conn: &mut Tracked<D::Connection>) -> Result<(), diesel::r2d2::Error> {
+        conn.conn.set_instrumentation(StatementTimer {
+            backend: D::NAME,
+            location: self.location.clone(),
+            slow: self.slow,
+            counters: Arc::clone(&self.counters),
+            started: None,
+        });
         D::on_acquire(&mut conn.conn).map_err(diesel::r2d2::Error::QueryError)
     }
 }

@@ -100,11 +100,16 @@ where
 ///
 /// ```
 /// use diesel::prelude::*;
-/// use triglot_core::schema::orders;
 /// use triglot_core::sql::UtcValue;
 ///
+/// diesel::table! {
+///     use diesel::sql_types::*;
+///     use triglot_core::sql::UtcDateTime;
+///     events (id) { id -> BigInt, at -> UtcDateTime }
+/// }
+///
 /// let since = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
-/// let _recent = orders::table.filter(orders::placed_at.ge(UtcValue(since)));
+/// let _recent = events::table.filter(events::at.ge(UtcValue(since)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, AsExpression)]
 #[diesel(sql_type = UtcDateTime)]

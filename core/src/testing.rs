@@ -1,11 +1,12 @@
 //! Isolated, migrated databases for tests: one per test, dropped afterwards,
 //! and leftovers of killed runs removed by the next run.
 //!
-//! Each backend implements [`TestBackend`]; [`TestDb::new`] asks it for a
-//! fresh database, opens it, migrates it (or copies an already migrated
-//! template, where the backend has one) and hands it to the test. Dropping
-//! the [`TestDb`], also while a test panics, closes the pool and drops the
-//! database.
+//! [`TestDb::new`] asks the dialect for a fresh database, opens it, applies
+//! the caller's migrations (or copies an already migrated template, where the
+//! backend has one: PostgreSQL, keyed by the set's content) and hands it to
+//! the test. Dropping the [`TestDb`], also while a test panics, closes the
+//! pool and drops the database. The parity check uses the same databases as
+//! scratch space.
 //!
 //! Names are `tg_<test>_<host>_<pid>_<n>`: recognisable in a database list,
 //! unique among parallel tests and processes, and tied to the process that
@@ -19,58 +20,16 @@ use std::ops::Deref;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use diesel::connection::SimpleConnection;
+
 use crate::database::Database;
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::migrate::Migrations;
 use crate::pool::PoolConfig;
 
 /// The prefix of every database the harness creates.
 pub const PREFIX: &str = "tg_";
-
-/// A backend that can create, list and drop throw-away databases for tests.
-pub trait TestBackend: Dialect {
-    /// The Cargo feature of `triglot` that compiles this backend in.
-    const FEATURE: &'static str;
-    /// The environment variable holding the server URL tests use, if any.
-    const TEST_URL_ENV: Option<&'static str>;
-    /// The URL used when the variable is unset.
-    const TEST_URL_DEFAULT: &'static str;
-    /// One sentence telling how to start the server, for failure messages.
-    const START_HINT: &'static str;
-
-    /// Creates an empty database called `name` and returns its URL.
-    ///
-    /// # Errors
-    ///
-    /// The server is unreachable or refuses to create the database.
-    fn create_database(server_url: &str, name: &str) -> Result<String>;
-
-    /// Creates `name` with the migrations already applied, if the backend has
-    /// a faster way than running them (PostgreSQL copies a migrated template);
-    /// `None` means "create it empty and migrate".
-    ///
-    /// # Errors
-    ///
-    /// The server is unreachable or refuses.
-    fn create_migrated(server_url: &str, name: &str) -> Result<Option<String>> {
-        let _ = (server_url, name);
-        Ok(None)
-    }
-
-    /// The names of the databases on the server that start with `prefix`.
-    ///
-    /// # Errors
-    ///
-    /// The server is unreachable.
-    fn list_databases(server_url: &str, prefix: &str) -> Result<Vec<String>>;
-
-    /// Drops the database `name` if it exists, closing its connections.
-    ///
-    /// # Errors
-    ///
-    /// The server is unreachable or refuses.
-    fn drop_database(server_url: &str, name: &str) -> Result<()>;
-}
 
 /// `name` if it is a harness database name (`[a-z0-9_]`, not empty), so a
 /// backend can put it into SQL unquoted-safe.
@@ -92,7 +51,7 @@ pub fn checked_name(name: &str) -> Result<&str> {
 }
 
 /// The server URL tests of `D` use: the environment variable, or the default.
-pub fn server_url<D: TestBackend>() -> String {
+pub fn server_url<D: Dialect>() -> String {
     D::TEST_URL_ENV
         .and_then(|var| std::env::var(var).ok())
         .filter(|v| !v.is_empty())
@@ -166,7 +125,7 @@ fn alive(pid: u32) -> bool {
 /// # Errors
 ///
 /// The server is unreachable, or a drop is refused.
-pub fn sweep_stale<D: TestBackend>(server_url: &str) -> Result<Vec<String>> {
+pub fn sweep_stale<D: Dialect>(server_url: &str) -> Result<Vec<String>> {
     let me = std::process::id();
     let host = host_tag();
     let mut dropped = Vec::new();
@@ -190,7 +149,7 @@ pub fn sweep_stale<D: TestBackend>(server_url: &str) -> Result<Vec<String>> {
     Ok(dropped)
 }
 
-fn sweep_once<D: TestBackend>(server_url: &str) -> Result<()> {
+fn sweep_once<D: Dialect>(server_url: &str) -> Result<()> {
     static SWEPT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
     let key = format!("{}:{server_url}", D::NAME);
     {
@@ -219,14 +178,14 @@ impl<E> Skip for std::result::Result<(), E> {
 }
 
 /// A migrated database of its own for one test; derefs to [`Database`].
-pub struct TestDb<D: TestBackend> {
+pub struct TestDb<D: Dialect> {
     db: Option<Database<D>>,
     server_url: String,
     name: String,
     url: String,
 }
 
-impl<D: TestBackend> TestDb<D> {
+impl<D: Dialect> TestDb<D> {
     /// Creates, opens and migrates a fresh database for the test `name`.
     ///
     /// # Panics
@@ -235,8 +194,8 @@ impl<D: TestBackend> TestDb<D> {
     /// with a message naming the backend, the redacted URL, the environment
     /// variable that overrides it and how to start the server. A test that
     /// cannot reach its database fails; it never passes silently.
-    pub fn new(name: &str) -> Self {
-        Self::new_on(&server_url::<D>(), name)
+    pub fn new(name: &str, migrations: &Migrations) -> Self {
+        Self::new_on(&server_url::<D>(), name, migrations)
     }
 
     /// Like [`TestDb::new`], on the server at `server_url` instead of the configured one.
@@ -244,8 +203,8 @@ impl<D: TestBackend> TestDb<D> {
     /// # Panics
     ///
     /// As [`TestDb::new`].
-    pub fn new_on(server_url: &str, name: &str) -> Self {
-        match Self::try_new_on(server_url, name) {
+    pub fn new_on(server_url: &str, name: &str, migrations: &Migrations) -> Self {
+        match Self::try_new_on(server_url, name, migrations) {
             Ok(db) => db,
             Err(err) => panic!(
                 "{} test database unavailable: {err}\n  server URL: {}{}\n  {}",
@@ -262,8 +221,8 @@ impl<D: TestBackend> TestDb<D> {
     /// # Errors
     ///
     /// The server is unreachable, or creating, opening or migrating fails.
-    pub fn try_new(name: &str) -> Result<Self> {
-        Self::try_new_on(&server_url::<D>(), name)
+    pub fn try_new(name: &str, migrations: &Migrations) -> Result<Self> {
+        Self::try_new_on(&server_url::<D>(), name, migrations)
     }
 
     /// Like [`TestDb::try_new`], on the server at `server_url`.
@@ -271,10 +230,10 @@ impl<D: TestBackend> TestDb<D> {
     /// # Errors
     ///
     /// As [`TestDb::try_new`].
-    pub fn try_new_on(server_url: &str, name: &str) -> Result<Self> {
+    pub fn try_new_on(server_url: &str, name: &str, migrations: &Migrations) -> Result<Self> {
         sweep_once::<D>(server_url)?;
         let name = database_name(name);
-        let (url, migrated) = match D::create_migrated(server_url, &name)? {
+        let (url, migrated) = match D::create_migrated(server_url, &name, migrations)? {
             Some(url) => (url, true),
             None => (D::create_database(server_url, &name)?, false),
         };
@@ -282,11 +241,20 @@ impl<D: TestBackend> TestDb<D> {
         let mut test_db = Self { db: None, server_url: server_url.to_owned(), name, url };
         let config = PoolConfig { max_size: 4, min_idle: Some(0), ..PoolConfig::default() };
         let db = Database::<D>::open_with(&test_db.url, config)?;
-        if !migrated {
-            db.migrate()?;
-        }
         test_db.db = Some(db);
+        if !migrated {
+            test_db.migrate(migrations)?;
+        }
         Ok(test_db)
+    }
+
+    /// Runs the SQL of a fixture (several statements) on this database.
+    ///
+    /// # Errors
+    ///
+    /// The classified failure of a statement.
+    pub fn apply_sql(&self, context: &'static str, sql: &str) -> Result<()> {
+        self.run(context, |conn| conn.batch_execute(sql))
     }
 
     /// The URL of this test's database (it may hold a password: do not print it).
@@ -300,7 +268,7 @@ impl<D: TestBackend> TestDb<D> {
     }
 }
 
-impl<D: TestBackend> Deref for TestDb<D> {
+impl<D: Dialect> Deref for TestDb<D> {
     type Target = Database<D>;
 
     fn deref(&self) -> &Database<D> {
@@ -308,7 +276,7 @@ impl<D: TestBackend> Deref for TestDb<D> {
     }
 }
 
-impl<D: TestBackend> Drop for TestDb<D> {
+impl<D: Dialect> Drop for TestDb<D> {
     fn drop(&mut self) {
         // Close every pooled connection before the database is dropped.
         self.db.take();
@@ -318,7 +286,7 @@ impl<D: TestBackend> Drop for TestDb<D> {
     }
 }
 
-impl<D: TestBackend> fmt::Debug for TestDb<D> {
+impl<D: Dialect> fmt::Debug for TestDb<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestDb").field("name", &self.name).field("db", &self.db).finish()
     }

@@ -1,21 +1,42 @@
-//! MySQL's bulk path: multi-row INSERTs of fixed sizes, so each size is
-//! prepared once per connection and reused.
-//!
-//! Rows go in arrays of 1,000, then 100, 10 and 1 ([`insert_lines_fixed`]);
+//! MySQL's bulk path for any table: multi-row INSERTs of fixed sizes (1,000,
+//! then 100, 10 and 1 rows), so each size is prepared once per connection;
 //! a `Vec` of 1,000 rows would be prepared again for every chunk.
 
-use diesel::mysql::MysqlConnection;
-use diesel::result::QueryResult;
-use triglot_core::model::{NewOrderLine, insert_lines_fixed};
+use std::collections::VecDeque;
 
-/// Inserts `rows` in fixed-size multi-row statements; the caller holds the transaction.
-pub(crate) fn insert_lines(
-    conn: &mut MysqlConnection,
-    rows: &[NewOrderLine],
-) -> QueryResult<usize> {
-    let mut rest = rows;
-    Ok(insert_lines_fixed::<1_000, _>(conn, &mut rest)?
-        + insert_lines_fixed::<100, _>(conn, &mut rest)?
-        + insert_lines_fixed::<10, _>(conn, &mut rest)?
-        + insert_lines_fixed::<1, _>(conn, &mut rest)?)
+use diesel::dsl;
+use diesel::mysql::MysqlConnection;
+use diesel::query_dsl::methods::ExecuteDsl;
+use diesel::result::QueryResult;
+use diesel::{Insertable, Table};
+use triglot_core::Capabilities;
+use triglot_core::write::{Arity, BulkInsert, insert_fixed};
+
+use crate::MysqlDialect;
+
+impl<T, R> BulkInsert<T, R> for MysqlDialect
+where
+    T: Table + Copy,
+    T::AllColumns: Arity,
+    Box<[R; 1_000]>: Insertable<T>,
+    Box<[R; 100]>: Insertable<T>,
+    Box<[R; 10]>: Insertable<T>,
+    Box<[R; 1]>: Insertable<T>,
+    dsl::Values<dsl::insert_into<T>, Box<[R; 1_000]>>: ExecuteDsl<MysqlConnection>,
+    dsl::Values<dsl::insert_into<T>, Box<[R; 100]>>: ExecuteDsl<MysqlConnection>,
+    dsl::Values<dsl::insert_into<T>, Box<[R; 10]>>: ExecuteDsl<MysqlConnection>,
+    dsl::Values<dsl::insert_into<T>, Box<[R; 1]>>: ExecuteDsl<MysqlConnection>,
+{
+    fn bulk_insert(
+        conn: &mut MysqlConnection,
+        caps: &Capabilities,
+        table: T,
+        rows: Vec<R>,
+    ) -> QueryResult<usize> {
+        let mut rest = VecDeque::from(rows);
+        Ok(insert_fixed::<1_000, _, _, _>(conn, caps, table, &mut rest)?
+            + insert_fixed::<100, _, _, _>(conn, caps, table, &mut rest)?
+            + insert_fixed::<10, _, _, _>(conn, caps, table, &mut rest)?
+            + insert_fixed::<1, _, _, _>(conn, caps, table, &mut rest)?)
+    }
 }

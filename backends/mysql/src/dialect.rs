@@ -2,11 +2,9 @@
 
 use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::result::QueryResult;
-use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use triglot_core::{
-    BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
     UpsertForm,
 };
 
@@ -19,29 +17,21 @@ impl Dialect for MysqlDialect {
     type Connection = MysqlConnection;
 
     const NAME: &'static str = "MySQL";
+    const KEY: &'static str = "mysql";
     const URL_SCHEMES: &'static [&'static str] = &["mysql", "mariadb"];
     const CAPABILITIES: Capabilities = Capabilities {
-        // diesel's Mysql backend cannot emit RETURNING, even where MariaDB has it.
+        // MySQL has none; refined for MariaDB below.
         insert_returning: false,
         // The prepared-statement protocol counts parameters in 16 bits.
         max_bind_params: 65_535,
         upsert: UpsertForm::OnDuplicateKey,
-        bulk_path: BulkPath::PreparedBatches,
         transactional_ddl: false,
-        streams_results: false,
         check_constraints: true,
-        concurrent_writers: true,
     };
-    const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
     const BIGINT_CAST: &'static str = "SIGNED";
-
-    fn int_div(a: &str, b: &str) -> String {
-        format!("({a}) DIV ({b})")
-    }
-
-    fn day_text(expr: &str) -> String {
-        format!("DATE_FORMAT({expr}, '%Y-%m-%d')")
-    }
+    const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");
+    const TEST_URL_DEFAULT: &'static str = "mysql://root@127.0.0.1:3306/test";
+    const START_HINT: &'static str = "Start MariaDB with `bash scripts/services.sh` (or `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`).";
 
     fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
         crate::session::connect_target(url)
@@ -56,6 +46,8 @@ impl Dialect for MysqlDialect {
     }
 
     fn refine(caps: &mut Capabilities, server: &ServerVersion) {
+        // MariaDB 10.5 added INSERT … RETURNING; MySQL has none.
+        caps.insert_returning = server.is_mariadb() && server.at_least(10, 5, 0);
         // CHECK is parsed but ignored before MariaDB 10.2.1 and MySQL 8.0.16.
         caps.check_constraints =
             if server.is_mariadb() { server.at_least(10, 2, 1) } else { server.at_least(8, 0, 16) };
@@ -69,40 +61,19 @@ impl Dialect for MysqlDialect {
         crate::introspect::snapshot(conn)
     }
 
-    fn upsert_customers(conn: &mut MysqlConnection, rows: Vec<NewCustomer>) -> QueryResult<usize> {
-        crate::write::upsert_customers(conn, rows)
+    fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
+        crate::write::last_insert_id(conn)
     }
 
-    fn upsert_orders(conn: &mut MysqlConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
-        crate::write::upsert_orders(conn, rows)
+    fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {
+        crate::admin::create_database(server_url, name)
     }
 
-    fn lines_after(
-        conn: &mut MysqlConnection,
-        after_id: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<OrderLine>> {
-        crate::decode::lines_after(conn, after_id, limit)
+    fn list_databases(server_url: &str, prefix: &str) -> triglot_core::Result<Vec<String>> {
+        crate::admin::list_databases(server_url, prefix)
     }
 
-    fn for_each_line_after(
-        conn: &mut MysqlConnection,
-        after_id: i64,
-        limit: i64,
-        each: &mut dyn FnMut(OrderLine),
-    ) -> QueryResult<()> {
-        crate::decode::for_each_line_after(conn, after_id, limit, each)
-    }
-
-    fn insert_lines(
-        conn: &mut MysqlConnection,
-        _caps: &Capabilities,
-        rows: &[NewOrderLine],
-    ) -> QueryResult<usize> {
-        crate::bulk::insert_lines(conn, rows)
-    }
-
-    fn insert_run(conn: &mut MysqlConnection, run: NewIngestRun) -> QueryResult<i64> {
-        crate::write::insert_run(conn, run)
+    fn drop_database(server_url: &str, name: &str) -> triglot_core::Result<()> {
+        crate::admin::drop_database(server_url, name)
     }
 }

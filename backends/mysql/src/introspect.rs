@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use triglot_core::introspect::{
     ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
-    unique_keys_from_rows,
+    indexes_from_rows, normalize_default, unique_keys_from_rows,
 };
 
 #[derive(QueryableByName)]
@@ -25,6 +25,24 @@ struct Column {
     declared: String,
     #[diesel(sql_type = BigInt)]
     nullable: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    default_value: Option<String>,
+    #[diesel(sql_type = Text)]
+    extra: String,
+}
+
+#[derive(QueryableByName)]
+struct IndexColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+#[derive(QueryableByName)]
+struct Clause {
+    #[diesel(sql_type = Text)]
+    clause: String,
 }
 
 #[derive(QueryableByName)]
@@ -67,7 +85,8 @@ pub(crate) fn snapshot(conn: &mut MysqlConnection) -> QueryResult<SchemaSnapshot
 fn table(conn: &mut MysqlConnection, table: &str) -> QueryResult<TableSnapshot> {
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT CAST(column_name AS CHAR) AS name, CAST(column_type AS CHAR) AS declared, \
-         CAST(is_nullable = 'YES' AS SIGNED) AS nullable \
+         CAST(is_nullable = 'YES' AS SIGNED) AS nullable, \
+         CAST(column_default AS CHAR) AS default_value, CAST(extra AS CHAR) AS extra \
          FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? \
          ORDER BY ordinal_position",
     )
@@ -92,14 +111,38 @@ fn table(conn: &mut MysqlConnection, table: &str) -> QueryResult<TableSnapshot> 
     .bind::<Text, _>(table)
     .load(conn)?;
 
+    let plain: Vec<IndexColumn> = diesel::sql_query(
+        "SELECT CAST(index_name AS CHAR) AS name, CAST(column_name AS CHAR) AS column_name \
+         FROM information_schema.statistics \
+         WHERE table_schema = DATABASE() AND table_name = ? AND non_unique = 1 \
+         ORDER BY index_name, seq_in_index",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+    let checks = check_clauses(conn, table)?;
+
     let (primary_key, unique) =
         unique_keys_from_rows(keys.into_iter().map(|k| (k.name, k.is_primary != 0, k.column_name)));
-    Ok(TableSnapshot {
+    // InnoDB gives a foreign key without an index of its own one named after
+    // the constraint: it is the key's, not the schema author's.
+    let fk_names: Vec<&str> = fks.iter().map(|f| f.name.as_str()).collect();
+    let indexes = indexes_from_rows(
+        plain
+            .iter()
+            .filter(|i| !fk_names.contains(&i.name.as_str()))
+            .map(|i| (i.name.clone(), i.column_name.clone())),
+    );
+    let mut snapshot = TableSnapshot {
         columns: columns
             .into_iter()
             .map(|c| ColumnSnapshot {
                 class: TypeClass::from_declared(&c.declared),
                 nullable: c.nullable != 0,
+                default: if c.extra.to_ascii_lowercase().contains("auto_increment") {
+                    Some("auto".to_owned())
+                } else {
+                    c.default_value.as_deref().and_then(normalize_default)
+                },
                 name: c.name,
                 declared_type: c.declared,
             })
@@ -109,5 +152,36 @@ fn table(conn: &mut MysqlConnection, table: &str) -> QueryResult<TableSnapshot> 
         foreign_keys: foreign_keys_from_rows(
             fks.into_iter().map(|f| (f.name, f.column_name, f.target, f.target_column)),
         ),
-    })
+        checks: Vec::new(),
+        indexes,
+    };
+    snapshot.set_checks(checks.iter().map(String::as_str));
+    Ok(snapshot)
+}
+
+/// The CHECK clauses of `table`. MariaDB lists the table beside each check
+/// (column checks are named after their column, so names repeat across
+/// tables); MySQL 8 names checks per schema and lists them through
+/// `table_constraints`.
+fn check_clauses(conn: &mut MysqlConnection, table: &str) -> QueryResult<Vec<String>> {
+    let mariadb: QueryResult<Vec<Clause>> = diesel::sql_query(
+        "SELECT CAST(check_clause AS CHAR) AS clause FROM information_schema.check_constraints \
+         WHERE constraint_schema = DATABASE() AND table_name = ? ORDER BY constraint_name",
+    )
+    .bind::<Text, _>(table)
+    .load(conn);
+    let rows = match mariadb {
+        Ok(rows) => rows,
+        Err(_) => diesel::sql_query(
+            "SELECT CAST(cc.check_clause AS CHAR) AS clause \
+             FROM information_schema.check_constraints cc \
+             JOIN information_schema.table_constraints tc \
+               ON tc.constraint_schema = cc.constraint_schema AND tc.constraint_name = cc.constraint_name \
+             WHERE tc.table_schema = DATABASE() AND tc.table_name = ? AND tc.constraint_type = 'CHECK' \
+             ORDER BY cc.constraint_name",
+        )
+        .bind::<Text, _>(table)
+        .load(conn)?,
+    };
+    Ok(rows.into_iter().map(|r| r.clause).collect())
 }

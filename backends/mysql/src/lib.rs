@@ -32,7 +32,9 @@
 //!
 //! # Upsert
 //!
-//! `INSERT … ON DUPLICATE KEY UPDATE col = VALUES(col)`. `VALUES()` is what
+//! `INSERT … ON DUPLICATE KEY UPDATE col = VALUES(col)`, multi-row, sized by
+//! the bind limit. There is no conflict target: the update fires on whichever
+//! unique key a row hits. `VALUES()` is what
 //! both MariaDB and MySQL 8 accept (MySQL 8.0.20 prefers a row alias, which
 //! MariaDB lacks). diesel sets `CLIENT_FOUND_ROWS`, so an unchanged upsert
 //! reports one affected row like an insert: triglot never infers
@@ -41,14 +43,18 @@
 //!
 //! # Bulk path
 //!
-//! Order lines go in as multi-row INSERTs of 1,000 rows (then 100, 10, 1 for
-//! the rest), passed to diesel as fixed-size arrays so each statement is
-//! prepared once per connection; a `Vec` would be prepared again per chunk.
+//! [`BulkInsert`](triglot_core::write::BulkInsert) for any table: multi-row
+//! INSERTs of 1,000 rows (then 100, 10, 1 for the rest, each size skipped
+//! when it would pass the bind limit), passed to diesel as fixed-size arrays
+//! so each statement is prepared once per connection; a `Vec` would be
+//! prepared again per chunk.
 //!
 //! # RETURNING
 //!
-//! diesel's MySQL backend has no `RETURNING` clause (MariaDB 10.5+ has one,
-//! MySQL none), so new ids come from `LAST_INSERT_ID()` on the same
+//! MariaDB 10.5+ has `INSERT … RETURNING` and triglot writes the clause
+//! itself (diesel's MySQL backend has none), so
+//! [`insert_returning_id`](triglot_core::write::insert_returning_id) uses it
+//! there; on MySQL new ids come from `LAST_INSERT_ID()` on the same
 //! connection.
 //!
 //! # Transactions and DDL
@@ -77,23 +83,19 @@
 //! # Result buffering
 //!
 //! diesel's MySQL connection reads a whole result set into client memory
-//! (`mysql_stmt_store_result`) before returning the first row
-//! ([`Capabilities::streams_results`](triglot_core::Capabilities::streams_results)
-//! is false): large reads are paged by key
-//! ([`OrderLineQueries::lines_after`](triglot_core::model::OrderLineQueries::lines_after)).
+//! (`mysql_stmt_store_result`) before returning the first row, so large
+//! reads are paged by key (`WHERE id > ? ORDER BY id LIMIT n`) rather than
+//! streamed.
 //! It is also most of the distance between triglot's row decoding and the
 //! `mysql` crate's, which parses rows as they arrive (see the README's
 //! Benchmarks).
 
 pub use crate::dialect::MysqlDialect;
 
+mod admin;
 mod bulk;
-mod decode;
 mod dialect;
 mod error;
 mod introspect;
-mod migrate;
 mod session;
-#[cfg(feature = "testing")]
-mod testing;
 mod write;

@@ -1,75 +1,37 @@
-//! The writes whose SQL is MySQL's own: `ON DUPLICATE KEY UPDATE` and `LAST_INSERT_ID()`.
+//! Upserts and new ids on MySQL: multi-row `INSERT … ON DUPLICATE KEY
+//! UPDATE col = VALUES(col)` sized by the bind limit, and
+//! `LAST_INSERT_ID()` where the server has no `RETURNING`.
 
-use diesel::dsl::DuplicatedKeys;
-use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
-use diesel::mysql::{Mysql, MysqlConnection};
+use diesel::dsl;
+use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::QueryResult;
 use diesel::sql_types::BigInt;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder};
-use triglot_core::schema::{customers, ingest_runs, orders};
+use triglot_core::Capabilities;
+use triglot_core::write::{Arity, UpsertRows, UpsertStatement, upsert_batched};
 
-/// `VALUES(col)`: inside `ON DUPLICATE KEY UPDATE`, the value the INSERT
-/// tried to write (what `excluded.col` is on SQLite and PostgreSQL).
-#[derive(Debug, Clone, Copy, QueryId)]
-struct Inserted<C>(C);
+use crate::MysqlDialect;
 
-impl<C: Expression> Expression for Inserted<C> {
-    type SqlType = C::SqlType;
-}
-
-impl<C: Column> QueryFragment<Mysql> for Inserted<C> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
-        out.push_sql("VALUES(");
-        out.push_identifier(C::NAME)?;
-        out.push_sql(")");
-        Ok(())
+impl<T, R, K, U> UpsertRows<T, R, K, U> for MysqlDialect
+where
+    T: Table + Copy,
+    T::AllColumns: Arity,
+    Vec<R>: Insertable<T>,
+    UpsertStatement<dsl::Values<dsl::insert_into<T>, Vec<R>>, K, U>: ExecuteDsl<MysqlConnection>,
+{
+    fn upsert_rows(
+        conn: &mut MysqlConnection,
+        caps: &Capabilities,
+        table: T,
+        rows: Vec<R>,
+    ) -> QueryResult<usize> {
+        upsert_batched::<_, _, _, K, U>(conn, caps, table, rows)
     }
 }
 
-impl<C: Column> AppearsOnTable<C::Table> for Inserted<C> where Inserted<C>: Expression {}
-
-impl<C> ValidGrouping<()> for Inserted<C> {
-    type IsAggregate = is_aggregate::Never;
-}
-
-pub(crate) fn upsert_customers(
-    conn: &mut MysqlConnection,
-    rows: Vec<NewCustomer>,
-) -> QueryResult<usize> {
-    diesel::insert_into(customers::table)
-        .values(rows)
-        .on_conflict(DuplicatedKeys)
-        .do_update()
-        .set((
-            customers::name.eq(Inserted(customers::name)),
-            customers::email.eq(Inserted(customers::email)),
-            customers::country.eq(Inserted(customers::country)),
-        ))
-        .execute(conn)
-}
-
-pub(crate) fn upsert_orders(conn: &mut MysqlConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
-    diesel::insert_into(orders::table)
-        .values(rows)
-        .on_conflict(DuplicatedKeys)
-        .do_update()
-        .set((
-            orders::customer_id.eq(Inserted(orders::customer_id)),
-            orders::status.eq(Inserted(orders::status)),
-            orders::currency.eq(Inserted(orders::currency)),
-            orders::total_cents.eq(Inserted(orders::total_cents)),
-            orders::placed_at.eq(Inserted(orders::placed_at)),
-            orders::updated_at.eq(Inserted(orders::updated_at)),
-            orders::source.eq(Inserted(orders::source)),
-            orders::content_hash.eq(Inserted(orders::content_hash)),
-        ))
-        .execute(conn)
-}
-
-pub(crate) fn insert_run(conn: &mut MysqlConnection, run: NewIngestRun) -> QueryResult<i64> {
-    diesel::insert_into(ingest_runs::table).values(run).execute(conn)?;
-    // Per connection, so a concurrent insert elsewhere cannot interfere.
+/// The id the connection's last INSERT generated (per connection, so a
+/// concurrent insert elsewhere cannot interfere).
+pub(crate) fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
     diesel::select(diesel::dsl::sql::<BigInt>("CAST(LAST_INSERT_ID() AS SIGNED)")).get_result(conn)
 }

@@ -2,11 +2,9 @@
 
 use diesel::pg::{Pg, PgConnection};
 use diesel::result::QueryResult;
-use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use triglot_core::{
-    BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ServerVersion,
     UpsertForm,
 };
 
@@ -19,24 +17,20 @@ impl Dialect for PostgresDialect {
     type Connection = PgConnection;
 
     const NAME: &'static str = "PostgreSQL";
+    const KEY: &'static str = "postgres";
     const URL_SCHEMES: &'static [&'static str] = &["postgres", "postgresql"];
     const CAPABILITIES: Capabilities = Capabilities {
         insert_returning: true,
         // The Bind message counts parameters in 16 bits.
         max_bind_params: 65_535,
         upsert: UpsertForm::OnConflict,
-        bulk_path: BulkPath::Copy,
         transactional_ddl: true,
-        streams_results: true,
         check_constraints: true,
-        concurrent_writers: true,
     };
-    const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
     const BIGINT_CAST: &'static str = "BIGINT";
-
-    fn day_text(expr: &str) -> String {
-        format!("to_char({expr}, 'YYYY-MM-DD')")
-    }
+    const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");
+    const TEST_URL_DEFAULT: &'static str = "postgres://postgres@127.0.0.1:5432/test";
+    const START_HINT: &'static str = "Start PostgreSQL with `bash scripts/services.sh` (or `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`).";
 
     fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
         crate::session::connect_target(url)
@@ -62,40 +56,23 @@ impl Dialect for PostgresDialect {
         crate::introspect::snapshot(conn)
     }
 
-    fn upsert_customers(conn: &mut PgConnection, rows: Vec<NewCustomer>) -> QueryResult<usize> {
-        crate::write::upsert_customers(conn, rows)
+    fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {
+        crate::admin::create_database(server_url, name)
     }
 
-    fn upsert_orders(conn: &mut PgConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
-        crate::write::upsert_orders(conn, rows)
+    fn create_migrated(
+        server_url: &str,
+        name: &str,
+        migrations: &Migrations,
+    ) -> triglot_core::Result<Option<String>> {
+        crate::admin::create_migrated(server_url, name, migrations)
     }
 
-    fn lines_after(
-        conn: &mut PgConnection,
-        after_id: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<OrderLine>> {
-        crate::decode::lines_after(conn, after_id, limit)
+    fn list_databases(server_url: &str, prefix: &str) -> triglot_core::Result<Vec<String>> {
+        crate::admin::list_databases(server_url, prefix)
     }
 
-    fn for_each_line_after(
-        conn: &mut PgConnection,
-        after_id: i64,
-        limit: i64,
-        each: &mut dyn FnMut(OrderLine),
-    ) -> QueryResult<()> {
-        crate::decode::for_each_line_after(conn, after_id, limit, each)
-    }
-
-    fn insert_lines(
-        conn: &mut PgConnection,
-        _caps: &Capabilities,
-        rows: &[NewOrderLine],
-    ) -> QueryResult<usize> {
-        crate::copy::insert_lines(conn, rows)
-    }
-
-    fn insert_run(conn: &mut PgConnection, run: NewIngestRun) -> QueryResult<i64> {
-        crate::write::insert_run(conn, run)
+    fn drop_database(server_url: &str, name: &str) -> triglot_core::Result<()> {
+        crate::admin::drop_database(server_url, name)
     }
 }

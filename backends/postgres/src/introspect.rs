@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 use triglot_core::introspect::{
     ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
-    unique_keys_from_rows,
+    indexes_from_rows, normalize_default, unique_keys_from_rows,
 };
 
 #[derive(QueryableByName)]
@@ -25,6 +25,24 @@ struct Column {
     declared: String,
     #[diesel(sql_type = Bool)]
     nullable: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    default_value: Option<String>,
+    #[diesel(sql_type = Bool)]
+    identity: bool,
+}
+
+#[derive(QueryableByName)]
+struct IndexColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+#[derive(QueryableByName)]
+struct Clause {
+    #[diesel(sql_type = Text)]
+    clause: String,
 }
 
 #[derive(QueryableByName)]
@@ -66,7 +84,9 @@ pub(crate) fn snapshot(conn: &mut PgConnection) -> QueryResult<SchemaSnapshot> {
 
 fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
     let columns: Vec<Column> = diesel::sql_query(
-        "SELECT column_name::text AS name, data_type::text AS declared, is_nullable = 'YES' AS nullable \
+        "SELECT column_name::text AS name, data_type::text AS declared, is_nullable = 'YES' AS nullable, \
+         column_default::text AS default_value, \
+         (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') AS identity \
          FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
          ORDER BY ordinal_position",
     )
@@ -102,14 +122,42 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
     .bind::<Text, _>(table)
     .load(conn)?;
 
+    let plain: Vec<IndexColumn> = diesel::sql_query(
+        "SELECT i.relname::text AS name, a.attname::text AS column_name \
+         FROM pg_index ix \
+         JOIN pg_class t ON t.oid = ix.indrelid \
+         JOIN pg_class i ON i.oid = ix.indexrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+         WHERE NOT ix.indisunique AND n.nspname = current_schema() AND t.relname = $1 \
+         ORDER BY i.relname, k.ord",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+    let checks: Vec<Clause> = diesel::sql_query(
+        "SELECT pg_get_constraintdef(c.oid) AS clause FROM pg_constraint c \
+         JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE c.contype = 'c' AND n.nspname = current_schema() AND t.relname = $1 \
+         ORDER BY c.conname",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+
     let (primary_key, unique) =
         unique_keys_from_rows(keys.into_iter().map(|k| (k.name, k.is_primary, k.column_name)));
-    Ok(TableSnapshot {
+    let mut snapshot = TableSnapshot {
         columns: columns
             .into_iter()
             .map(|c| ColumnSnapshot {
                 class: TypeClass::from_declared(&c.declared),
                 nullable: c.nullable,
+                default: if c.identity {
+                    Some("auto".to_owned())
+                } else {
+                    c.default_value.as_deref().and_then(normalize_default)
+                },
                 name: c.name,
                 declared_type: c.declared,
             })
@@ -119,5 +167,9 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
         foreign_keys: foreign_keys_from_rows(
             fks.into_iter().map(|f| (f.name, f.column_name, f.target, f.target_column)),
         ),
-    })
+        checks: Vec::new(),
+        indexes: indexes_from_rows(plain.into_iter().map(|i| (i.name, i.column_name))),
+    };
+    snapshot.set_checks(checks.iter().map(|c| c.clause.as_str()));
+    Ok(snapshot)
 }

@@ -39,14 +39,18 @@
 //!
 //! # Upsert
 //!
-//! `INSERT … ON CONFLICT (external_id) DO UPDATE SET col = excluded.col`, with
-//! `RETURNING` for new ids.
+//! [`UpsertRows`](triglot_core::write::UpsertRows): multi-row `INSERT … ON
+//! CONFLICT (key) DO UPDATE SET col = excluded.col`, sized by the bind
+//! limit, with `RETURNING` for new ids.
 //!
 //! # Bulk path
 //!
-//! Order lines are loaded with binary `COPY … FROM STDIN`
-//! ([`BulkPath::Copy`](triglot_core::BulkPath::Copy)): one round trip per
-//! batch and no statement to parse, instead of multi-row INSERTs.
+//! [`BulkInsert`](triglot_core::write::BulkInsert) for any table: binary
+//! `COPY … FROM STDIN` (one statement and no bind limit, whatever the number
+//! of rows), with the values serialized by diesel's own `ToSql` impls
+//! (see `copy.rs`). This reads the bind values of diesel's INSERT through
+//! diesel's third-party-backend API, which this crate turns on; that API may
+//! change between diesel minor versions.
 //!
 //! # Errors
 //!
@@ -59,13 +63,10 @@
 
 pub use crate::dialect::PostgresDialect;
 
+mod admin;
 mod copy;
-mod decode;
 mod dialect;
 mod error;
 mod introspect;
-mod migrate;
 mod session;
-#[cfg(feature = "testing")]
-mod testing;
 mod write;

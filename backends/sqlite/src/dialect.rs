@@ -2,12 +2,9 @@
 
 use diesel::result::QueryResult;
 use diesel::sqlite::{Sqlite, SqliteConnection};
-use triglot_core::diesel_migrations::EmbeddedMigrations;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::model::{NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use triglot_core::{
-    BulkPath, Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
-    UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion, UpsertForm,
 };
 
 /// The SQLite dialect.
@@ -19,29 +16,21 @@ impl Dialect for SqliteDialect {
     type Connection = SqliteConnection;
 
     const NAME: &'static str = "SQLite";
+    const KEY: &'static str = "sqlite";
     const URL_SCHEMES: &'static [&'static str] = &["sqlite"];
     const CAPABILITIES: Capabilities = Capabilities {
         insert_returning: true,
         // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
         max_bind_params: 32_766,
         upsert: UpsertForm::OnConflict,
-        bulk_path: BulkPath::PreparedBatches,
         transactional_ddl: true,
-        streams_results: true,
         check_constraints: true,
-        concurrent_writers: false,
     };
-    const MIGRATIONS: EmbeddedMigrations = crate::migrate::MIGRATIONS;
     const BIGINT_CAST: &'static str = "BIGINT";
-
-    fn char_length(expr: &str) -> String {
-        format!("length({expr})")
-    }
-
-    fn day_text(expr: &str) -> String {
-        // Timestamps are stored as `YYYY-MM-DD HH:MM:SS…` text.
-        format!("substr({expr}, 1, 10)")
-    }
+    const TEST_URL_ENV: Option<&'static str> = None;
+    const TEST_URL_DEFAULT: &'static str = "sqlite://";
+    const START_HINT: &'static str =
+        "SQLite needs no server; check that the temporary directory is writable.";
 
     fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
         crate::session::connect_target(url)
@@ -80,40 +69,15 @@ impl Dialect for SqliteDialect {
         conn.immediate_transaction(f)
     }
 
-    fn upsert_customers(conn: &mut SqliteConnection, rows: Vec<NewCustomer>) -> QueryResult<usize> {
-        crate::write::upsert_customers(conn, rows)
+    fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {
+        crate::admin::create_database(server_url, name)
     }
 
-    fn upsert_orders(conn: &mut SqliteConnection, rows: Vec<NewOrder>) -> QueryResult<usize> {
-        crate::write::upsert_orders(conn, rows)
+    fn list_databases(server_url: &str, prefix: &str) -> triglot_core::Result<Vec<String>> {
+        crate::admin::list_databases(server_url, prefix)
     }
 
-    fn lines_after(
-        conn: &mut SqliteConnection,
-        after_id: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<OrderLine>> {
-        crate::decode::lines_after(conn, after_id, limit)
-    }
-
-    fn for_each_line_after(
-        conn: &mut SqliteConnection,
-        after_id: i64,
-        limit: i64,
-        each: &mut dyn FnMut(OrderLine),
-    ) -> QueryResult<()> {
-        crate::decode::for_each_line_after(conn, after_id, limit, each)
-    }
-
-    fn insert_lines(
-        conn: &mut SqliteConnection,
-        _caps: &Capabilities,
-        rows: &[NewOrderLine],
-    ) -> QueryResult<usize> {
-        crate::bulk::insert_lines(conn, rows)
-    }
-
-    fn insert_run(conn: &mut SqliteConnection, run: NewIngestRun) -> QueryResult<i64> {
-        crate::write::insert_run(conn, run)
+    fn drop_database(server_url: &str, name: &str) -> triglot_core::Result<()> {
+        crate::admin::drop_database(server_url, name)
     }
 }

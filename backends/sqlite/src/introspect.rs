@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use triglot_core::introspect::{
     ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
+    indexes_from_rows, normalize_default,
 };
 
 #[derive(QueryableByName)]
@@ -24,8 +25,16 @@ struct Column {
     declared: String,
     #[diesel(sql_type = Integer)]
     notnull: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    dflt_value: Option<String>,
     #[diesel(sql_type = Integer)]
     pk: i32,
+}
+
+#[derive(QueryableByName)]
+struct Sql {
+    #[diesel(sql_type = Nullable<Text>)]
+    sql: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -64,7 +73,7 @@ pub(crate) fn snapshot(conn: &mut SqliteConnection) -> QueryResult<SchemaSnapsho
 
 fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot> {
     let columns: Vec<Column> = diesel::sql_query(
-        "SELECT name, type AS declared, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid",
+        "SELECT name, type AS declared, \"notnull\", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid",
     )
     .bind::<Text, _>(table)
     .load(conn)?;
@@ -72,19 +81,31 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
         columns.iter().filter(|c| c.pk > 0).map(|c| (c.pk, c.name.clone())).collect();
     primary.sort();
 
-    let indexes: Vec<Index> =
+    let unique_indexes: Vec<Index> =
         diesel::sql_query("SELECT name, origin FROM pragma_index_list(?) WHERE \"unique\" = 1")
             .bind::<Text, _>(table)
             .load(conn)?;
     let mut unique = Vec::new();
-    for index in indexes.iter().filter(|i| i.origin != "pk") {
-        let cols: Vec<Name> =
-            diesel::sql_query("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
-                .bind::<Text, _>(&index.name)
-                .load(conn)?;
-        unique.push(cols.into_iter().map(|c| c.name).collect::<Vec<_>>());
+    for index in unique_indexes.iter().filter(|i| i.origin != "pk") {
+        unique.push(index_columns(conn, &index.name)?);
     }
     unique.sort();
+    let plain: Vec<Index> = diesel::sql_query(
+        "SELECT name, origin FROM pragma_index_list(?) WHERE \"unique\" = 0 ORDER BY name",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)?;
+    let mut index_rows = Vec::new();
+    for index in &plain {
+        for column in index_columns(conn, &index.name)? {
+            index_rows.push((index.name.clone(), column));
+        }
+    }
+    let create: Vec<Sql> =
+        diesel::sql_query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind::<Text, _>(table)
+            .load(conn)?;
+    let create = create.into_iter().find_map(|s| s.sql).unwrap_or_default();
 
     let fk_rows: Vec<ForeignKeyColumn> = diesel::sql_query(
         "SELECT id, \"table\" AS target, \"from\" AS from_column, \"to\" AS to_column \
@@ -96,13 +117,20 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
         fk_rows.into_iter().map(|r| (r.id.to_string(), r.from_column, r.target, r.to_column)),
     );
 
-    Ok(TableSnapshot {
+    // An INTEGER PRIMARY KEY alone is the rowid: never NULL, generated.
+    let rowid = primary.len() == 1
+        && columns.iter().any(|c| c.pk == 1 && c.declared.eq_ignore_ascii_case("integer"));
+    let mut snapshot = TableSnapshot {
         columns: columns
             .into_iter()
             .map(|c| ColumnSnapshot {
                 class: TypeClass::from_declared(&c.declared),
-                // An INTEGER PRIMARY KEY is the rowid, which is never NULL.
                 nullable: c.notnull == 0 && c.pk == 0,
+                default: if rowid && c.pk == 1 {
+                    Some("auto".to_owned())
+                } else {
+                    c.dflt_value.as_deref().and_then(normalize_default)
+                },
                 name: c.name,
                 declared_type: c.declared,
             })
@@ -110,5 +138,75 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
         primary_key: primary.into_iter().map(|(_, name)| name).collect(),
         unique,
         foreign_keys,
-    })
+        checks: Vec::new(),
+        indexes: indexes_from_rows(index_rows),
+    };
+    let checks = check_clauses(&create);
+    snapshot.set_checks(checks.iter().map(String::as_str));
+    Ok(snapshot)
+}
+
+fn index_columns(conn: &mut SqliteConnection, index: &str) -> QueryResult<Vec<String>> {
+    let cols: Vec<Name> = diesel::sql_query("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+        .bind::<Text, _>(index)
+        .load(conn)?;
+    Ok(cols.into_iter().map(|c| c.name).collect())
+}
+
+/// The `CHECK (…)` clauses of a `CREATE TABLE` statement, each with its
+/// parentheses; SQLite keeps the statement's text and no catalog of checks.
+fn check_clauses(create: &str) -> Vec<String> {
+    let bytes = create.as_bytes();
+    let mut out = Vec::new();
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' {
+            quoted = !quoted;
+        } else if !quoted
+            && create[i..].len() >= 5
+            && create[i..i + 5].eq_ignore_ascii_case("check")
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+        {
+            let mut j = i + 5;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if bytes.get(j) == Some(&b'(') {
+                let (mut depth, mut q, start) = (0i32, false, j);
+                while j < bytes.len() {
+                    match bytes[j] {
+                        b'\'' => q = !q,
+                        b'(' if !q => depth += 1,
+                        b')' if !q => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                out.push(create[start..=j.min(bytes.len() - 1)].to_owned());
+                i = j + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_clauses_are_found_with_their_parentheses() {
+        let sql = "CREATE TABLE t (a INT CHECK (a > 0), b TEXT CHECK(length(b) <= 5), \
+                   c TEXT DEFAULT 'check (x)', CONSTRAINT k CHECK ((a + 1) < 10))";
+        assert_eq!(check_clauses(sql), ["(a > 0)", "(length(b) <= 5)", "((a + 1) < 10)"]);
+    }
 }

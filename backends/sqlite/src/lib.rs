@@ -48,32 +48,34 @@
 //! # Types
 //!
 //! SQLite stores timestamps as text (`YYYY-MM-DD HH:MM:SS.ffffff`) and
-//! ignores `VARCHAR(n)`: the migrations enforce text lengths with `CHECK
-//! (length(col) <= n)`, which counts characters like the servers do. Money is
-//! integer cents, because diesel reads SQLite decimals through `f64`.
+//! ignores `VARCHAR(n)`: migrations enforce text lengths with `CHECK
+//! (length(col) <= n)`, which counts characters like the servers do (the
+//! parity check treats such a CHECK as part of the type, not as a CHECK to
+//! compare). Keep money in integer cents and exact decimals as integers of
+//! their scale or as text: diesel reads SQLite decimals through `f64`.
 //!
 //! # Bulk path
 //!
-//! Order lines go in as multi-row INSERTs of 100 rows (then 10 and 1 for the
-//! rest), passed to diesel as fixed-size arrays so each statement is
-//! prepared once per connection and stepped again and again inside the
-//! batch's transaction. A `Vec` would be prepared anew for every chunk.
+//! [`BulkInsert`](triglot_core::write::BulkInsert) for any table: multi-row
+//! INSERTs of 100 rows (then 10 and 1 for the rest), passed to diesel as
+//! fixed-size arrays so each statement is prepared once per connection and
+//! stepped again and again inside the caller's transaction. A `Vec` would be
+//! prepared anew for every chunk.
 //!
 //! # Upsert
 //!
-//! `INSERT … ON CONFLICT (external_id) DO UPDATE SET col = excluded.col`,
-//! with `RETURNING` (SQLite 3.35+, always true for the bundled library).
+//! [`UpsertRows`](triglot_core::write::UpsertRows): one prepared single-row
+//! `INSERT … ON CONFLICT (key) DO UPDATE SET col = excluded.col` per row;
+//! new ids come back with `RETURNING` (SQLite 3.35+, always true for the
+//! bundled library).
 
 pub use crate::dialect::SqliteDialect;
 
+mod admin;
 mod bulk;
-mod decode;
 mod dialect;
 mod error;
 mod introspect;
-mod migrate;
 mod session;
-#[cfg(feature = "testing")]
-mod testing;
 mod threading;
 mod write;

@@ -1,6 +1,0 @@
-//! The PostgreSQL migrations, embedded at compile time.
-
-use triglot_core::diesel_migrations::{EmbeddedMigrations, embed_migrations};
-
-/// `migrations/postgres` of the workspace.
-pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");

@@ -1,0 +1,148 @@
+//! Health counters of a [`Database`](crate::Database), and the per-statement
+//! timer that feeds them and logs slow statements.
+//!
+//! The counters are the numbers a health dashboard shows: statements run,
+//! slow statements, failures, retries, connections lost and pool timeouts.
+//! Each pooled connection carries a [`StatementTimer`] as its diesel
+//! instrumentation, so every statement is counted and timed whoever runs it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+use crate::error::ErrorKind;
+
+/// A snapshot of a database's counters since it was opened.
+///
+/// # Example
+///
+/// ```
+/// # fn show<D: triglot_core::Dialect>(db: &triglot_core::Database<D>) {
+/// let health = db.health();
+/// println!("{} statements, {} slow, {} retries", health.statements, health.slow_statements, health.retries);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Health {
+    /// Statements the pooled connections finished, successful or not.
+    pub statements: u64,
+    /// Statements that took at least [`PoolConfig::slow_statement`](crate::PoolConfig::slow_statement).
+    pub slow_statements: u64,
+    /// Calls that failed with a classified database error.
+    pub failures: u64,
+    /// Attempts the retry helper made after a retryable failure.
+    pub retries: u64,
+    /// Failures classified as a lost connection.
+    pub connections_lost: u64,
+    /// Checkouts that found no free connection in time.
+    pub pool_timeouts: u64,
+}
+
+/// The live counters behind [`Health`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) statements: AtomicU64,
+    pub(crate) slow_statements: AtomicU64,
+    pub(crate) failures: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) connections_lost: AtomicU64,
+    pub(crate) pool_timeouts: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn failed(&self, kind: ErrorKind) {
+        Self::bump(&self.failures);
+        if kind == ErrorKind::ConnectionLost {
+            Self::bump(&self.connections_lost);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Health {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Health {
+            statements: read(&self.statements),
+            slow_statements: read(&self.slow_statements),
+            failures: read(&self.failures),
+            retries: read(&self.retries),
+            connections_lost: read(&self.connections_lost),
+            pool_timeouts: read(&self.pool_timeouts),
+        }
+    }
+}
+
+/// diesel instrumentation of one pooled connection: counts every statement
+/// and logs those slower than the threshold at `warn`, with their SQL but
+/// never their bind values.
+///
+/// Connection events are ignored: diesel passes them the connection URL,
+/// password included.
+pub(crate) struct StatementTimer {
+    pub(crate) backend: &'static str,
+    pub(crate) location: String,
+    pub(crate) slow: Option<Duration>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) started: Option<Instant>,
+}
+
+impl Instrumentation for StatementTimer {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => self.started = Some(Instant::now()),
+            InstrumentationEvent::FinishQuery { query, error, .. } => {
+                Counters::bump(&self.counters.statements);
+                let Some(started) = self.started.take() else { return };
+                let elapsed = started.elapsed();
+                if self.slow.is_some_and(|slow| elapsed >= slow) {
+                    Counters::bump(&self.counters.slow_statements);
+                    tracing::warn!(
+                        backend = self.backend,
+                        db = %self.location,
+                        elapsed_ms = elapsed.as_millis() as u64,
+                        failed = error.is_some(),
+                        statement = %statement_text(&query.to_string()),
+                        "slow statement"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The SQL of a statement as diesel displays it, without the bind values
+/// diesel appends (`… -- binds: [...]`): values can be personal data.
+pub(crate) fn statement_text(displayed: &str) -> &str {
+    match displayed.find(" -- binds: ") {
+        Some(at) => &displayed[..at],
+        None => displayed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_values_are_cut_from_a_logged_statement() {
+        assert_eq!(
+            statement_text("SELECT * FROM t WHERE pw = $1 -- binds: [\"s3cret\"]"),
+            "SELECT * FROM t WHERE pw = $1"
+        );
+        assert_eq!(statement_text("COMMIT"), "COMMIT");
+    }
+
+    #[test]
+    fn lost_connections_count_as_failures_too() {
+        let counters = Counters::default();
+        counters.failed(ErrorKind::ConnectionLost);
+        counters.failed(ErrorKind::UniqueViolation);
+        let health = counters.snapshot();
+        assert_eq!((health.failures, health.connections_lost), (2, 1));
+    }
+}

@@ -1,0 +1,149 @@
+//! `triglot report`: the data-quality report, as text, JSON or HTML.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use triglot_pipeline::contract::Contract;
+use triglot_pipeline::report::{Report, ReportOptions, Status, Thresholds, build, day_window, html, text};
+use triglot::AnyDatabase;
+use triglot_pipeline::{Error, Result};
+
+use super::Out;
+
+/// Options of `triglot report`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The UTC day to report on: YYYY-MM-DD, `today` or `yesterday` (the default).
+    #[arg(long, conflicts_with_all = ["since", "until"])]
+    day: Option<String>,
+    /// Start of the window (UTC): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.
+    #[arg(long, requires = "until")]
+    since: Option<String>,
+    /// End of the window, exclusive (UTC).
+    #[arg(long, requires = "since")]
+    until: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The contract whose ranges and allowed values the data must respect
+    /// (default: the built-in CSV contract).
+    #[arg(long)]
+    contract: Option<PathBuf>,
+    /// Thresholds over the defaults (TOML: `[thresholds."<check>"] warn_above = …`).
+    #[arg(long)]
+    thresholds: Option<PathBuf>,
+    /// The least status that fails the command (exit code 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Warn,
+    Fail,
+}
+
+pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+    let now = Utc::now().naive_utc();
+    let (since, until) = window(&args, now)?;
+    let options = ReportOptions {
+        since,
+        until,
+        now,
+        contract: match &args.contract {
+            Some(path) => Contract::load(path)?,
+            None => Contract::builtin_csv(),
+        },
+        thresholds: match &args.thresholds {
+            Some(path) => Thresholds::load(path)?,
+            None => Thresholds::default(),
+        },
+    };
+    let report = triglot::dispatch!(AnyDatabase::open(url)?, |db| build(db, &options))?;
+    let fail_on = match args.fail_on {
+        FailOn::Warn => Status::Warn,
+        FailOn::Fail => Status::Fail,
+    };
+    emit(&report, args.format, args.out.as_ref(), fail_on)
+}
+
+/// Renders `report` to the output or a file, with the exit code for `fail_on`.
+pub(crate) fn emit(
+    report: &Report,
+    format: Format,
+    out_file: Option<&PathBuf>,
+    fail_on: Status,
+) -> Result<Out> {
+    let colour = out_file.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let rendered = match format {
+        Format::Text => text(report, colour),
+        // A plain struct of numbers and strings: serializing cannot fail.
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Html => html(report),
+    };
+    let mut out = Out::default();
+    match out_file {
+        Some(path) => {
+            std::fs::write(path, rendered)
+                .map_err(|source| Error::Io { path: path.clone(), source })?;
+            let failing = report.checks.iter().filter(|c| c.status == Status::Fail).count();
+            let warning = report.checks.iter().filter(|c| c.status == Status::Warn).count();
+            outln!(
+                out,
+                "report written to {}: {} ({failing} failing, {warning} warning of {} checks)",
+                path.display(),
+                report.status.as_str(),
+                report.checks.len()
+            );
+        }
+        None => out.text(&rendered),
+    }
+    out.code = u8::from(!report.passes(fail_on));
+    Ok(out)
+}
+
+fn window(args: &Args, now: NaiveDateTime) -> Result<(NaiveDateTime, NaiveDateTime)> {
+    if let (Some(since), Some(until)) = (&args.since, &args.until) {
+        return Ok((instant(since, "--since")?, instant(until, "--until")?));
+    }
+    let today = now.date();
+    let day = match args.day.as_deref() {
+        None | Some("yesterday") => today - TimeDelta::days(1),
+        Some("today") => today,
+        Some(text) => {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("--day", text))?
+        }
+    };
+    Ok(day_window(day))
+}
+
+fn instant(text: &str, option: &str) -> Result<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .map_err(|_| bad(option, text))
+}
+
+fn bad(option: &str, text: &str) -> Error {
+    Error::Input {
+        path: PathBuf::from(option),
+        line: None,
+        message: format!("{text:?} is not a date (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM:SS)"),
+    }
+}

@@ -1,0 +1,82 @@
+//! The `triglot` command: migrate, load and inspect an order database on
+//! SQLite, MySQL/MariaDB or PostgreSQL.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[macro_use]
+mod cmd;
+
+/// Order data on SQLite, MySQL/MariaDB or PostgreSQL, through one model layer.
+#[derive(Debug, Parser)]
+#[command(name = "triglot", version, about, propagate_version = true)]
+struct Cli {
+    /// Database URL: sqlite://PATH, sqlite::memory:, mysql://USER@HOST/DB or
+    /// postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://triglot.db"
+    )]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations (or revert them all).
+    Migrate(cmd::migrate::Args),
+    /// Migrate, write a deterministic set of sample orders and summarize them.
+    Demo(cmd::demo::Args),
+    /// Load order files through an input contract; every record is written or rejected.
+    Ingest(cmd::ingest::Args),
+    /// Write sample input (CSV and JSONL) with a known number of defects of each kind.
+    Generate(cmd::generate::Args),
+    /// Show applied migrations, row counts and the pool.
+    Status(cmd::status::Args),
+    /// The data-quality report (text, JSON or HTML); exit 1 when a check fails.
+    Report(cmd::report::Args),
+    /// Build the migrations on every reachable backend and compare the schemas; exit 1 on any difference.
+    Check(cmd::check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file or pipe.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
+    let result = match cli.command {
+        Command::Migrate(args) => cmd::migrate::run(&cli.database_url, args),
+        Command::Demo(args) => cmd::demo::run(&cli.database_url, args),
+        Command::Ingest(args) => cmd::ingest::run(&cli.database_url, args),
+        Command::Generate(args) => cmd::generate::run(args),
+        Command::Status(args) => cmd::status::run(&cli.database_url, args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Report(args) => cmd::report::run(&cli.database_url, args),
+    };
+    match result {
+        Ok(out) => match out.emit() {
+            Ok(()) => ExitCode::from(out.code),
+            Err(err) => {
+                eprintln!("error: writing to standard output: {err}");
+                ExitCode::from(2)
+            }
+        },
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}

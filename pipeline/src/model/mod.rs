@@ -1,0 +1,118 @@
+//! The order model, written once: tables' row types and the queries that are
+//! the same on every backend.
+//!
+//! Each file holds one table's structs and a `…Queries` trait with its
+//! queries, implemented for every diesel connection whose backend can run
+//! them. [`ModelConnection`] gathers them; every dialect's connection has it.
+
+mod customer;
+mod ingest_run;
+mod order;
+mod order_line;
+mod reject;
+
+pub use customer::{Customer, CustomerQueries, NewCustomer};
+pub use ingest_run::{IngestRun, IngestRunQueries, NewIngestRun, RunStatus, RunUpdate};
+pub use order::{NewOrder, Order, OrderQueries, OrderStatus, StatusTotal};
+pub use order_line::{
+    NewOrderLine, OrderLine, OrderLineQueries, insert_lines_fixed, line_amount_cents,
+};
+pub use reject::{NewReject, Reject, RejectQueries};
+
+/// Every query of the order model; implemented for any connection that can run them.
+///
+/// A dialect's connection type must have it, so shared code can call the
+/// model's queries on `D::Connection` for any `D: Dialect`.
+pub trait ModelConnection:
+    CustomerQueries + OrderQueries + OrderLineQueries + IngestRunQueries + RejectQueries
+{
+}
+
+impl<C> ModelConnection for C where
+    C: CustomerQueries + OrderQueries + OrderLineQueries + IngestRunQueries + RejectQueries
+{
+}
+
+/// Orders placed in `[from, until)` with their lines, oldest first; lines by number.
+///
+/// Two queries whatever the number of orders: the orders, then the lines of
+/// all of them, grouped in Rust.
+///
+/// # Errors
+///
+/// Any statement error.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::{Database, Dialect};
+///
+/// fn day<D: Dialect>(db: &Database<D>, date: chrono::NaiveDate) -> triglot_core::Result<usize> {
+///     let from = date.and_hms_opt(0, 0, 0).unwrap();
+///     let orders = db.run("loading a day's orders", |conn| {
+///         triglot_core::model::orders_with_lines(conn, from, from + chrono::TimeDelta::days(1))
+///     })?;
+///     Ok(orders.len())
+/// }
+/// ```
+pub fn orders_with_lines<C: ModelConnection>(
+    conn: &mut C,
+    from: chrono::NaiveDateTime,
+    until: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Vec<(Order, Vec<OrderLine>)>> {
+    use diesel::GroupedBy;
+
+    let orders = conn.orders_placed_between(from, until)?;
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let mut lines = Vec::new();
+    // Keep each IN list well under every backend's bind limit.
+    for chunk in ids.chunks(10_000) {
+        lines.extend(conn.lines_of_orders(chunk)?);
+    }
+    let grouped = lines.grouped_by(&orders);
+    Ok(orders.into_iter().zip(grouped).collect())
+}
+
+/// Row counts of the model's tables, in creation order.
+///
+/// # Errors
+///
+/// Any statement error.
+pub fn table_counts<C: ModelConnection>(conn: &mut C) -> diesel::QueryResult<Vec<(&'static str, i64)>> {
+    Ok(vec![
+        ("customers", conn.count_customers()?),
+        ("orders", conn.count_orders()?),
+        ("order_lines", conn.count_order_lines()?),
+        ("ingest_runs", conn.count_runs()?),
+        ("rejects", conn.count_rejects()?),
+    ])
+}
+
+/// Declared maximum lengths of the model's text columns, in characters.
+///
+/// The migrations of every backend enforce the same limits.
+pub mod limits {
+    /// `customers.external_id`, `orders.external_id`.
+    pub const EXTERNAL_ID: usize = 64;
+    /// `customers.name`.
+    pub const CUSTOMER_NAME: usize = 200;
+    /// `customers.email`.
+    pub const EMAIL: usize = 254;
+    /// `customers.country` (ISO 3166-1 alpha-2).
+    pub const COUNTRY: usize = 2;
+    /// `orders.currency` (ISO 4217).
+    pub const CURRENCY: usize = 3;
+    /// `orders.source`, `rejects.source`, `ingest_runs.contract`.
+    pub const SOURCE: usize = 255;
+    /// `order_lines.sku`.
+    pub const SKU: usize = 64;
+    /// `order_lines.note`.
+    pub const NOTE: usize = 500;
+    /// `rejects.field`.
+    pub const FIELD: usize = 128;
+    /// `rejects.reason`.
+    pub const REASON: usize = 64;
+}
+
+/// Table names of the model, in the order they are created.
+pub const TABLES: [&str; 5] = ["customers", "orders", "order_lines", "ingest_runs", "rejects"];
