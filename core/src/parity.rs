@@ -176,7 +176,7 @@ fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out:
         }));
         items
     };
-    compare_items(name, &complete, items, out);
+    compare_items(name, &complete, items, true, out);
 
     let checking: Vec<(&Side<'_>, &&TableSnapshot)> =
         complete.iter().copied().filter(|(s, _)| s.checks).collect();
@@ -186,15 +186,18 @@ fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out:
             .map(|c| (format!("check on ({})", c.columns.join(", ")), format!("check ({})", c.expression)))
             .collect()
     };
-    compare_items(name, &checking, checks, out);
+    compare_items(name, &checking, checks, false, out);
 }
 
-/// Compares keyed items (as a multiset per key) among `sides`; `items` gives
-/// each table's `(key, shown text)` pairs.
+/// Compares keyed items among `sides`; `items` gives each table's `(key,
+/// shown text)` pairs. With `counted`, each key must occur as often on every
+/// side; without, only whether it occurs (PostgreSQL stores `x BETWEEN a
+/// AND b` as two conditions on `x`, the others as one).
 fn compare_items(
     name: &str,
     sides: &[(&Side<'_>, &&TableSnapshot)],
     items: impl Fn(&TableSnapshot) -> Vec<(String, String)>,
+    counted: bool,
     out: &mut Vec<Difference>,
 ) {
     let per_side: Vec<BTreeMap<String, Vec<String>>> = sides
@@ -209,7 +212,10 @@ fn compare_items(
         .collect();
     let keys: BTreeSet<&String> = per_side.iter().flat_map(|m| m.keys()).collect();
     for key in keys {
-        let counts: Vec<usize> = per_side.iter().map(|m| m.get(key).map_or(0, Vec::len)).collect();
+        let counts: Vec<usize> = per_side
+            .iter()
+            .map(|m| m.get(key).map_or(0, |v| if counted { v.len() } else { 1 }))
+            .collect();
         if counts.windows(2).all(|w| w[0] == w[1]) {
             continue;
         }

@@ -24,7 +24,7 @@ use crate::writer::{LineRecord, OrderRecord, OrderWriter, WriteSummary};
 /// # Example
 ///
 /// ```
-/// use triglot_core::DemoData;
+/// use triglot_pipeline::DemoData;
 /// let anchor = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
 /// let a: Vec<_> = DemoData::new(7, 10, anchor).records().collect();
 /// let b: Vec<_> = DemoData::new(7, 10, anchor).records().collect();

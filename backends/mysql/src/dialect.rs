@@ -20,7 +20,9 @@ impl Dialect for MysqlDialect {
     const KEY: &'static str = "mysql";
     const URL_SCHEMES: &'static [&'static str] = &["mysql", "mariadb"];
     const CAPABILITIES: Capabilities = Capabilities {
-        // MySQL has none; refined for MariaDB below.
+        // MySQL has none. MariaDB 10.5+ has INSERT … RETURNING, but diesel's
+        // MySQL connection finds no result metadata for it ("No metadata
+        // exists"), so new ids come from LAST_INSERT_ID() on both.
         insert_returning: false,
         // The prepared-statement protocol counts parameters in 16 bits.
         max_bind_params: 65_535,
@@ -46,8 +48,6 @@ impl Dialect for MysqlDialect {
     }
 
     fn refine(caps: &mut Capabilities, server: &ServerVersion) {
-        // MariaDB 10.5 added INSERT … RETURNING; MySQL has none.
-        caps.insert_returning = server.is_mariadb() && server.at_least(10, 5, 0);
         // CHECK is parsed but ignored before MariaDB 10.2.1 and MySQL 8.0.16.
         caps.check_constraints =
             if server.is_mariadb() { server.at_least(10, 2, 1) } else { server.at_least(8, 0, 16) };

@@ -51,11 +51,11 @@
 //!
 //! # RETURNING
 //!
-//! MariaDB 10.5+ has `INSERT … RETURNING` and triglot writes the clause
-//! itself (diesel's MySQL backend has none), so
-//! [`insert_returning_id`](triglot_core::write::insert_returning_id) uses it
-//! there; on MySQL new ids come from `LAST_INSERT_ID()` on the same
-//! connection.
+//! MySQL has no `INSERT … RETURNING`. MariaDB 10.5+ has one, but diesel's
+//! MySQL connection finds no result metadata for it ("No metadata exists",
+//! tried on MariaDB 10.11), so
+//! [`insert_returning_id`](triglot_core::write::insert_returning_id) reads
+//! new ids with `LAST_INSERT_ID()` on the same connection on both.
 //!
 //! # Transactions and DDL
 //!

@@ -164,7 +164,7 @@ impl Contract {
     /// # Example
     ///
     /// ```
-    /// use triglot_core::contract::Contract;
+    /// use triglot_pipeline::contract::Contract;
     ///
     /// let err = Contract::from_toml(
     ///     "name = \"x\"\nformat = \"csv\"\nlayout = \"rows\"\n[line.quantity]\ncolumn = \"qty\"\ntype = \"integr\"\n",

@@ -15,7 +15,7 @@ pub use customer::{Customer, CustomerQueries, NewCustomer};
 pub use ingest_run::{IngestRun, IngestRunQueries, NewIngestRun, RunStatus, RunUpdate};
 pub use order::{NewOrder, Order, OrderQueries, OrderStatus, StatusTotal};
 pub use order_line::{
-    NewOrderLine, OrderLine, OrderLineQueries, insert_lines_fixed, line_amount_cents,
+    NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents,
 };
 pub use reject::{NewReject, Reject, RejectQueries};
 
@@ -45,12 +45,13 @@ impl<C> ModelConnection for C where
 /// # Example
 ///
 /// ```
-/// use triglot_core::{Database, Dialect};
+/// use triglot::Database;
+/// use triglot_pipeline::OrderBackend;
 ///
-/// fn day<D: Dialect>(db: &Database<D>, date: chrono::NaiveDate) -> triglot_core::Result<usize> {
+/// fn day<D: OrderBackend>(db: &Database<D>, date: chrono::NaiveDate) -> triglot::Result<usize> {
 ///     let from = date.and_hms_opt(0, 0, 0).unwrap();
 ///     let orders = db.run("loading a day's orders", |conn| {
-///         triglot_core::model::orders_with_lines(conn, from, from + chrono::TimeDelta::days(1))
+///         triglot_pipeline::model::orders_with_lines(conn, from, from + chrono::TimeDelta::days(1))
 ///     })?;
 ///     Ok(orders.len())
 /// }

@@ -47,8 +47,8 @@ impl OrderLine {
 ///
 /// ```
 /// // 3 × 3.33 with 10 % off = 8.991 → 8.99
-/// assert_eq!(triglot_core::model::line_amount_cents(3, 333, Some(1_000)), 899);
-/// assert_eq!(triglot_core::model::line_amount_cents(1, 5, Some(5_000)), 3); // 2.5 → 3
+/// assert_eq!(triglot_pipeline::model::line_amount_cents(3, 333, Some(1_000)), 899);
+/// assert_eq!(triglot_pipeline::model::line_amount_cents(1, 5, Some(5_000)), 3); // 2.5 → 3
 /// ```
 pub fn line_amount_cents(quantity: i32, unit_price_cents: i64, discount_bp: Option<i32>) -> i64 {
     let gross = i128::from(quantity) * i128::from(unit_price_cents);
@@ -109,47 +109,6 @@ fn page_after(after_id: i64, limit: i64) -> _ {
     order_lines::table.filter(order_lines::id.gt(after_id)).order_by(order_lines::id).limit(limit)
 }
 
-/// Inserts as many whole arrays of `N` lines as `rest` holds, one multi-row
-/// INSERT each, and advances `rest` past them; returns the rows inserted.
-///
-/// diesel keeps a batch INSERT prepared only when its row count is part of
-/// its type (an array, not a `Vec` or slice), so a backend's bulk path calls
-/// this with a few fixed sizes (say 100, 10, 1): each statement shape is
-/// prepared once per connection and reused. The caller holds the transaction.
-///
-/// # Errors
-///
-/// Any statement error.
-///
-/// # Example
-///
-/// ```
-/// use diesel::sqlite::SqliteConnection;
-/// use triglot_core::model::{NewOrderLine, insert_lines_fixed};
-///
-/// fn insert_all(conn: &mut SqliteConnection, rows: &[NewOrderLine]) -> diesel::QueryResult<usize> {
-///     let mut rest = rows;
-///     Ok(insert_lines_fixed::<100, _>(conn, &mut rest)?
-///         + insert_lines_fixed::<10, _>(conn, &mut rest)?
-///         + insert_lines_fixed::<1, _>(conn, &mut rest)?)
-/// }
-/// ```
-pub fn insert_lines_fixed<'a, const N: usize, C>(
-    conn: &mut C,
-    rest: &mut &'a [NewOrderLine],
-) -> QueryResult<usize>
-where
-    C: diesel::Connection,
-    dsl::Values<dsl::insert_into<order_lines::table>, &'a [NewOrderLine; N]>: ExecuteDsl<C>,
-{
-    let mut inserted = 0;
-    while let Some((chunk, tail)) = rest.split_first_chunk::<N>() {
-        inserted += diesel::insert_into(order_lines::table).values(chunk).execute(conn)?;
-        *rest = tail;
-    }
-    Ok(inserted)
-}
-
 type DeleteLinesOf =
     dsl::delete<dsl::Filter<order_lines::table, dsl::EqAny<order_lines::order_id, Vec<i64>>>>;
 
@@ -196,7 +155,7 @@ pub trait OrderLineQueries: Sized {
     /// # Example
     ///
     /// ```
-    /// # use triglot_core::model::{OrderLine, OrderLineQueries};
+    /// # use triglot_pipeline::model::{OrderLine, OrderLineQueries};
     /// # fn all_lines<C: OrderLineQueries>(conn: &mut C) -> diesel::QueryResult<Vec<OrderLine>> {
     /// let mut all = Vec::new();
     /// let mut after = 0;

@@ -415,10 +415,11 @@ fn run_report(r: RunRow) -> RunReport {
 /// # Example
 ///
 /// ```
-/// use triglot_core::report::{ReportQueries, day_window, order_totals_sql};
-/// use triglot_core::{Database, Dialect};
+/// use triglot::Database;
+/// use triglot_pipeline::OrderBackend;
+/// use triglot_pipeline::report::{ReportQueries, day_window, order_totals_sql};
 ///
-/// fn mismatched<D: OrderBackend>(db: &Database<D>, day: chrono::NaiveDate) -> triglot_core::Result<i64> {
+/// fn mismatched<D: OrderBackend>(db: &Database<D>, day: chrono::NaiveDate) -> triglot::Result<i64> {
 ///     let (since, until) = day_window(day);
 ///     let sql = order_totals_sql::<D>(since, until);
 ///     db.run("checking order totals", |conn| conn.report_count(&sql))

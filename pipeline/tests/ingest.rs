@@ -2,15 +2,18 @@
 //! rejected with its reason and line, counts that reconcile, idempotent runs,
 //! and a killed or failed run that a second run completes.
 
+#[allow(unused_imports)]
+use triglot_pipeline::MIGRATIONS;
+
 use std::path::{Path, PathBuf};
 
-use triglot::contract::Contract;
-use triglot::ingest::{IngestOptions, IngestSummary, ingest};
-use triglot::model::{IngestRunQueries, OrderQueries, RejectQueries};
+use triglot_pipeline::contract::Contract;
+use triglot_pipeline::ingest::{IngestOptions, IngestSummary, ingest};
+use triglot_pipeline::model::{IngestRunQueries, OrderQueries, RejectQueries};
 
 use crate::harness::{generated, snapshot};
 
-fn run<D: triglot::Dialect>(
+fn run<D: triglot_pipeline::OrderBackend>(
     db: &triglot::Database<D>,
     contract: &Contract,
     files: &[PathBuf],
@@ -143,7 +146,7 @@ triglot::backend_test!(overlapping_files_leave_one_copy_of_each_order, |db| {
 });
 
 triglot::backend_test!(the_foreign_layout_example_is_ingested, |db| {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/foreign-layout");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/foreign-layout");
     let contract = Contract::load(&example.join("contract.toml")).unwrap();
     let s = run(db, &contract, &[example.join("orders.txt"), example.join("lines.txt")]);
     assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (14, 8, 6));
@@ -229,7 +232,7 @@ triglot::backend_test!(a_failed_run_keeps_its_committed_batches_and_a_rerun_comp
     let err =
         ingest(db, &Contract::builtin_csv(), std::slice::from_ref(&file), &options, &mut |_| {})
             .unwrap_err();
-    let triglot::Error::IngestStopped { run_id, batches, orders, .. } = &err else {
+    let triglot_pipeline::Error::IngestStopped { run_id, batches, orders, .. } = &err else {
         panic!("{err:?}")
     };
     let text = err.to_string();
@@ -251,7 +254,7 @@ triglot::backend_test!(a_failed_run_keeps_its_committed_batches_and_a_rerun_comp
             .unwrap();
     assert_eq!(rerun.written.orders_unchanged, *orders);
 
-    let clean = triglot::testing::TestDb::<D>::new("ingest::clean_reference");
+    let clean = triglot::testing::TestDb::<D>::new("ingest::clean_reference", &MIGRATIONS);
     ingest(&clean, &Contract::builtin_csv(), &[file], &options, &mut |_| {}).unwrap();
     assert_eq!(snapshot(db), snapshot(&clean));
 });
@@ -261,7 +264,7 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
     let dir = tempfile::tempdir().unwrap();
     generated(dir.path(), 6_000, 0.02);
     let file = dir.path().join("orders.csv");
-    let url = crate::parity::url_of(db);
+    let url = db.url().expose();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triglot"))
         .args(["--database-url", url, "ingest", "--quiet", "--batch-size", "5"])
         .arg(&file)
@@ -302,7 +305,7 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
         .unwrap();
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
 
-    let clean = triglot::testing::TestDb::<D>::new("ingest::killed_reference");
+    let clean = triglot::testing::TestDb::<D>::new("ingest::killed_reference", &MIGRATIONS);
     run(&clean, &Contract::builtin_csv(), &[file]);
     assert_eq!(snapshot(db), snapshot(&clean));
 });
@@ -384,7 +387,7 @@ triglot::backend_test!(a_headerless_semicolon_file_is_read_by_position, |db| {
 fn a_busy_database_is_retried_until_the_batch_commits() {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
-    let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("ingest::busy_retry");
+    let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("ingest::busy_retry", &MIGRATIONS);
     let path = db.url().trim_start_matches("sqlite://").to_owned();
     let (locked, wait) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
@@ -397,7 +400,7 @@ fn a_busy_database_is_retried_until_the_batch_commits() {
     });
     wait.recv().unwrap();
     let started = std::time::Instant::now();
-    let summary = triglot::OrderWriter::new(&db)
+    let summary = triglot_pipeline::OrderWriter::new(&db)
         .write_batch(&[crate::harness::order("O1", "C1", 2)])
         .unwrap();
     assert_eq!(summary.orders_inserted, 1);
@@ -428,7 +431,7 @@ trim = true
 }
 
 triglot::backend_test!(declared_null_texts_are_null_and_a_pattern_mismatch_is_rejected, |db| {
-    use triglot::model::OrderLineQueries;
+    use triglot_pipeline::model::OrderLineQueries;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("export.txt");
     std::fs::write(

@@ -1,8 +1,12 @@
 //! The order writer: one transaction per batch, upsert by external id, lines
 //! replaced only for changed orders, nothing written twice.
 
-use triglot::model::{OrderLineQueries, OrderQueries};
-use triglot::{Error, OrderWriter, WriteSummary};
+#[allow(unused_imports)]
+use triglot_pipeline::MIGRATIONS;
+
+use triglot_pipeline::model::{OrderLineQueries, OrderQueries};
+use triglot::Error;
+use triglot_pipeline::{OrderWriter, WriteSummary};
 
 use crate::harness::order;
 
@@ -16,7 +20,8 @@ triglot::backend_test!(writing_the_same_batch_twice_changes_nothing, |db| {
             orders_inserted: 3,
             orders_updated: 0,
             orders_unchanged: 0,
-            lines_written: 6
+            lines_written: 6,
+            retries: 0
         }
     );
     let lines_before = db.run("lines", |conn| conn.lines_of_orders(&[1, 2, 3, 4, 5, 6])).unwrap();
@@ -28,7 +33,8 @@ triglot::backend_test!(writing_the_same_batch_twice_changes_nothing, |db| {
             orders_inserted: 0,
             orders_updated: 0,
             orders_unchanged: 3,
-            lines_written: 0
+            lines_written: 0,
+            retries: 0
         }
     );
     let lines_after = db.run("lines", |conn| conn.lines_of_orders(&[1, 2, 3, 4, 5, 6])).unwrap();

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::TimeDelta;
-use triglot::report::ReportQueries;
+use triglot_pipeline::report::ReportQueries;
 
 fn triglot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_triglot"))
@@ -120,8 +120,8 @@ fn help_does_not_print_the_database_url_from_the_environment() {
 /// Runs `triglot demo --json` on a fresh database of backend `D` and returns
 /// the figures that must not depend on the backend.
 #[allow(dead_code)]
-fn demo_figures<D: triglot::testing::TestBackend>() -> serde_json::Value {
-    let db = triglot::testing::TestDb::<D>::new(&format!("cli::demo_figures::{}", D::NAME));
+fn demo_figures<D: triglot_pipeline::OrderBackend>() -> serde_json::Value {
+    let db = triglot::testing::TestDb::<D>::new(&format!("cli::demo_figures::{}", D::NAME), &triglot_pipeline::MIGRATIONS);
     let out = triglot(&[
         "--database-url",
         db.url(),
@@ -155,7 +155,7 @@ fn demo_summary_for_a_seed_is_identical_on_every_backend() {
     ];
 
     // The figures recomputed in Rust from the generated records.
-    let data = triglot::DemoData::today(11, 1_500);
+    let data = triglot_pipeline::DemoData::today(11, 1_500);
     let mut by_status = std::collections::BTreeMap::<(String, String), (i64, i64)>::new();
     let mut lines = 0;
     for record in data.records() {

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use chrono::{NaiveDate, NaiveDateTime};
-use triglot::model::{NewCustomer, OrderStatus};
-use triglot::{LineRecord, OrderRecord};
+use triglot_pipeline::model::{NewCustomer, OrderStatus};
+use triglot_pipeline::{LineRecord, OrderRecord};
 
 /// A UTC timestamp with microseconds.
 pub(crate) fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, micros: u32) -> NaiveDateTime {
@@ -44,7 +44,7 @@ pub(crate) fn order(key: &str, customer_key: &str, lines: i32) -> OrderRecord {
         total_cents: lines
             .iter()
             .map(|l| {
-                triglot::model::line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp)
+                triglot_pipeline::model::line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp)
             })
             .sum(),
         placed_at: at(2026, 11, 20, 10, 30, 0, 123_456),
@@ -66,14 +66,14 @@ pub(crate) struct Snapshot {
 }
 
 /// The [`Snapshot`] of `db`.
-pub(crate) fn snapshot<D: triglot::Dialect>(db: &triglot::Database<D>) -> Snapshot {
-    use triglot::model::CustomerQueries;
+pub(crate) fn snapshot<D: triglot_pipeline::OrderBackend>(db: &triglot::Database<D>) -> Snapshot {
+    use triglot_pipeline::model::CustomerQueries;
     let customers = db.run("snapshot", |conn| conn.all_customers()).unwrap();
     let by_id: std::collections::HashMap<i64, String> =
         customers.iter().map(|c| (c.id, c.external_id.clone())).collect();
     let orders = db
         .run("snapshot", |conn| {
-            triglot::model::orders_with_lines(
+            triglot_pipeline::model::orders_with_lines(
                 conn,
                 at(1000, 1, 1, 0, 0, 0, 0),
                 at(9999, 1, 1, 0, 0, 0, 0),
@@ -121,15 +121,15 @@ pub(crate) fn generated(
     dir: &std::path::Path,
     orders: u64,
     dirty_rate: f64,
-) -> triglot::ingest::generate::Generated {
-    let options = triglot::ingest::generate::GenerateOptions {
+) -> triglot_pipeline::ingest::generate::Generated {
+    let options = triglot_pipeline::ingest::generate::GenerateOptions {
         seed: 7,
         orders,
         lines: None,
         dirty_rate,
         anchor: at(2026, 11, 25, 0, 0, 0, 0),
     };
-    triglot::ingest::generate::generate(dir, &options).unwrap()
+    triglot_pipeline::ingest::generate::generate(dir, &options).unwrap()
 }
 
 /// One `id BIGINT` column, for `sql_query` results such as a session id.

@@ -2,16 +2,19 @@
 //! done in Rust from the input file (plus defects put in on purpose), and the
 //! JSON reports of all backends are identical but for backend and timings.
 
+#[allow(unused_imports)]
+use triglot_pipeline::MIGRATIONS;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
-use triglot::contract::Contract;
-use triglot::ingest::generate::Expected;
-use triglot::ingest::{IngestOptions, ingest};
-use triglot::report::{Report, ReportOptions, Status, Thresholds, build};
+use triglot_pipeline::contract::Contract;
+use triglot_pipeline::ingest::generate::Expected;
+use triglot_pipeline::ingest::{IngestOptions, ingest};
+use triglot_pipeline::report::{Report, ReportOptions, Status, Thresholds, build};
 
 use crate::harness::{at, generated};
 
@@ -94,7 +97,7 @@ fn options(now: NaiveDateTime) -> ReportOptions {
 
 /// Ingests the `orders.csv` that `generated` wrote into `dir`, with the
 /// built-in contract; returns its path.
-fn ingest_csv<D: triglot::Dialect>(db: &triglot::Database<D>, dir: &Path) -> std::path::PathBuf {
+fn ingest_csv<D: triglot_pipeline::OrderBackend>(db: &triglot::Database<D>, dir: &Path) -> std::path::PathBuf {
     let csv = dir.join("orders.csv");
     ingest(
         db,
@@ -250,8 +253,8 @@ triglot::backend_test!(every_check_equals_a_recount_of_the_input, |db| {
 
 /// The report of `D` on the shared input, as JSON without what may differ.
 #[allow(dead_code)]
-fn json_of<D: triglot::testing::TestBackend>(dir: &Path, now: NaiveDateTime) -> serde_json::Value {
-    let db = triglot::testing::TestDb::<D>::new(&format!("report::json_of::{}", D::NAME));
+fn json_of<D: triglot_pipeline::OrderBackend>(dir: &Path, now: NaiveDateTime) -> serde_json::Value {
+    let db = triglot::testing::TestDb::<D>::new(&format!("report::json_of::{}", D::NAME), &MIGRATIONS);
     let files = [dir.join("orders.csv"), dir.join("orders.jsonl")];
     for file in &files {
         let contract = if file.extension().unwrap() == "csv" {
@@ -302,7 +305,7 @@ fn with_status(report: &Report, status: Status) -> BTreeSet<&str> {
 /// The statements that turn foreign-key enforcement off and back on for one
 /// session of backend `D` (on PostgreSQL only a superuser may, as the
 /// harness's default server URL is).
-fn foreign_key_checks<D: triglot::Dialect>() -> (&'static str, &'static str) {
+fn foreign_key_checks<D: triglot_pipeline::OrderBackend>() -> (&'static str, &'static str) {
     match D::NAME {
         "SQLite" => ("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"),
         "MySQL" => ("SET FOREIGN_KEY_CHECKS = 0", "SET FOREIGN_KEY_CHECKS = 1"),
@@ -385,7 +388,7 @@ triglot::backend_test!(dangling_rows_fail_the_integrity_checks, |db| {
 });
 
 /// The migration that creates the order tables of backend `D`.
-fn order_tables_migration<D: triglot::Dialect>() -> String {
+fn order_tables_migration<D: triglot_pipeline::OrderBackend>() -> String {
     let dir = match D::NAME {
         "SQLite" => "sqlite",
         "MySQL" => "mysql",
@@ -402,7 +405,7 @@ fn order_tables_migration<D: triglot::Dialect>() -> String {
 /// `sql` without the UNIQUE constraint of each natural key (`<table>_<columns>_key`).
 fn without_unique_keys(sql: &str) -> String {
     let mut sql = sql.to_owned();
-    for (table, columns) in triglot::schema::UNIQUE_KEYS {
+    for (table, columns) in triglot_pipeline::schema::UNIQUE_KEYS {
         let constraint = format!("CONSTRAINT {table}_{}_key UNIQUE (", columns.join("_"));
         let at =
             sql.find(&constraint).unwrap_or_else(|| panic!("no {constraint} in the migration"));
@@ -576,7 +579,7 @@ triglot::backend_test!(runs_that_do_not_reconcile_or_did_not_complete_are_counte
         })
         .collect();
     let (r0, r1, r2, r3) = (&runs[0], &runs[1], &runs[2], &runs[3]);
-    let rejected = |r: &triglot::ingest::IngestSummary| n(r.records_rejected);
+    let rejected = |r: &triglot_pipeline::ingest::IngestSummary| n(r.records_rejected);
     assert_eq!(
         seen,
         vec![

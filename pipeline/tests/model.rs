@@ -1,12 +1,17 @@
 //! Round trips of every column of every model: NULLs, empty text, i64 bounds,
 //! 4-byte unicode and microsecond timestamps read back equal on every backend.
 
+#[allow(unused_imports)]
+use triglot_pipeline::MIGRATIONS;
+#[allow(unused_imports)]
+use triglot_pipeline::OrderBackend as _;
+
 use diesel::prelude::*;
-use triglot::model::{
+use triglot_pipeline::model::{
     CustomerQueries, IngestRunQueries, NewCustomer, NewIngestRun, NewOrder, NewOrderLine,
     NewReject, OrderLineQueries, OrderQueries, OrderStatus, RejectQueries, RunUpdate,
 };
-use triglot::schema::{customers, orders};
+use triglot_pipeline::schema::{customers, orders};
 
 use crate::harness::at;
 
@@ -153,8 +158,9 @@ triglot::backend_test!(order_and_line_columns_round_trip, |db| -> triglot::Resul
 
 triglot::backend_test!(ingest_run_and_reject_columns_round_trip, |db| -> triglot::Result<()> {
     let started = at(2026, 11, 25, 8, 0, 0, 42);
+    let caps = *db.capabilities();
     let run_id = db.write("start run", |conn| {
-        D::insert_run(conn, NewIngestRun::start("a.csv b.csv", "builtin:orders", started))
+        D::insert_run(conn, &caps, NewIngestRun::start("a.csv b.csv", "builtin:orders", started))
     })?;
     let fresh = db.run("read run", |conn| conn.find_run(run_id))?;
     assert_eq!(
@@ -262,11 +268,11 @@ triglot::backend_test!(a_days_orders_load_with_their_lines, |db| {
     last.placed_at = at(2026, 11, 20, 23, 59, 59, 999_999);
     let mut next_day = order("O-next", "C1", 2);
     next_day.placed_at = at(2026, 11, 21, 0, 0, 0, 0);
-    triglot::OrderWriter::new(db).write_batch(&[next_day, last, inside]).unwrap();
+    triglot_pipeline::OrderWriter::new(db).write_batch(&[next_day, last, inside]).unwrap();
 
     let day = db
         .run("loading a day", |conn| {
-            triglot::model::orders_with_lines(
+            triglot_pipeline::model::orders_with_lines(
                 conn,
                 at(2026, 11, 20, 0, 0, 0, 0),
                 at(2026, 11, 21, 0, 0, 0, 0),
@@ -287,7 +293,7 @@ triglot::backend_test!(bulk_path_and_decode_hot_path_round_trip_every_column, |d
     // 1,234 lines use every statement size of the fixed-batch bulk paths
     // (1,000, 100, 10 and 1 rows) and span several keyset pages.
     use crate::harness::order;
-    triglot::OrderWriter::new(db).write_batch(&[order("O-1", "C1", 1)]).unwrap();
+    triglot_pipeline::OrderWriter::new(db).write_batch(&[order("O-1", "C1", 1)]).unwrap();
     let order_id = db.run("finding the order", |c| c.find_order("O-1")).unwrap().unwrap().id;
     let rows: Vec<NewOrderLine> = (0..1_234)
         .map(|n: i32| NewOrderLine {
@@ -305,7 +311,7 @@ triglot::backend_test!(bulk_path_and_decode_hot_path_round_trip_every_column, |d
         })
         .collect();
     let inserted =
-        db.write("bulk insert", |c| D::insert_lines(c, db.capabilities(), &rows)).unwrap();
+        db.write("bulk insert", |c| D::insert_lines(c, db.capabilities(), rows.clone())).unwrap();
     assert_eq!(inserted, rows.len());
 
     // The dialect's hot path, page by page, against diesel's generic decode.
@@ -330,4 +336,23 @@ triglot::backend_test!(bulk_path_and_decode_hot_path_round_trip_every_column, |d
     let stored: Vec<NewOrderLine> =
         paged.into_iter().filter(|l| l.line_no > 1).map(NewOrderLine::from).collect();
     assert_eq!(stored, rows);
+
+    // The toolkit's generic bulk load (binary COPY built from diesel's own
+    // INSERT on PostgreSQL) stores exactly what the fast path stored.
+    let moved: Vec<NewOrderLine> = rows.iter().map(|r| NewOrderLine { line_no: r.line_no + 2_000_000, ..r.clone() }).collect();
+    let writes = db.writes();
+    let inserted = db
+        .write("generic bulk insert", |c| {
+            writes.bulk_insert(c, triglot_pipeline::schema::order_lines::table, moved.clone())
+        })
+        .unwrap();
+    assert_eq!(inserted, moved.len());
+    let again: Vec<NewOrderLine> = db
+        .run("reading lines", |c| c.lines_after(0, i64::MAX))
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.line_no > 2_000_000)
+        .map(NewOrderLine::from)
+        .collect();
+    assert_eq!(again, moved);
 });

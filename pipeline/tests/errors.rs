@@ -1,10 +1,13 @@
 //! Each constraint violation maps to its `Error` variant, with a message that
 //! says what failed and where, on every backend.
 
+#[allow(unused_imports)]
+use triglot_pipeline::MIGRATIONS;
+
 use diesel::prelude::*;
 use triglot::Error;
-use triglot::model::{CustomerQueries, NewOrderLine, OrderLineQueries, OrderQueries};
-use triglot::schema::customers;
+use triglot_pipeline::model::{CustomerQueries, NewOrderLine, OrderLineQueries, OrderQueries};
+use triglot_pipeline::schema::customers;
 
 use crate::harness::customer;
 
@@ -62,7 +65,7 @@ triglot::backend_test!(null_in_a_required_column_is_a_not_null_violation, |db| {
 });
 
 triglot::backend_test!(requires(check_constraints) zero_quantity_is_a_check_violation, |db| {
-    triglot::OrderWriter::new(db).write_batch(&[crate::harness::order("O1", "C1", 1)]).unwrap();
+    triglot_pipeline::OrderWriter::new(db).write_batch(&[crate::harness::order("O1", "C1", 1)]).unwrap();
     let err = db
         .write("inserting order lines", |conn| {
             let order_id = one_order(conn)?;
@@ -103,7 +106,7 @@ mod two_sessions {
 
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    use triglot::testing::{TestBackend, TestDb};
+    use triglot::testing::TestDb;
     use triglot::{Database, Error, PoolConfig};
 
     use crate::harness::Id;
@@ -111,12 +114,12 @@ mod two_sessions {
     /// A connection killed by the server while idle, handed out without a
     /// ping (the idle threshold is an hour), fails its next statement as
     /// `ConnectionLost`.
-    fn killed_connection_is_connection_lost<D: TestBackend>(session_id: &str, kill: &str)
+    fn killed_connection_is_connection_lost<D: triglot_pipeline::OrderBackend>(session_id: &str, kill: &str)
     where
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
-        let test = TestDb::<D>::new(&format!("errors::connection_lost::{}", D::NAME));
+        let test = TestDb::<D>::new(&format!("errors::connection_lost::{}", D::NAME), &triglot_pipeline::MIGRATIONS);
         let config = PoolConfig {
             max_size: 1,
             ping_after_idle: Duration::from_secs(3_600),
@@ -137,11 +140,11 @@ mod two_sessions {
 
     /// Two transactions lock two customers in opposite orders; the server
     /// breaks the deadlock by failing one of them, which must be `Retryable`.
-    fn deadlock_is_retryable<D: TestBackend>()
+    fn deadlock_is_retryable<D: triglot_pipeline::OrderBackend>()
     where
         diesel::query_builder::SqlQuery: diesel::query_dsl::methods::ExecuteDsl<D::Connection>,
     {
-        let test = TestDb::<D>::new(&format!("errors::deadlock::{}", D::NAME));
+        let test = TestDb::<D>::new(&format!("errors::deadlock::{}", D::NAME), &triglot_pipeline::MIGRATIONS);
         let db: &Database<D> = &test;
         db.run("seeding", |c| {
             c.batch_execute(

@@ -1,0 +1,172 @@
+//! Schema parity of the order schema: fresh migrations match the model and
+//! each other on every backend, a drifted schema is reported line by line,
+//! and `triglot check` says so with its exit code.
+
+#[allow(unused_imports)]
+use triglot_pipeline::MIGRATIONS;
+
+use std::collections::BTreeSet;
+
+use diesel::connection::SimpleConnection;
+use triglot::parity::{Side, compare};
+
+triglot::backend_test!(fresh_migrations_match_the_model, |db| {
+    let model = triglot_pipeline::model_schema();
+    let live = db.introspect().unwrap();
+    let found = compare(&[Side::model(&model), Side::live(D::KEY, &live)]);
+    assert!(found.is_empty(), "{}", found.iter().map(|d| format!("\n  {d}")).collect::<String>());
+});
+
+#[test]
+fn the_order_migrations_build_the_same_schema_on_every_backend() {
+    let model = triglot_pipeline::model_schema();
+    let report = triglot::check_parity(&MIGRATIONS, Some(&model)).unwrap();
+    assert!(report.skipped.is_empty(), "every compiled-in backend is reachable: {:?}", report.skipped);
+    assert!(
+        report.agrees(),
+        "{}",
+        report.differences.iter().map(|d| format!("\n  {d}")).collect::<String>()
+    );
+    assert_eq!(report.tables, 5);
+}
+
+/// Statements that drift the schema on `backend`, and the lines that must report it.
+fn drift_for(backend: &str) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut statements = vec![
+        "ALTER TABLE customers ADD COLUMN nickname VARCHAR(20)",
+        "ALTER TABLE orders DROP COLUMN content_hash",
+        "DROP TABLE rejects",
+    ];
+    let expected = match backend {
+        "sqlite" => {
+            // SQLite cannot change a column in place: the tables are rebuilt.
+            statements.extend([
+                "DROP TABLE ingest_runs",
+                "CREATE TABLE ingest_runs (id INTEGER PRIMARY KEY, started_at TIMESTAMP, \
+                 finished_at TIMESTAMP, status TEXT NOT NULL, source TEXT NOT NULL, contract TEXT NOT NULL, \
+                 records_read BIGINT NOT NULL, records_accepted BIGINT NOT NULL, records_rejected BIGINT NOT NULL, \
+                 orders_inserted BIGINT NOT NULL, orders_updated BIGINT NOT NULL, orders_unchanged TEXT NOT NULL, \
+                 error TEXT)",
+                "DROP TABLE order_lines",
+                "CREATE TABLE order_lines (id INTEGER NOT NULL, order_id BIGINT NOT NULL, \
+                 line_no INTEGER NOT NULL, sku TEXT NOT NULL, quantity INTEGER NOT NULL, \
+                 unit_price_cents BIGINT NOT NULL, discount_bp INTEGER, note TEXT, \
+                 CONSTRAINT order_lines_order_id_line_no_key UNIQUE (order_id, line_no))",
+            ]);
+            vec![
+                "customers.nickname: fresh missing, sqlite VARCHAR(20) NULL",
+                "customers.nickname: model missing, sqlite VARCHAR(20) NULL",
+                "ingest_runs.orders_unchanged: fresh BIGINT NOT NULL, sqlite TEXT NOT NULL",
+                "ingest_runs.orders_unchanged: model integer NOT NULL, sqlite TEXT NOT NULL",
+                "ingest_runs.started_at: fresh TIMESTAMP NOT NULL, sqlite TIMESTAMP NULL",
+                "ingest_runs.started_at: model timestamp NOT NULL, sqlite TIMESTAMP NULL",
+                "ingest_runs: fresh check (orders_inserted >= 0), sqlite missing",
+                "ingest_runs: fresh check (orders_unchanged >= 0), sqlite missing",
+                "ingest_runs: fresh check (orders_updated >= 0), sqlite missing",
+                "ingest_runs: fresh check (records_accepted >= 0), sqlite missing",
+                "ingest_runs: fresh check (records_read >= 0), sqlite missing",
+                "ingest_runs: fresh check (records_rejected >= 0), sqlite missing",
+                "ingest_runs: fresh check (status IN ('running', 'completed', 'failed')), sqlite missing",
+                "order_lines.id: fresh INTEGER NOT NULL DEFAULT auto, sqlite INTEGER NOT NULL no default",
+                "order_lines: fresh check (discount_bp BETWEEN 0 AND 10000), sqlite missing",
+                "order_lines: fresh check (line_no > 0), sqlite missing",
+                "order_lines: fresh check (quantity > 0), sqlite missing",
+                "order_lines: fresh check (unit_price_cents >= 0), sqlite missing",
+                "order_lines: fresh foreign key (order_id) -> orders (id), sqlite missing",
+                "order_lines: fresh primary key (id), sqlite primary key ()",
+                "order_lines: model primary key (id), sqlite primary key ()",
+                "orders.content_hash: fresh BIGINT NOT NULL, sqlite missing",
+                "orders.content_hash: model integer NOT NULL, sqlite missing",
+                "rejects: fresh table, sqlite missing",
+                "rejects: model table, sqlite missing",
+            ]
+        }
+        "mysql" => {
+            statements.extend([
+                "ALTER TABLE orders MODIFY placed_at DATETIME(6) NULL",
+                "ALTER TABLE orders DROP INDEX orders_external_id_key",
+                "ALTER TABLE order_lines MODIFY note BIGINT NULL",
+                "ALTER TABLE order_lines DROP FOREIGN KEY order_lines_order_id_fkey",
+                "ALTER TABLE order_lines MODIFY id BIGINT NOT NULL, DROP PRIMARY KEY",
+            ]);
+            // MariaDB spells BIGINT with its display width; read without it.
+            vec![
+                "customers.nickname: fresh missing, mysql VARCHAR(20) NULL",
+                "customers.nickname: model missing, mysql VARCHAR(20) NULL",
+                "order_lines.id: fresh BIGINT NOT NULL DEFAULT auto, mysql BIGINT NOT NULL no default",
+                "order_lines.note: fresh VARCHAR(500) NULL, mysql BIGINT NULL",
+                "order_lines.note: model text NULL, mysql BIGINT NULL",
+                "order_lines: fresh foreign key (order_id) -> orders (id), mysql missing",
+                "order_lines: fresh primary key (id), mysql primary key ()",
+                "order_lines: model primary key (id), mysql primary key ()",
+                "orders.content_hash: fresh BIGINT NOT NULL, mysql missing",
+                "orders.content_hash: model integer NOT NULL, mysql missing",
+                "orders.placed_at: fresh DATETIME(6) NOT NULL, mysql DATETIME(6) NULL",
+                "orders.placed_at: model timestamp NOT NULL, mysql DATETIME(6) NULL",
+                "orders: fresh unique (external_id), mysql missing",
+                "rejects: fresh table, mysql missing",
+                "rejects: model table, mysql missing",
+            ]
+        }
+        _ => {
+            statements.extend([
+                "ALTER TABLE orders ALTER COLUMN placed_at DROP NOT NULL",
+                "ALTER TABLE orders DROP CONSTRAINT orders_external_id_key",
+                "ALTER TABLE order_lines ALTER COLUMN note TYPE BIGINT USING NULL",
+                "ALTER TABLE order_lines DROP CONSTRAINT order_lines_order_id_fkey",
+                "ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey",
+            ]);
+            vec![
+                "customers.nickname: fresh missing, postgres CHARACTER VARYING NULL",
+                "customers.nickname: model missing, postgres CHARACTER VARYING NULL",
+                "order_lines.note: fresh CHARACTER VARYING NULL, postgres BIGINT NULL",
+                "order_lines.note: model text NULL, postgres BIGINT NULL",
+                "order_lines: fresh foreign key (order_id) -> orders (id), postgres missing",
+                "order_lines: fresh primary key (id), postgres primary key ()",
+                "order_lines: model primary key (id), postgres primary key ()",
+                "orders.content_hash: fresh BIGINT NOT NULL, postgres missing",
+                "orders.content_hash: model integer NOT NULL, postgres missing",
+                "orders.placed_at: fresh TIMESTAMP WITHOUT TIME ZONE NOT NULL, postgres TIMESTAMP WITHOUT TIME ZONE NULL",
+                "orders.placed_at: model timestamp NOT NULL, postgres TIMESTAMP WITHOUT TIME ZONE NULL",
+                "orders: fresh unique (external_id), postgres missing",
+                "rejects: fresh table, postgres missing",
+                "rejects: model table, postgres missing",
+            ]
+        }
+    };
+    (statements, expected)
+}
+
+/// A difference as text, MariaDB's `BIGINT(20)` read as `BIGINT`.
+fn line(difference: &triglot::parity::Difference) -> String {
+    difference.to_string().replace("BIGINT(20)", "BIGINT")
+}
+
+triglot::backend_test!(a_drifted_schema_is_reported_line_by_line, |db| {
+    let (statements, expected) = drift_for(D::KEY);
+    let before = db.introspect().unwrap();
+    let mut conn = db.get().unwrap();
+    for statement in statements {
+        conn.batch_execute(statement).unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    drop(conn);
+    let after = db.introspect().unwrap();
+    let model = triglot_pipeline::model_schema();
+    let mut found: BTreeSet<String> =
+        compare(&[Side::model(&model), Side::live(D::KEY, &after)]).iter().map(line).collect();
+    found.extend(
+        compare(&[Side::live("fresh", &before), Side::live(D::KEY, &after)]).iter().map(line),
+    );
+    let expected: BTreeSet<String> = expected.into_iter().map(str::to_owned).collect();
+    assert_eq!(found, expected, "\nfound:\n{}", found.iter().map(|l| format!("{l:?},\n")).collect::<String>());
+});
+
+#[cfg(feature = "cli")]
+#[test]
+fn check_command_exits_zero_on_the_order_migrations() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triglot")).arg("check").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("schemas agree (model, "), "{text}");
+    assert!(text.contains("; 5 tables)"), "{text}");
+}
