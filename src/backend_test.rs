@@ -25,7 +25,7 @@
 ///   file or the crate: `static MIGRATIONS: triglot::Migrations =
 ///   triglot::migrations!();`).
 /// - `fixtures("stock", …),`: SQL run before the body, from
-///   `fixtures/<backend>/stock.sql` beside the calling crate's `Cargo.toml`
+///   `fixtures/<backend>/stock.sql` beside the file that calls the macro
 ///   (one file per backend, as for migrations), in the order given.
 /// - `setup(path),`: a function `fn path<D: Dialect>(db: &Database<D>) ->
 ///   Result<(), E>` run after the fixtures, for data written in Rust.
@@ -104,16 +104,16 @@ macro_rules! __backend_test_one {
                 guard
                     .apply_sql(
                         concat!("running fixture ", $fx),
-                        include_str!(concat!(
-                            env!("CARGO_MANIFEST_DIR"), "/fixtures/", stringify!($backend), "/", $fx, ".sql"
-                        )),
+                        include_str!(concat!("fixtures/", stringify!($backend), "/", $fx, ".sql")),
                     )
                     .unwrap_or_else(|e| panic!("fixture {:?} on {}: {e}", $fx, <D as $crate::Dialect>::NAME));
             )*
             #[allow(unused_variables)]
             let $db: &$crate::Database<D> = &guard;
             $(
-                $setup::<D>($db).unwrap_or_else(|e| {
+                // A generic function item, instantiated for `D` by the pointer type.
+                let setup: fn(&$crate::Database<D>) -> _ = $setup;
+                setup($db).unwrap_or_else(|e| {
                     panic!("setup {} on {}: {e}", stringify!($setup), <D as $crate::Dialect>::NAME)
                 });
             )?

@@ -9,18 +9,16 @@
 //! macros.
 //!
 //! ```no_run
-//! use diesel::RunQueryDsl;
+//! use diesel::connection::SimpleConnection;
 //! use triglot::{AnyDatabase, Database, Dialect, Migrations, WithDatabase};
 //!
 //! struct Visit;
 //!
 //! impl WithDatabase for Visit {
-//!     type Output = triglot::Result<usize>;
+//!     type Output = triglot::Result<()>;
 //!     fn run<D: Dialect>(self, db: &Database<D>) -> Self::Output {
 //!         db.migrate(&Migrations::from_dir("migrations"))?;
-//!         db.write("counting a visit", |conn| {
-//!             diesel::sql_query("UPDATE visits SET n = n + 1").execute(conn)
-//!         })
+//!         db.write("counting a visit", |conn| conn.batch_execute("UPDATE visits SET n = n + 1"))
 //!     }
 //! }
 //!

@@ -1,6 +1,8 @@
 //! Databases left by a killed test run are dropped by the next run.
 
-use triglot::testing::{TestBackend as _, database_name, server_url, sweep_stale};
+#[allow(unused_imports)]
+use crate::library::MIGRATIONS;
+use triglot::testing::{database_name, server_url, sweep_stale};
 
 /// A process id that no running process has.
 fn dead_pid() -> u32 {
@@ -43,11 +45,11 @@ triglot::backend_test!(a_killed_runs_databases_are_dropped_by_the_next_run, |db|
 #[ignore = "run by scripts/killed-run.sh, which kills it"]
 fn hold_databases_until_killed() {
     #[cfg(feature = "sqlite")]
-    let _sqlite = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("held");
+    let _sqlite = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("held", &crate::library::MIGRATIONS);
     #[cfg(feature = "mysql")]
-    let _mysql = triglot::testing::TestDb::<triglot::mysql::MysqlDialect>::new("held");
+    let _mysql = triglot::testing::TestDb::<triglot::mysql::MysqlDialect>::new("held", &crate::library::MIGRATIONS);
     #[cfg(feature = "postgres")]
-    let _postgres = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new("held");
+    let _postgres = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new("held", &crate::library::MIGRATIONS);
     println!("HOLDING {}", std::process::id());
     std::thread::sleep(std::time::Duration::from_secs(300));
 }
@@ -56,7 +58,7 @@ triglot::backend_test!(a_panicking_test_still_drops_its_database, |_db| {
     use triglot::testing::{PREFIX, TestDb};
     let server = server_url::<D>();
     let outcome = std::panic::catch_unwind(|| {
-        let test = TestDb::<D>::new("panicking_test");
+        let test = TestDb::<D>::new("panicking_test", &crate::library::MIGRATIONS);
         let listed = D::list_databases(&server, PREFIX).unwrap();
         assert!(listed.iter().any(|n| n == test.name()), "{} was created", test.name());
         std::panic::panic_any(test.name().to_owned());

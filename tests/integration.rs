@@ -1,34 +1,31 @@
-//! Integration tests of triglot on real databases; every `backend_test!` runs
-//! once per compiled-in backend, each on a fresh migrated database.
+//! Integration tests of the toolkit on real databases, on a schema of their
+//! own (`library`); every `backend_test!` runs once per compiled-in backend,
+//! each on a fresh database built from the library's migrations.
 
-mod harness;
+mod library;
 
 // Cross-backend criterion benches: one body per backend.
 mod bench;
-// The `triglot` program end to end.
-#[cfg(feature = "cli")]
-mod cli;
-// The harness: unreachable servers fail loudly, capabilities gate bodies.
+// One body on the backend a URL names; a crate's own traits per backend.
+mod dispatch;
+// The harness: unreachable servers fail loudly, capabilities gate bodies,
+// migrations, fixtures and setup build a test's database.
 mod harness_rules;
 // Databases of killed runs are dropped by the next run.
 mod harness_sweep;
-// Each constraint violation and transient failure maps to its Error variant.
-mod errors;
-// Ingest through contracts: rejects with reasons, reconciled counts, reruns.
-mod ingest;
-// Migrations up, down and up again.
+// Statements counted and timed, slow ones logged without binds; retries.
+mod health;
+// Migrations up, down and up again; a failing one names its database.
 mod migrate;
-// Round trips of every column of every model.
-mod model;
-// The live schema against the model layer; `triglot check`.
+// The library's migrations compared across backends and with its tables.
 mod parity;
-// The data-quality report: recounts and identical JSON on every backend.
-mod report;
-// Pools: in-memory databases, checkout timeouts, busy databases.
+// Pools: in-memory databases, checkout timeouts, busy databases, dead connections.
 mod pool;
 // The session setup of every backend, read back from pooled connections.
 mod session;
+// PostgreSQL's migrated templates keyed by the set's content.
+mod templates;
 // Choosing a backend by URL; passwords never shown.
 mod url;
-// The order writer: batches, idempotence, atomicity.
-mod writer;
+// Generic writes: bulk load, upsert, insert returning the new id.
+mod writes;

@@ -6,22 +6,24 @@ mod sqlite {
     use std::time::Duration;
 
     use diesel::prelude::*;
-    use triglot::model::CustomerQueries;
-    use triglot::sqlite::SqliteDialect;
+        use triglot::sqlite::SqliteDialect;
     use triglot::{Database, Error, PoolConfig};
+
+    use crate::library::{NewAuthor, authors};
 
     #[test]
     fn memory_database_is_shared_by_every_checkout() {
         let db = Database::<SqliteDialect>::open("sqlite::memory:").unwrap();
-        db.migrate().unwrap();
+        db.migrate(&crate::library::MIGRATIONS).unwrap();
         db.run("insert", |conn| {
-            diesel::insert_into(triglot::schema::customers::table)
-                .values(crate::harness::customer("C1"))
+            diesel::insert_into(authors::table)
+                .values(NewAuthor { name: "Lem".into(), country: None })
                 .execute(conn)
         })
         .unwrap();
         for _ in 0..3 {
-            assert_eq!(db.run("count", |conn| conn.count_customers()).unwrap(), 1);
+            let count: i64 = db.run("count", |conn| authors::table.count().get_result(conn)).unwrap();
+            assert_eq!(count, 1);
         }
         assert_eq!(db.pool_state().max_size, 1);
     }
@@ -44,7 +46,7 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.db");
         let db = Database::<SqliteDialect>::open(&format!("sqlite://{}", path.display())).unwrap();
-        db.migrate().unwrap();
+        db.migrate(&crate::library::MIGRATIONS).unwrap();
         let mut holder = db.get().unwrap();
         diesel::connection::SimpleConnection::batch_execute(&mut **holder, "BEGIN IMMEDIATE")
             .unwrap();
@@ -70,13 +72,17 @@ mod server_gone {
 
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    use triglot::testing::{TestBackend, TestDb};
+    use triglot::testing::TestDb;
     use triglot::{Database, PoolConfig};
 
-    use crate::harness::Id;
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
 
     /// Opens the test database again with one connection and a short idle threshold.
-    fn single<D: TestBackend>(test: &TestDb<D>) -> Database<D> {
+    fn single<D: triglot::Dialect>(test: &TestDb<D>) -> Database<D> {
         let config = PoolConfig {
             max_size: 1,
             min_idle: Some(1),
@@ -86,13 +92,13 @@ mod server_gone {
         Database::<D>::open_with(test.url(), config).unwrap()
     }
 
-    fn killed_session_is_replaced<D: TestBackend>(session_id: &str, kill: impl Fn(i64) -> String)
+    fn killed_session_is_replaced<D: triglot::Dialect>(session_id: &str, kill: impl Fn(i64) -> String)
     where
         D::Connection: diesel::connection::LoadConnection,
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
-        let test = TestDb::<D>::new(&format!("pool::server_gone::{}", D::NAME));
+        let test = TestDb::<D>::new(&format!("pool::server_gone::{}", D::NAME), &crate::library::MIGRATIONS);
         let db = single(&test);
         let first = db
             .run("session id", |conn| diesel::sql_query(session_id).get_result::<Id>(conn))

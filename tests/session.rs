@@ -75,7 +75,7 @@ mod mysql {
 
     #[test]
     fn every_pooled_connection_is_strict_utc_and_utf8mb4() {
-        let db = TestDb::<MysqlDialect>::new(module_path!());
+        let db = TestDb::<MysqlDialect>::new(module_path!(), &crate::library::MIGRATIONS);
         let mut held: Vec<_> = (0..3).map(|_| db.get().unwrap()).collect();
         for conn in &mut held {
             let s: Session = diesel::sql_query(
@@ -123,7 +123,7 @@ mod postgres {
 
     #[test]
     fn every_pooled_connection_is_utc_and_named_triglot() {
-        let db = TestDb::<PostgresDialect>::new(module_path!());
+        let db = TestDb::<PostgresDialect>::new(module_path!(), &crate::library::MIGRATIONS);
         let mut held: Vec<_> = (0..3).map(|_| db.get().unwrap()).collect();
         for conn in &mut held {
             let s: Session = diesel::sql_query(

@@ -67,7 +67,7 @@ fn mysql_password_is_never_shown() {
 
 /// `server_url::<D>()` with its scheme replaced by `scheme`.
 #[cfg(any(feature = "mysql", feature = "postgres"))]
-fn with_scheme<D: triglot::testing::TestBackend>(scheme: &str) -> String {
+fn with_scheme<D: triglot::Dialect>(scheme: &str) -> String {
     let url = triglot::testing::server_url::<D>();
     let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
     format!("{scheme}://{rest}")

@@ -27,13 +27,11 @@ pub type PooledConn<D> = PooledConnection<crate::pool::Manager<D>>;
 /// # Example
 ///
 /// ```
-/// use diesel::RunQueryDsl;
+/// use diesel::connection::SimpleConnection;
 /// use triglot_core::{Database, Dialect};
 ///
-/// fn count_visit<D: Dialect>(db: &Database<D>) -> triglot_core::Result<usize> {
-///     db.write("counting a visit", |conn| {
-///         diesel::sql_query("UPDATE visits SET n = n + 1").execute(conn)
-///     })
+/// fn count_visit<D: Dialect>(db: &Database<D>) -> triglot_core::Result<()> {
+///     db.write("counting a visit", |conn| conn.batch_execute("UPDATE visits SET n = n + 1"))
 /// }
 /// ```
 pub struct Database<D: Dialect> {

@@ -154,12 +154,12 @@ impl<D: Dialect> Database<D> {
     /// # Example
     ///
     /// ```
-    /// use diesel::RunQueryDsl;
+    /// use diesel::connection::SimpleConnection;
     /// use triglot_core::{Database, Dialect, RetryPolicy};
     ///
     /// fn bump<D: Dialect>(db: &Database<D>) -> triglot_core::Result<u32> {
     ///     let done = db.write_with_retry("bumping a counter", &RetryPolicy::default(), |conn| {
-    ///         diesel::sql_query("UPDATE counters SET n = n + 1").execute(conn)
+    ///         conn.batch_execute("UPDATE counters SET n = n + 1")
     ///     })?;
     ///     Ok(done.attempts)
     /// }

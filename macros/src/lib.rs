@@ -24,7 +24,8 @@ const BACKENDS: [(&str, bool); 3] = [
 /// compiled-in backend, or to a `compile_error!` naming the missing folder.
 #[proc_macro]
 pub fn __embed_migrations(input: TokenStream) -> TokenStream {
-    let mut tokens = input.into_iter();
+    // Fragments a `macro_rules!` hands on arrive wrapped in invisible groups.
+    let mut tokens = flatten(input).into_iter();
     let Some(krate) = tokens.next() else {
         return error("triglot::migrations!: missing crate path", Span::call_site());
     };
@@ -67,6 +68,20 @@ pub fn __embed_migrations(input: TokenStream) -> TokenStream {
     out.extend(TokenStream::from_str("::__migrations_set!").unwrap_or_default());
     let body = TokenStream::from_str(&sets).unwrap_or_default();
     out.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, body))]);
+    out
+}
+
+/// `input` with every invisible (`Delimiter::None`) group opened.
+fn flatten(input: TokenStream) -> Vec<TokenTree> {
+    let mut out = Vec::new();
+    for tree in input {
+        match tree {
+            TokenTree::Group(group) if group.delimiter() == Delimiter::None => {
+                out.extend(flatten(group.stream()));
+            }
+            other => out.push(other),
+        }
+    }
     out
 }
 
