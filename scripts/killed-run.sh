@@ -5,7 +5,7 @@
 # checks that the killed process's databases are gone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-features=triglot/sqlite,triglot/mysql,triglot/postgres
+pkg=(-p triglot --features sqlite,mysql,postgres)
 log=$(mktemp)
 
 count() { # pid → number of databases of that process on all backends
@@ -16,8 +16,8 @@ count() { # pid → number of databases of that process on all backends
     echo "$n"
 }
 
-cargo test --locked --features "$features" --test integration --no-run >/dev/null 2>&1
-cargo test --locked --features "$features" --test integration -- --ignored --exact harness_sweep::hold_databases_until_killed --nocapture >"$log" 2>&1 &
+cargo test --locked "${pkg[@]}" --test integration --no-run >/dev/null 2>&1
+cargo test --locked "${pkg[@]}" --test integration -- --ignored --exact harness_sweep::hold_databases_until_killed --nocapture >"$log" 2>&1 &
 for _ in $(seq 1 120); do
     grep -q '^HOLDING ' "$log" && break
     sleep 0.5
@@ -30,7 +30,7 @@ before=$(count "$pid")
 echo "killed-run: process $pid killed with $before test database(s) open"
 [ "$before" -eq 3 ] || { echo "killed-run: expected 3 databases of the killed run"; exit 1; }
 
-cargo test --locked --features "$features" --test integration -- migrate:: >/dev/null
+cargo test --locked "${pkg[@]}" --test integration -- migrate:: >/dev/null
 after=$(count "$pid")
 echo "killed-run: after the next run, $after database(s) of process $pid remain"
 [ "$after" -eq 0 ]

@@ -112,6 +112,8 @@ impl AnyDatabase {
 
     /// The database as backend `D`'s, if it is one.
     pub fn downcast<D: Dialect>(&self) -> Option<&Database<D>> {
+        // With one backend compiled in, the match has one arm.
+        #[allow(clippy::infallible_destructuring_match)]
         let db: &dyn std::any::Any = match self {
             #[cfg(feature = "sqlite")]
             AnyDatabase::Sqlite(db) => db,

@@ -49,7 +49,10 @@ impl ParityReport {
 /// }
 /// # Ok(()) }
 /// ```
-pub fn check_parity(migrations: &Migrations, model: Option<&SchemaSnapshot>) -> Result<ParityReport> {
+pub fn check_parity(
+    migrations: &Migrations,
+    model: Option<&SchemaSnapshot>,
+) -> Result<ParityReport> {
     let mut report = ParityReport::default();
     let mut live: Vec<(&'static str, SchemaSnapshot, bool)> = Vec::new();
     macro_rules! one {
@@ -78,7 +81,9 @@ pub fn check_parity(migrations: &Migrations, model: Option<&SchemaSnapshot>) -> 
 
 /// `D`'s schema built from `migrations`, and whether its server keeps CHECK
 /// constraints; `Ok(Err(why))` when the server cannot be reached.
-fn live_schema<D: Dialect>(migrations: &Migrations) -> Result<std::result::Result<(SchemaSnapshot, bool), String>> {
+fn live_schema<D: Dialect>(
+    migrations: &Migrations,
+) -> Result<std::result::Result<(SchemaSnapshot, bool), String>> {
     match TestDb::<D>::try_new("parity", migrations) {
         Ok(db) => Ok(Ok((db.introspect()?, db.capabilities().check_constraints))),
         Err(err @ (Error::Open { .. } | Error::PoolTimeout { .. })) => Ok(Err(err.to_string())),

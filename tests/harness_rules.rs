@@ -10,8 +10,9 @@ use crate::library::{MIGRATIONS, NewAuthor, authors, books};
 
 #[allow(dead_code)]
 fn panic_text<D: triglot::Dialect>(url: &str) -> String {
-    let caught =
-        std::panic::catch_unwind(|| triglot::testing::TestDb::<D>::new_on(url, "unreachable", &crate::library::MIGRATIONS));
+    let caught = std::panic::catch_unwind(|| {
+        triglot::testing::TestDb::<D>::new_on(url, "unreachable", &crate::library::MIGRATIONS)
+    });
     let payload = caught.expect_err("an unreachable server must fail the test");
     payload
         .downcast_ref::<String>()
@@ -94,27 +95,41 @@ static NOTES: std::sync::LazyLock<triglot::Migrations> = std::sync::LazyLock::ne
     for backend in ["sqlite", "mysql", "postgres"] {
         let folder = dir.join(backend).join("2026-12-01-000001_notes");
         std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(folder.join("up.sql"), "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT)").unwrap();
+        std::fs::write(
+            folder.join("up.sql"),
+            "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT)",
+        )
+        .unwrap();
         std::fs::write(folder.join("down.sql"), "DROP TABLE notes").unwrap();
     }
     triglot::Migrations::from_dir(dir)
 });
 
-triglot::backend_test!(a_test_names_the_migration_set_its_database_is_built_from, migrations = *NOTES, |db| {
-    let tables: Vec<String> = db.introspect().unwrap().tables.into_keys().collect();
-    assert_eq!(tables, ["notes"], "on {}", D::NAME);
-});
+triglot::backend_test!(
+    a_test_names_the_migration_set_its_database_is_built_from,
+    migrations = *NOTES,
+    |db| {
+        let tables: Vec<String> = db.introspect().unwrap().tables.into_keys().collect();
+        assert_eq!(tables, ["notes"], "on {}", D::NAME);
+    }
+);
 
 #[test]
 fn readme_shows_the_example_projects_test_that_ci_runs() {
     let readme = include_str!("../README.md");
     let example = include_str!("../examples/inventory/tests/stock.rs");
-    assert!(readme.contains(example), "README.md must contain examples/inventory/tests/stock.rs verbatim");
+    assert!(
+        readme.contains(example),
+        "README.md must contain examples/inventory/tests/stock.rs verbatim"
+    );
 }
 
 #[test]
 fn readme_shows_the_example_projects_bench_that_ci_builds() {
     let readme = include_str!("../README.md");
     let example = include_str!("../examples/inventory/benches/stock.rs");
-    assert!(readme.contains(example), "README.md must contain examples/inventory/benches/stock.rs verbatim");
+    assert!(
+        readme.contains(example),
+        "README.md must contain examples/inventory/benches/stock.rs verbatim"
+    );
 }

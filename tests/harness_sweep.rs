@@ -45,11 +45,20 @@ triglot::backend_test!(a_killed_runs_databases_are_dropped_by_the_next_run, |db|
 #[ignore = "run by scripts/killed-run.sh, which kills it"]
 fn hold_databases_until_killed() {
     #[cfg(feature = "sqlite")]
-    let _sqlite = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("held", &crate::library::MIGRATIONS);
+    let _sqlite = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new(
+        "held",
+        &crate::library::MIGRATIONS,
+    );
     #[cfg(feature = "mysql")]
-    let _mysql = triglot::testing::TestDb::<triglot::mysql::MysqlDialect>::new("held", &crate::library::MIGRATIONS);
+    let _mysql = triglot::testing::TestDb::<triglot::mysql::MysqlDialect>::new(
+        "held",
+        &crate::library::MIGRATIONS,
+    );
     #[cfg(feature = "postgres")]
-    let _postgres = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new("held", &crate::library::MIGRATIONS);
+    let _postgres = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new(
+        "held",
+        &crate::library::MIGRATIONS,
+    );
     println!("HOLDING {}", std::process::id());
     std::thread::sleep(std::time::Duration::from_secs(300));
 }

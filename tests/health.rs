@@ -67,7 +67,9 @@ triglot::backend_test!(failures_and_pool_timeouts_are_counted, |db| {
     };
     let small = Database::<D>::open_with(db.url().expose(), config).unwrap();
     let err = small
-        .run("reading a missing table", |conn| diesel::sql_query("SELECT * FROM no_such_table").execute(conn))
+        .run("reading a missing table", |conn| {
+            diesel::sql_query("SELECT * FROM no_such_table").execute(conn)
+        })
         .unwrap_err();
     assert!(err.kind().is_some(), "{err}");
     let held = small.get().unwrap();
@@ -93,7 +95,11 @@ fn retried_past_a_lock<D: triglot::Dialect>(db: &Database<D>) -> u32 {
         std::thread::sleep(Duration::from_millis(150));
         holder.batch_execute("COMMIT").unwrap();
     });
-    let policy = RetryPolicy { max_attempts: 50, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(40) };
+    let policy = RetryPolicy {
+        max_attempts: 50,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+    };
     let done = db
         .write_with_retry("renaming under a lock", &policy, |conn| {
             conn.batch_execute("SELECT * FROM authors FOR UPDATE NOWAIT")?;
@@ -108,13 +114,17 @@ fn retried_past_a_lock<D: triglot::Dialect>(db: &Database<D>) -> u32 {
 #[cfg(feature = "postgres")]
 #[test]
 fn a_lock_conflict_is_retried_with_backoff_until_it_commits_on_postgres() {
-    let db = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new("health::retry", &MIGRATIONS);
+    let db = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new(
+        "health::retry",
+        &MIGRATIONS,
+    );
     assert!(retried_past_a_lock(&db) > 1);
 }
 
 #[cfg(feature = "mysql")]
 #[test]
 fn a_lock_conflict_is_retried_with_backoff_until_it_commits_on_mysql() {
-    let db = triglot::testing::TestDb::<triglot::mysql::MysqlDialect>::new("health::retry", &MIGRATIONS);
+    let db =
+        triglot::testing::TestDb::<triglot::mysql::MysqlDialect>::new("health::retry", &MIGRATIONS);
     assert!(retried_past_a_lock(&db) > 1);
 }

@@ -84,7 +84,7 @@ pub(crate) fn book(n: usize, pages: i32) -> NewBook {
         title: format!("Volume {n} — “ü”"),
         author_id: 1,
         pages,
-        in_stock: n % 2 == 0,
+        in_stock: n.is_multiple_of(2),
     }
 }
 

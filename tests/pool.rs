@@ -6,7 +6,7 @@ mod sqlite {
     use std::time::Duration;
 
     use diesel::prelude::*;
-        use triglot::sqlite::SqliteDialect;
+    use triglot::sqlite::SqliteDialect;
     use triglot::{Database, Error, PoolConfig};
 
     use crate::library::{NewAuthor, authors};
@@ -22,7 +22,8 @@ mod sqlite {
         })
         .unwrap();
         for _ in 0..3 {
-            let count: i64 = db.run("count", |conn| authors::table.count().get_result(conn)).unwrap();
+            let count: i64 =
+                db.run("count", |conn| authors::table.count().get_result(conn)).unwrap();
             assert_eq!(count, 1);
         }
         assert_eq!(db.pool_state().max_size, 1);
@@ -92,13 +93,18 @@ mod server_gone {
         Database::<D>::open_with(test.url(), config).unwrap()
     }
 
-    fn killed_session_is_replaced<D: triglot::Dialect>(session_id: &str, kill: impl Fn(i64) -> String)
-    where
+    fn killed_session_is_replaced<D: triglot::Dialect>(
+        session_id: &str,
+        kill: impl Fn(i64) -> String,
+    ) where
         D::Connection: diesel::connection::LoadConnection,
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
-        let test = TestDb::<D>::new(&format!("pool::server_gone::{}", D::NAME), &crate::library::MIGRATIONS);
+        let test = TestDb::<D>::new(
+            &format!("pool::server_gone::{}", D::NAME),
+            &crate::library::MIGRATIONS,
+        );
         let db = single(&test);
         let first = db
             .run("session id", |conn| diesel::sql_query(session_id).get_result::<Id>(conn))

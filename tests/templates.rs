@@ -1,14 +1,14 @@
 //! PostgreSQL's migrated templates are keyed by the content of the set:
 //! equal content shares one, changed content gets its own.
 
-use crate::library::MIGRATIONS;
-
 #[cfg(feature = "postgres")]
 #[test]
 fn two_sets_in_one_process_never_share_a_template() {
     use triglot::Dialect;
     use triglot::postgres::PostgresDialect as Pg;
     use triglot::testing::{TestDb, server_url};
+
+    use crate::library::MIGRATIONS;
 
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("postgres/2026-12-01-000001_create_library");
@@ -30,7 +30,8 @@ fn two_sets_in_one_process_never_share_a_template() {
 
     let first = TestDb::<Pg>::new("templates::first", &MIGRATIONS);
     let second = TestDb::<Pg>::new("templates::second", &changed);
-    let has_shelves = |db: &triglot::Database<Pg>| db.introspect().unwrap().tables.contains_key("shelves");
+    let has_shelves =
+        |db: &triglot::Database<Pg>| db.introspect().unwrap().tables.contains_key("shelves");
     assert!(!has_shelves(&first) && has_shelves(&second));
     let templates = Pg::list_databases(&server_url::<Pg>(), "tg_template_").unwrap();
     for set in [&MIGRATIONS, &changed] {

@@ -5,101 +5,149 @@ use diesel::prelude::*;
 
 use crate::library::{MIGRATIONS, NewAuthor, NewBook, NewLoan, at, authors, book, books, loans};
 
-triglot::backend_test!(bulk_insert_loads_every_row_of_any_table, fixtures("shelf"), |db| -> triglot::Result<()> {
-    // 1,234 rows: every fixed statement size of SQLite's and MySQL's paths
-    // (1,000, 100, 10, 1 rows), one COPY on PostgreSQL.
-    let rows: Vec<NewBook> = (10..1_244).map(|n| book(n, n as i32)).collect();
-    let writes = db.writes();
-    let inserted = db.write("loading books", |conn| writes.bulk_insert(conn, books::table, rows.clone()))?;
-    assert_eq!(inserted, rows.len());
-    let stored: Vec<NewBook> = db.run("reading books", |conn| {
-        books::table.filter(books::id.gt(3)).order(books::id).select(NewBook::as_select()).load(conn)
-    })?;
-    assert_eq!(stored, rows, "on {}", D::NAME);
-    Ok(())
-});
-
-triglot::backend_test!(bulk_insert_keeps_timestamps_and_nulls, fixtures("shelf"), |db| -> triglot::Result<()> {
-    let rows: Vec<NewLoan> = (0..25)
-        .map(|n| NewLoan {
-            book_id: 1 + n % 3,
-            borrower: format!("reader {n} 𝄞"),
-            borrowed_at: at(1, n as u32 * 7),
-            returned_at: (n % 2 == 0).then(|| at(20, 999_999)),
-        })
-        .collect();
-    let writes = db.writes();
-    db.write("loading loans", |conn| writes.bulk_insert(conn, loans::table, rows.clone()))?;
-    let stored: Vec<(i64, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> =
-        db.run("reading loans", |conn| {
-            loans::table
-                .order(loans::id)
-                .select((loans::book_id, loans::borrower, loans::borrowed_at, loans::returned_at))
+triglot::backend_test!(
+    bulk_insert_loads_every_row_of_any_table,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        // 1,234 rows: every fixed statement size of SQLite's and MySQL's paths
+        // (1,000, 100, 10, 1 rows), one COPY on PostgreSQL.
+        let rows: Vec<NewBook> = (10..1_244).map(|n| book(n, n as i32)).collect();
+        let writes = db.writes();
+        let inserted =
+            db.write("loading books", |conn| writes.bulk_insert(conn, books::table, rows.clone()))?;
+        assert_eq!(inserted, rows.len());
+        let stored: Vec<NewBook> = db.run("reading books", |conn| {
+            books::table
+                .filter(books::id.gt(3))
+                .order(books::id)
+                .select(NewBook::as_select())
                 .load(conn)
         })?;
-    let expected: Vec<_> =
-        rows.into_iter().map(|r| (r.book_id, r.borrower, r.borrowed_at, r.returned_at)).collect();
-    assert_eq!(stored, expected, "on {}", D::NAME);
-    Ok(())
-});
+        assert_eq!(stored, rows, "on {}", D::NAME);
+        Ok(())
+    }
+);
 
-triglot::backend_test!(upsert_inserts_new_keys_and_updates_the_named_columns_of_existing_ones, fixtures("shelf"), |db| -> triglot::Result<()> {
-    let writes = db.writes();
-    let renamed = NewBook {
-        isbn: "9780156027601".into(),
-        title: "Solaris (new translation)".into(),
-        author_id: 1,
-        pages: 230,
-        in_stock: false,
-    };
-    let rows = vec![renamed.clone(), book(99, 10)];
-    let upsert = |rows: Vec<NewBook>| {
-        db.write("upserting books", |conn| {
-            writes.upsert(conn, books::table, rows, (books::isbn,), (books::title, books::pages))
-        })
-    };
-    upsert(rows.clone())?;
-    upsert(rows)?;
-    let stored: Vec<(i64, String, String, i64, i32)> = db.run("reading books", |conn| {
-        books::table
-            .order(books::id)
-            .select((books::id, books::isbn, books::title, books::author_id, books::pages))
-            .load(conn)
-    })?;
-    assert_eq!(stored.len(), 4, "one new book, written once: {stored:?}");
-    // The existing row keeps its id and the columns not named for update.
-    assert_eq!(stored[1], (2, renamed.isbn.clone(), renamed.title.clone(), 2, 230));
-    assert_eq!(stored[3].1, book(99, 10).isbn);
+triglot::backend_test!(
+    bulk_insert_keeps_timestamps_and_nulls,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        let rows: Vec<NewLoan> = (0..25)
+            .map(|n| NewLoan {
+                book_id: 1 + n % 3,
+                borrower: format!("reader {n} 𝄞"),
+                borrowed_at: at(1, n as u32 * 7),
+                returned_at: (n % 2 == 0).then(|| at(20, 999_999)),
+            })
+            .collect();
+        let writes = db.writes();
+        db.write("loading loans", |conn| writes.bulk_insert(conn, loans::table, rows.clone()))?;
+        let stored: Vec<(i64, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> =
+            db.run("reading loans", |conn| {
+                loans::table
+                    .order(loans::id)
+                    .select((
+                        loans::book_id,
+                        loans::borrower,
+                        loans::borrowed_at,
+                        loans::returned_at,
+                    ))
+                    .load(conn)
+            })?;
+        let expected: Vec<_> = rows
+            .into_iter()
+            .map(|r| (r.book_id, r.borrower, r.borrowed_at, r.returned_at))
+            .collect();
+        assert_eq!(stored, expected, "on {}", D::NAME);
+        Ok(())
+    }
+);
 
-    // Nothing to update: an existing key is left as it is.
-    let ignored = NewBook { title: "ignored".into(), ..renamed.clone() };
-    db.write("upserting again", |conn| writes.upsert(conn, books::table, vec![ignored], (books::isbn,), ()))?;
-    let title: String = db.run("reading a title", |conn| {
-        books::table.filter(books::isbn.eq(&renamed.isbn)).select(books::title).first(conn)
-    })?;
-    assert_eq!(title, renamed.title);
+triglot::backend_test!(
+    upsert_inserts_new_keys_and_updates_the_named_columns_of_existing_ones,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        let writes = db.writes();
+        let renamed = NewBook {
+            isbn: "9780156027601".into(),
+            title: "Solaris (new translation)".into(),
+            author_id: 1,
+            pages: 230,
+            in_stock: false,
+        };
+        let rows = vec![renamed.clone(), book(99, 10)];
+        let upsert = |rows: Vec<NewBook>| {
+            db.write("upserting books", |conn| {
+                writes.upsert(
+                    conn,
+                    books::table,
+                    rows,
+                    (books::isbn,),
+                    (books::title, books::pages),
+                )
+            })
+        };
+        upsert(rows.clone())?;
+        upsert(rows)?;
+        let stored: Vec<(i64, String, String, i64, i32)> = db.run("reading books", |conn| {
+            books::table
+                .order(books::id)
+                .select((books::id, books::isbn, books::title, books::author_id, books::pages))
+                .load(conn)
+        })?;
+        assert_eq!(stored.len(), 4, "one new book, written once: {stored:?}");
+        // The existing row keeps its id and the columns not named for update.
+        assert_eq!(stored[1], (2, renamed.isbn.clone(), renamed.title.clone(), 2, 230));
+        assert_eq!(stored[3].1, book(99, 10).isbn);
 
-    // More rows than one statement's bind limit allows at the table's width.
-    let many: Vec<NewBook> = (1_000..12_000).map(|n| book(n, 1)).collect();
-    db.write("upserting many", |conn| {
-        writes.upsert(conn, books::table, many, (books::isbn,), (books::title, books::pages))
-    })?;
-    let count: i64 = db.run("counting", |conn| books::table.count().get_result(conn))?;
-    assert_eq!(count, 4 + 11_000);
-    Ok(())
-});
+        // Nothing to update: an existing key is left as it is.
+        let ignored = NewBook { title: "ignored".into(), ..renamed.clone() };
+        db.write("upserting again", |conn| {
+            writes.upsert(conn, books::table, vec![ignored], (books::isbn,), ())
+        })?;
+        let title: String = db.run("reading a title", |conn| {
+            books::table.filter(books::isbn.eq(&renamed.isbn)).select(books::title).first(conn)
+        })?;
+        assert_eq!(title, renamed.title);
 
-triglot::backend_test!(insert_returning_id_gives_each_new_row_its_key, |db| -> triglot::Result<()> {
-    let writes = db.writes();
-    let (a, b) = db.write("adding authors", |conn| {
-        let a = writes.insert_returning_id(conn, authors::table, NewAuthor { name: "Calvino".into(), country: Some("IT".into()) })?;
-        let b = writes.insert_returning_id(conn, authors::table, NewAuthor { name: "Borges".into(), country: None })?;
-        Ok((a, b))
-    })?;
-    assert_ne!(a, b);
-    let names: Vec<(i64, String)> = db.run("reading authors", |conn| {
-        authors::table.order(authors::id).select((authors::id, authors::name)).load(conn)
-    })?;
-    assert_eq!(names, [(a, "Calvino".to_string()), (b, "Borges".to_string())], "on {}", D::NAME);
-    Ok(())
-});
+        // More rows than one statement's bind limit allows at the table's width.
+        let many: Vec<NewBook> = (1_000..12_000).map(|n| book(n, 1)).collect();
+        db.write("upserting many", |conn| {
+            writes.upsert(conn, books::table, many, (books::isbn,), (books::title, books::pages))
+        })?;
+        let count: i64 = db.run("counting", |conn| books::table.count().get_result(conn))?;
+        assert_eq!(count, 4 + 11_000);
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
+    insert_returning_id_gives_each_new_row_its_key,
+    |db| -> triglot::Result<()> {
+        let writes = db.writes();
+        let (a, b) = db.write("adding authors", |conn| {
+            let a = writes.insert_returning_id(
+                conn,
+                authors::table,
+                NewAuthor { name: "Calvino".into(), country: Some("IT".into()) },
+            )?;
+            let b = writes.insert_returning_id(
+                conn,
+                authors::table,
+                NewAuthor { name: "Borges".into(), country: None },
+            )?;
+            Ok((a, b))
+        })?;
+        assert_ne!(a, b);
+        let names: Vec<(i64, String)> = db.run("reading authors", |conn| {
+            authors::table.order(authors::id).select((authors::id, authors::name)).load(conn)
+        })?;
+        assert_eq!(
+            names,
+            [(a, "Calvino".to_string()), (b, "Borges".to_string())],
+            "on {}",
+            D::NAME
+        );
+        Ok(())
+    }
+);

@@ -9,11 +9,10 @@
 #![allow(missing_docs)]
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, ours};
 
-fn decode<D: TestBackend, R: Raw>(c: &mut Criterion) {
+fn decode<D: triglot_pipeline::OrderBackend, R: Raw>(c: &mut Criterion) {
     for lines in [1_000, 100_000] {
         let Some(mut compared) = Compared::<D, R>::new("decode", lines) else { return };
         let Compared { fixture, raw, .. } = &mut compared;

@@ -9,11 +9,10 @@
 #![allow(missing_docs)]
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, checkouts, plain_r2d2};
 
-fn pool<D: TestBackend, R: Raw>(c: &mut Criterion) {
+fn pool<D: triglot_pipeline::OrderBackend, R: Raw>(c: &mut Criterion) {
     let Some(compared) = Compared::<D, R>::new("pool", 4) else { return };
     let ours = compared.fixture.db.pool();
     let plain = plain_r2d2::<D>(compared.fixture.url(), 4);

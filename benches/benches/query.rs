@@ -10,15 +10,14 @@
 
 use chrono::TimeDelta;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use triglot::model::orders_with_lines;
-use triglot::report::{ReportQueries, order_totals_sql};
-use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, epoch};
+use triglot_pipeline::model::orders_with_lines;
+use triglot_pipeline::report::{ReportQueries, order_totals_sql};
 
 const LINES: usize = 10_000;
 
-fn query<D: TestBackend, R: Raw>(c: &mut Criterion) {
+fn query<D: triglot_pipeline::OrderBackend, R: Raw>(c: &mut Criterion) {
     let Some(mut compared) = Compared::<D, R>::new("query", LINES) else { return };
     let Compared { fixture, raw, .. } = &mut compared;
     let db = &fixture.db;

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
 use triglot::diesel::r2d2::{ConnectionManager, ManageConnection, Pool};
-use triglot::model::{NewOrderLine, OrderLine, OrderLineQueries};
-use triglot::testing::{TestBackend, TestDb};
-use triglot::{Database, Dialect, LineRecord, OrderRecord, OrderWriter, PoolConfig, Result};
+use triglot::testing::TestDb;
+use triglot::{Database, PoolConfig, Result};
+use triglot_pipeline::model::{NewOrderLine, OrderLine, OrderLineQueries};
+use triglot_pipeline::{LineRecord, OrderBackend, OrderRecord, OrderWriter};
 
 pub mod raw;
 
@@ -34,7 +35,7 @@ macro_rules! each_compared {
 /// A filled fixture and a raw driver on it, on an isolated database that is
 /// dropped with it.
 #[derive(Debug)]
-pub struct Compared<D: TestBackend, R> {
+pub struct Compared<D: triglot_pipeline::OrderBackend, R> {
     /// triglot's side.
     pub fixture: Fixture<D>,
     /// The raw driver's side, on the same database.
@@ -43,11 +44,11 @@ pub struct Compared<D: TestBackend, R> {
     _test: TestDb<D>,
 }
 
-impl<D: TestBackend, R: raw::Raw> Compared<D, R> {
+impl<D: triglot_pipeline::OrderBackend, R: raw::Raw> Compared<D, R> {
     /// Sets up `lines` order lines for `bench`; `None`, after one line on
     /// standard error saying why, when the backend's server is unreachable.
     pub fn new(bench: &str, lines: usize) -> Option<Self> {
-        let test = match TestDb::<D>::try_new(bench) {
+        let test = match TestDb::<D>::try_new(bench, &triglot_pipeline::MIGRATIONS) {
             Ok(test) => test,
             Err(e) => {
                 eprintln!("skipping {bench} on {}: {e} ({})", D::NAME, D::START_HINT);
@@ -73,7 +74,7 @@ pub fn epoch() -> NaiveDateTime {
 /// NULLs, text of 0 to 60 characters, microsecond times), and a pool on it
 /// without TLS.
 #[derive(Debug)]
-pub struct Fixture<D: Dialect> {
+pub struct Fixture<D: OrderBackend> {
     /// A pool on the fixture's database, plain TCP.
     pub db: Database<D>,
     url: String,
@@ -81,7 +82,7 @@ pub struct Fixture<D: Dialect> {
     pub lines: usize,
 }
 
-impl<D: Dialect> Fixture<D> {
+impl<D: OrderBackend> Fixture<D> {
     /// Fills the migrated, empty database `test` and opens a plain-TCP pool on it.
     ///
     /// # Errors
@@ -153,7 +154,11 @@ pub fn plain_tcp(url: &str) -> String {
 /// # Errors
 ///
 /// Any write error.
-pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize) -> Result<()> {
+pub fn fill<D: OrderBackend>(
+    db: &Database<D>,
+    orders: usize,
+    lines_per_order: usize,
+) -> Result<()> {
     let anchor = epoch();
     let writer = OrderWriter::new(db);
     let mut batch = Vec::with_capacity(1_000);
@@ -172,7 +177,7 @@ pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize)
             })
             .collect();
         batch.push(OrderRecord {
-            customer: triglot::model::NewCustomer {
+            customer: triglot_pipeline::model::NewCustomer {
                 external_id: format!("C{}", n % 1_000),
                 name: "Bench Customer".into(),
                 email: None,
@@ -180,12 +185,16 @@ pub fn fill<D: Dialect>(db: &Database<D>, orders: usize, lines_per_order: usize)
                 created_at: anchor,
             },
             external_id: format!("O{n:08}"),
-            status: triglot::model::OrderStatus::Paid,
+            status: triglot_pipeline::model::OrderStatus::Paid,
             currency: "EUR".into(),
             total_cents: lines
                 .iter()
                 .map(|l| {
-                    triglot::model::line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp)
+                    triglot_pipeline::model::line_amount_cents(
+                        l.quantity,
+                        l.unit_price_cents,
+                        l.discount_bp,
+                    )
                 })
                 .sum(),
             placed_at: anchor + TimeDelta::microseconds(n as i64 * 1_000_003 + 1),
@@ -223,7 +232,7 @@ pub mod ours {
     /// # Errors
     ///
     /// Any statement error.
-    pub fn decode<D: Dialect>(
+    pub fn decode<D: OrderBackend>(
         db: &Database<D>,
         (after, limit): (i64, i64),
     ) -> Result<Vec<OrderLine>> {
@@ -235,7 +244,7 @@ pub mod ours {
     /// # Errors
     ///
     /// Any statement error.
-    pub fn stream<D: Dialect>(db: &Database<D>, (after, limit): (i64, i64)) -> Result<u64> {
+    pub fn stream<D: OrderBackend>(db: &Database<D>, (after, limit): (i64, i64)) -> Result<u64> {
         let mut sum = 0;
         db.run("streaming lines", |c| {
             D::for_each_line_after(c, after, limit, &mut |row| sum = checksum(sum, &row))
@@ -243,15 +252,19 @@ pub mod ours {
         Ok(sum)
     }
 
-    /// Inserts `rows` in one transaction through the dialect's bulk path,
-    /// as the writer does.
+    /// Inserts `rows` in one transaction through the pipeline's bulk path,
+    /// as the writer does (it owns the rows it writes; the caller makes the
+    /// copy before the clock starts).
     ///
     /// # Errors
     ///
     /// Any statement error.
-    pub fn insert<D: Dialect>(db: &Database<D>, rows: &[NewOrderLine]) -> Result<()> {
+    pub fn insert<D: OrderBackend>(db: &Database<D>, rows: Vec<NewOrderLine>) -> Result<()> {
         let caps = db.capabilities();
-        db.write("inserting lines", |c| D::insert_lines(c, caps, rows).map(drop))
+        let mut rows = Some(rows);
+        db.write("inserting lines", |c| {
+            D::insert_lines(c, caps, rows.take().unwrap_or_default()).map(drop)
+        })
     }
 }
 
@@ -281,7 +294,10 @@ pub fn checkout_per_op<M: ManageConnection>(pool: &Pool<M>) -> Duration {
 
 /// r2d2 as diesel sets it up, with its default check-out test (a ping every
 /// time), holding up to `max_size` connections.
-pub fn plain_r2d2<D: Dialect>(url: &str, max_size: u32) -> Pool<ConnectionManager<D::Connection>> {
+pub fn plain_r2d2<D: triglot::Dialect>(
+    url: &str,
+    max_size: u32,
+) -> Pool<ConnectionManager<D::Connection>> {
     let url = triglot::DatabaseUrl::parse(url).expect("url");
     let target = D::connect_target(&url).expect("target");
     // r2d2's message may carry the driver's, which may echo the URL.

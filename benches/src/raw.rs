@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use triglot::model::{NewOrderLine, Order, OrderLine, OrderStatus};
+use triglot_pipeline::model::{NewOrderLine, Order, OrderLine, OrderStatus};
 
 /// The decode query (a keyset page), as the raw drivers send it.
 pub const DECODE_SQL: &str = "SELECT id, order_id, line_no, sku, quantity, unit_price_cents, \
@@ -42,7 +42,7 @@ pub trait Raw: Sized {
     fn insert(&mut self, rows: &[NewOrderLine]);
 
     /// The orders placed in `[from, until)` with their lines, as
-    /// [`triglot::model::orders_with_lines`] returns them.
+    /// [`triglot_pipeline::model::orders_with_lines`] returns them.
     fn orders_with_lines(
         &mut self,
         window: (NaiveDateTime, NaiveDateTime),

@@ -173,7 +173,8 @@ impl<D: Dialect> Database<D> {
         );
         let _entered = span.enter();
         let started = Instant::now();
-        let result = self.get().and_then(|mut conn| f(&mut conn).map_err(|e| self.error(context, e)));
+        let result =
+            self.get().and_then(|mut conn| f(&mut conn).map_err(|e| self.error(context, e)));
         span.record("elapsed_us", started.elapsed().as_micros() as u64);
         match &result {
             Ok(_) => span.record("outcome", "ok"),
@@ -253,7 +254,6 @@ impl<D: Dialect> Database<D> {
     pub fn introspect(&self) -> Result<SchemaSnapshot> {
         self.run("reading the schema", D::introspect)
     }
-
 }
 
 impl<D: Dialect> fmt::Debug for Database<D> {

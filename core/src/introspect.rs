@@ -287,11 +287,8 @@ pub fn normalize_default(raw: &str) -> Option<String> {
 /// ```
 pub fn check_conditions(text: &str, columns: &[&str]) -> Vec<crate::introspect::Check> {
     let body = text.trim();
-    let body = body
-        .strip_prefix("CHECK")
-        .or_else(|| body.strip_prefix("check"))
-        .unwrap_or(body)
-        .trim();
+    let body =
+        body.strip_prefix("CHECK").or_else(|| body.strip_prefix("check")).unwrap_or(body).trim();
     split_conjunction(body)
         .into_iter()
         .filter_map(|part| {

@@ -28,7 +28,11 @@ pub struct EmbeddedSet {
 impl EmbeddedSet {
     /// The set of the backend `key`, as the `migrations!` macro builds it.
     #[doc(hidden)]
-    pub const fn __new(key: &'static str, fingerprint: u64, migrations: EmbeddedMigrations) -> Self {
+    pub const fn __new(
+        key: &'static str,
+        fingerprint: u64,
+        migrations: EmbeddedMigrations,
+    ) -> Self {
         Self { key, fingerprint, migrations }
     }
 }

@@ -113,7 +113,10 @@ pub fn compare(sides: &[Side<'_>]) -> Vec<Difference> {
         if found.iter().any(Option::is_none) {
             out.push(difference(
                 name,
-                sides.iter().zip(&found).map(|(s, t)| (s, if t.is_some() { "table" } else { "missing" }.to_owned())),
+                sides
+                    .iter()
+                    .zip(&found)
+                    .map(|(s, t)| (s, if t.is_some() { "table" } else { "missing" }.to_owned())),
             ));
             continue;
         }
@@ -123,7 +126,12 @@ pub fn compare(sides: &[Side<'_>]) -> Vec<Difference> {
     out
 }
 
-fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out: &mut Vec<Difference>) {
+fn compare_table(
+    name: &str,
+    sides: &[Side<'_>],
+    tables: &[&TableSnapshot],
+    out: &mut Vec<Difference>,
+) {
     let mut columns: Vec<&str> = Vec::new();
     for table in tables {
         for column in &table.columns {
@@ -142,7 +150,9 @@ fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out:
             .collect();
         let present: Vec<&ColumnSnapshot> = found.iter().flatten().copied().collect();
         let agree = present.len() == found.len()
-            && present.windows(2).all(|w| w[0].class == w[1].class && w[0].nullable == w[1].nullable)
+            && present
+                .windows(2)
+                .all(|w| w[0].class == w[1].class && w[0].nullable == w[1].nullable)
             && defaults.len() <= 1;
         if !agree {
             let show_default = defaults.len() > 1;
@@ -153,7 +163,8 @@ fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out:
         }
     }
 
-    let keys: Vec<String> = tables.iter().map(|t| format!("primary key ({})", t.primary_key.join(", "))).collect();
+    let keys: Vec<String> =
+        tables.iter().map(|t| format!("primary key ({})", t.primary_key.join(", "))).collect();
     if keys.windows(2).any(|w| w[0] != w[1]) {
         out.push(difference(name, sides.iter().zip(keys)));
     }
@@ -183,7 +194,12 @@ fn compare_table(name: &str, sides: &[Side<'_>], tables: &[&TableSnapshot], out:
     let checks = |side: &TableSnapshot| -> Vec<(String, String)> {
         side.checks
             .iter()
-            .map(|c| (format!("check on ({})", c.columns.join(", ")), format!("check ({})", c.expression)))
+            .map(|c| {
+                (
+                    format!("check on ({})", c.columns.join(", ")),
+                    format!("check ({})", c.expression),
+                )
+            })
             .collect()
     };
     compare_items(name, &checking, checks, false, out);
@@ -232,7 +248,10 @@ fn compare_items(
     }
 }
 
-fn difference<'s>(place: &str, sides: impl IntoIterator<Item = (&'s Side<'s>, String)>) -> Difference {
+fn difference<'s>(
+    place: &str,
+    sides: impl IntoIterator<Item = (&'s Side<'s>, String)>,
+) -> Difference {
     Difference {
         place: place.to_owned(),
         sides: sides
@@ -420,9 +439,11 @@ mod tests {
     fn live(declared: &str, nullable: bool) -> SchemaSnapshot {
         let mut schema = crate::schema_of!(loans);
         for column in &mut schema.tables.get_mut("loans").expect("table").columns {
-            column.declared_type = if column.name == "returned_at" { declared } else { "bigint" }.into();
+            column.declared_type =
+                if column.name == "returned_at" { declared } else { "bigint" }.into();
         }
-        let column = schema.tables.get_mut("loans").expect("table").columns.last_mut().expect("column");
+        let column =
+            schema.tables.get_mut("loans").expect("table").columns.last_mut().expect("column");
         column.class = TypeClass::from_declared(declared);
         column.nullable = nullable;
         schema
@@ -442,7 +463,9 @@ mod tests {
         .collect();
         assert_eq!(
             lines,
-            ["loans.returned_at: sqlite TIMESTAMP NULL, mysql DATETIME(6) NOT NULL, postgres TIMESTAMP NULL"]
+            [
+                "loans.returned_at: sqlite TIMESTAMP NULL, mysql DATETIME(6) NOT NULL, postgres TIMESTAMP NULL"
+            ]
         );
     }
 
@@ -454,9 +477,11 @@ mod tests {
         table.unique.push(vec!["book_id".into()]);
         table.columns[1].default = Some("0".into());
         assert!(compare(&[Side::model(&model), Side::live("sqlite", &db)]).is_empty());
-        table.primary_key = vec!["book_id".into()];
-        let lines: Vec<String> =
-            compare(&[Side::model(&model), Side::live("sqlite", &db)]).iter().map(ToString::to_string).collect();
+        db.tables.get_mut("loans").expect("table").primary_key = vec!["book_id".into()];
+        let lines: Vec<String> = compare(&[Side::model(&model), Side::live("sqlite", &db)])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(lines, ["loans: model primary key (id), sqlite primary key (book_id)"]);
     }
 
@@ -467,8 +492,10 @@ mod tests {
         let table = a.tables.get_mut("loans").expect("table");
         table.indexes.push(vec!["book_id".into()]);
         table.set_checks(["CHECK (book_id > 0)"]);
-        let lines: Vec<String> =
-            compare(&[Side::live("sqlite", &a), Side::live("postgres", &b)]).iter().map(ToString::to_string).collect();
+        let lines: Vec<String> = compare(&[Side::live("sqlite", &a), Side::live("postgres", &b)])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             lines,
             [

@@ -203,12 +203,23 @@ mod tests {
     use crate::error::{Error, ErrorKind};
 
     fn busy() -> Error {
-        Error::database(ErrorKind::Retryable, "SQLite", "t.db", "writing", diesel::result::Error::NotFound, str::to_owned)
+        Error::database(
+            ErrorKind::Retryable,
+            "SQLite",
+            "t.db",
+            "writing",
+            diesel::result::Error::NotFound,
+            str::to_owned,
+        )
     }
 
     #[test]
     fn retryable_errors_are_retried_until_success_and_attempts_reported() -> Result<()> {
-        let policy = RetryPolicy { max_attempts: 5, base_delay: Duration::from_micros(10), ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_micros(10),
+            ..RetryPolicy::default()
+        };
         let done = retry(&policy, |n| if n < 3 { Err(busy()) } else { Ok("written") })?;
         assert_eq!((done.value, done.attempts), ("written", 3));
         let mut calls = 0;
@@ -228,8 +239,7 @@ mod tests {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
         };
-        let bounds: Vec<u64> =
-            (1..=6).map(|n| policy.bound_before(n).as_millis() as u64).collect();
+        let bounds: Vec<u64> = (1..=6).map(|n| policy.bound_before(n).as_millis() as u64).collect();
         assert_eq!(bounds, [0, 10, 20, 40, 50, 50]);
     }
 
@@ -244,7 +254,8 @@ mod tests {
 
     #[test]
     fn only_retryable_errors_are_retried_and_attempts_are_bounded() {
-        let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::ZERO, ..RetryPolicy::default() };
+        let policy =
+            RetryPolicy { max_attempts: 3, base_delay: Duration::ZERO, ..RetryPolicy::default() };
         let not_retryable = || Error::InvalidUrl { url: String::new(), reason: String::new() };
         let mut calls = 0;
         let err = retry(&policy, |_| -> Result<()> {

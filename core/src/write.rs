@@ -244,7 +244,12 @@ pub trait BulkInsert<T, R>: Dialect {
 /// # Errors
 ///
 /// Any statement error.
-pub fn upsert_each<C, T, R, K, U>(conn: &mut C, caps: &Capabilities, table: T, rows: Vec<R>) -> QueryResult<usize>
+pub fn upsert_each<C, T, R, K, U>(
+    conn: &mut C,
+    caps: &Capabilities,
+    table: T,
+    rows: Vec<R>,
+) -> QueryResult<usize>
 where
     C: Connection,
     T: Table + Copy,
@@ -265,7 +270,12 @@ where
 /// # Errors
 ///
 /// Any statement error.
-pub fn upsert_batched<C, T, R, K, U>(conn: &mut C, caps: &Capabilities, table: T, rows: Vec<R>) -> QueryResult<usize>
+pub fn upsert_batched<C, T, R, K, U>(
+    conn: &mut C,
+    caps: &Capabilities,
+    table: T,
+    rows: Vec<R>,
+) -> QueryResult<usize>
 where
     C: Connection,
     T: Table + Copy,
@@ -338,7 +348,8 @@ where
     T::PrimaryKey: Column,
     R: Insertable<T>,
     dsl::Values<dsl::insert_into<T>, R>: ExecuteDsl<D::Connection>,
-    ReturningId<dsl::Values<dsl::insert_into<T>, R>, T::PrimaryKey>: LoadQuery<'q, D::Connection, i64>,
+    ReturningId<dsl::Values<dsl::insert_into<T>, R>, T::PrimaryKey>:
+        LoadQuery<'q, D::Connection, i64>,
 {
     let insert = diesel::insert_into(table).values(row);
     if caps.insert_returning {
@@ -428,7 +439,12 @@ impl<D: Dialect> Writes<D> {
     /// # Errors
     ///
     /// Any statement error.
-    pub fn bulk_insert<T, R>(&self, conn: &mut D::Connection, table: T, rows: Vec<R>) -> QueryResult<usize>
+    pub fn bulk_insert<T, R>(
+        &self,
+        conn: &mut D::Connection,
+        table: T,
+        rows: Vec<R>,
+    ) -> QueryResult<usize>
     where
         D: BulkInsert<T, R>,
     {
@@ -440,13 +456,19 @@ impl<D: Dialect> Writes<D> {
     /// # Errors
     ///
     /// Any statement error.
-    pub fn insert_returning_id<'q, T, R>(&self, conn: &mut D::Connection, table: T, row: R) -> QueryResult<i64>
+    pub fn insert_returning_id<'q, T, R>(
+        &self,
+        conn: &mut D::Connection,
+        table: T,
+        row: R,
+    ) -> QueryResult<i64>
     where
         T: Table + Copy,
         T::PrimaryKey: Column,
         R: Insertable<T>,
         dsl::Values<dsl::insert_into<T>, R>: ExecuteDsl<D::Connection>,
-        ReturningId<dsl::Values<dsl::insert_into<T>, R>, T::PrimaryKey>: LoadQuery<'q, D::Connection, i64>,
+        ReturningId<dsl::Values<dsl::insert_into<T>, R>, T::PrimaryKey>:
+            LoadQuery<'q, D::Connection, i64>,
     {
         insert_returning_id::<D, T, R>(conn, &self.caps, table, row)
     }

@@ -4,14 +4,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 
-use triglot::Database;
 use crate::backend::OrderBackend;
-use triglot::Result;
 use crate::model::{
     IngestRunQueries, NewCustomer, NewIngestRun, OrderLineQueries, OrderQueries, OrderStatus,
     RunStatus, RunUpdate, StatusTotal, line_amount_cents,
 };
 use crate::writer::{LineRecord, OrderRecord, OrderWriter, WriteSummary};
+use triglot::Database;
+use triglot::Result;
 
 /// Sample orders generated from a seed: the same seed and count give the same
 /// records on every machine.

@@ -121,7 +121,10 @@ fn help_does_not_print_the_database_url_from_the_environment() {
 /// the figures that must not depend on the backend.
 #[allow(dead_code)]
 fn demo_figures<D: triglot_pipeline::OrderBackend>() -> serde_json::Value {
-    let db = triglot::testing::TestDb::<D>::new(&format!("cli::demo_figures::{}", D::NAME), &triglot_pipeline::MIGRATIONS);
+    let db = triglot::testing::TestDb::<D>::new(
+        &format!("cli::demo_figures::{}", D::NAME),
+        &triglot_pipeline::MIGRATIONS,
+    );
     let out = triglot(&[
         "--database-url",
         db.url(),

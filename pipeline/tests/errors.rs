@@ -114,12 +114,17 @@ mod two_sessions {
     /// A connection killed by the server while idle, handed out without a
     /// ping (the idle threshold is an hour), fails its next statement as
     /// `ConnectionLost`.
-    fn killed_connection_is_connection_lost<D: triglot_pipeline::OrderBackend>(session_id: &str, kill: &str)
-    where
+    fn killed_connection_is_connection_lost<D: triglot_pipeline::OrderBackend>(
+        session_id: &str,
+        kill: &str,
+    ) where
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
-        let test = TestDb::<D>::new(&format!("errors::connection_lost::{}", D::NAME), &triglot_pipeline::MIGRATIONS);
+        let test = TestDb::<D>::new(
+            &format!("errors::connection_lost::{}", D::NAME),
+            &triglot_pipeline::MIGRATIONS,
+        );
         let config = PoolConfig {
             max_size: 1,
             ping_after_idle: Duration::from_secs(3_600),
@@ -144,7 +149,10 @@ mod two_sessions {
     where
         diesel::query_builder::SqlQuery: diesel::query_dsl::methods::ExecuteDsl<D::Connection>,
     {
-        let test = TestDb::<D>::new(&format!("errors::deadlock::{}", D::NAME), &triglot_pipeline::MIGRATIONS);
+        let test = TestDb::<D>::new(
+            &format!("errors::deadlock::{}", D::NAME),
+            &triglot_pipeline::MIGRATIONS,
+        );
         let db: &Database<D> = &test;
         db.run("seeding", |c| {
             c.batch_execute(

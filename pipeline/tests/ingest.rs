@@ -387,7 +387,10 @@ triglot::backend_test!(a_headerless_semicolon_file_is_read_by_position, |db| {
 fn a_busy_database_is_retried_until_the_batch_commits() {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
-    let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new("ingest::busy_retry", &MIGRATIONS);
+    let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new(
+        "ingest::busy_retry",
+        &MIGRATIONS,
+    );
     let path = db.url().trim_start_matches("sqlite://").to_owned();
     let (locked, wait) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {

@@ -339,7 +339,8 @@ triglot::backend_test!(bulk_path_and_decode_hot_path_round_trip_every_column, |d
 
     // The toolkit's generic bulk load (binary COPY built from diesel's own
     // INSERT on PostgreSQL) stores exactly what the fast path stored.
-    let moved: Vec<NewOrderLine> = rows.iter().map(|r| NewOrderLine { line_no: r.line_no + 2_000_000, ..r.clone() }).collect();
+    let moved: Vec<NewOrderLine> =
+        rows.iter().map(|r| NewOrderLine { line_no: r.line_no + 2_000_000, ..r.clone() }).collect();
     let writes = db.writes();
     let inserted = db
         .write("generic bulk insert", |c| {

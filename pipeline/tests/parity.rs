@@ -21,7 +21,11 @@ triglot::backend_test!(fresh_migrations_match_the_model, |db| {
 fn the_order_migrations_build_the_same_schema_on_every_backend() {
     let model = triglot_pipeline::model_schema();
     let report = triglot::check_parity(&MIGRATIONS, Some(&model)).unwrap();
-    assert!(report.skipped.is_empty(), "every compiled-in backend is reachable: {:?}", report.skipped);
+    assert!(
+        report.skipped.is_empty(),
+        "every compiled-in backend is reachable: {:?}",
+        report.skipped
+    );
     assert!(
         report.agrees(),
         "{}",
@@ -158,15 +162,82 @@ triglot::backend_test!(a_drifted_schema_is_reported_line_by_line, |db| {
         compare(&[Side::live("fresh", &before), Side::live(D::KEY, &after)]).iter().map(line),
     );
     let expected: BTreeSet<String> = expected.into_iter().map(str::to_owned).collect();
-    assert_eq!(found, expected, "\nfound:\n{}", found.iter().map(|l| format!("{l:?},\n")).collect::<String>());
+    assert_eq!(
+        found,
+        expected,
+        "\nfound:\n{}",
+        found.iter().map(|l| format!("{l:?},\n")).collect::<String>()
+    );
 });
 
 #[cfg(feature = "cli")]
 #[test]
 fn check_command_exits_zero_on_the_order_migrations() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triglot")).arg("check").output().unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_triglot")).arg("check").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("schemas agree (model, "), "{text}");
     assert!(text.contains("; 5 tables)"), "{text}");
+}
+
+/// `triglot check --migrations DIR`, its standard output and exit code.
+#[cfg(feature = "cli")]
+fn check_dir(dir: &std::path::Path) -> (String, Option<i32>) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triglot"))
+        .arg("check")
+        .arg("--migrations")
+        .arg(dir)
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn check_command_passes_on_the_example_projects_migrations() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/inventory/migrations");
+    let (text, code) = check_dir(&dir);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("schemas agree (") && text.contains("; 4 tables)"), "{text}");
+}
+
+#[cfg(all(feature = "cli", feature = "sqlite", feature = "mysql", feature = "postgres"))]
+#[test]
+fn check_command_names_a_nullability_changed_on_one_backend() {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let target = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy(&path, &target)
+            } else {
+                std::fs::copy(&path, &target).map(drop).unwrap()
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("migrations");
+    copy(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/inventory/migrations"),
+        &root,
+    );
+    let up = root.join("mysql/2026-12-01-000001_create_inventory/up.sql");
+    let sql = std::fs::read_to_string(&up).unwrap();
+    std::fs::write(
+        &up,
+        sql.replace("confirmed_at DATETIME(6) NULL", "confirmed_at DATETIME(6) NOT NULL"),
+    )
+    .unwrap();
+    let (text, code) = check_dir(&root);
+    assert_eq!(code, Some(1), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).map(str::trim).collect();
+    assert_eq!(
+        lines,
+        ["stock_movements.confirmed_at: sqlite TIMESTAMP NULL, mysql DATETIME(6) NOT NULL, \
+             postgres TIMESTAMP WITHOUT TIME ZONE NULL"],
+        "{text}"
+    );
 }

@@ -97,7 +97,10 @@ fn options(now: NaiveDateTime) -> ReportOptions {
 
 /// Ingests the `orders.csv` that `generated` wrote into `dir`, with the
 /// built-in contract; returns its path.
-fn ingest_csv<D: triglot_pipeline::OrderBackend>(db: &triglot::Database<D>, dir: &Path) -> std::path::PathBuf {
+fn ingest_csv<D: triglot_pipeline::OrderBackend>(
+    db: &triglot::Database<D>,
+    dir: &Path,
+) -> std::path::PathBuf {
     let csv = dir.join("orders.csv");
     ingest(
         db,
@@ -254,7 +257,8 @@ triglot::backend_test!(every_check_equals_a_recount_of_the_input, |db| {
 /// The report of `D` on the shared input, as JSON without what may differ.
 #[allow(dead_code)]
 fn json_of<D: triglot_pipeline::OrderBackend>(dir: &Path, now: NaiveDateTime) -> serde_json::Value {
-    let db = triglot::testing::TestDb::<D>::new(&format!("report::json_of::{}", D::NAME), &MIGRATIONS);
+    let db =
+        triglot::testing::TestDb::<D>::new(&format!("report::json_of::{}", D::NAME), &MIGRATIONS);
     let files = [dir.join("orders.csv"), dir.join("orders.jsonl")];
     for file in &files {
         let contract = if file.extension().unwrap() == "csv" {

@@ -4,8 +4,8 @@
 #[allow(unused_imports)]
 use triglot_pipeline::MIGRATIONS;
 
-use triglot_pipeline::model::{OrderLineQueries, OrderQueries};
 use triglot::Error;
+use triglot_pipeline::model::{OrderLineQueries, OrderQueries};
 use triglot_pipeline::{OrderWriter, WriteSummary};
 
 use crate::harness::order;

@@ -4,8 +4,7 @@ use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion,
-    UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion, UpsertForm,
 };
 
 /// The MySQL and MariaDB dialect.

@@ -111,8 +111,11 @@ pub(crate) fn create_migrated(
     let template = format!("tg_template_{:016x}", migrations.fingerprint::<PostgresDialect>()?);
     let (mut conn, url, server) = admin(server_url)?;
     ensure_template(&mut conn, &url, &server, &template, migrations)?;
-    conn.batch_execute(&format!("CREATE DATABASE \"{}\" TEMPLATE \"{template}\"", checked_name(name)?))
-        .map_err(|e| failure(&server, e.to_string()))?;
+    conn.batch_execute(&format!(
+        "CREATE DATABASE \"{}\" TEMPLATE \"{template}\"",
+        checked_name(name)?
+    ))
+    .map_err(|e| failure(&server, e.to_string()))?;
     Ok(Some(url_of(url, name)))
 }
 

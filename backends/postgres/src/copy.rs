@@ -107,8 +107,9 @@ fn encode<Q: QueryFragment<Pg>>(
         for value in row {
             match value {
                 Some(bytes) => {
-                    let len = i32::try_from(bytes.len())
-                        .map_err(|_| Error::QueryBuilderError("a value over 2 GiB to COPY".into()))?;
+                    let len = i32::try_from(bytes.len()).map_err(|_| {
+                        Error::QueryBuilderError("a value over 2 GiB to COPY".into())
+                    })?;
                     data.extend_from_slice(&len.to_be_bytes());
                     data.extend_from_slice(bytes);
                 }

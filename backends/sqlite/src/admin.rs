@@ -27,7 +27,9 @@ pub(crate) fn list_databases(_server_url: &str, prefix: &str) -> Result<Vec<Stri
 pub(crate) fn drop_database(_server_url: &str, name: &str) -> Result<()> {
     let dir = dir(triglot_core::testing::checked_name(name)?);
     match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io { path: dir, source: e }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::Io { path: dir, source: e })
+        }
         _ => Ok(()),
     }
 }

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, checkout_per_op, median, ours, plain_r2d2, time};
 
@@ -62,7 +61,7 @@ fn main() {
     }
 }
 
-fn run<D: TestBackend, R: Raw>(
+fn run<D: triglot_pipeline::OrderBackend, R: Raw>(
     rows: usize,
     rounds: usize,
     only: Option<&str>,
@@ -111,7 +110,8 @@ fn run<D: TestBackend, R: Raw>(
     if wanted("insert") {
         for _ in 0..rounds {
             fixture.clear_lines().expect("clear");
-            samples[4].push(time(|| ours::insert(&fixture.db, &insert_rows).expect("insert")).0);
+            let copy = insert_rows.clone();
+            samples[4].push(time(|| ours::insert(&fixture.db, copy).expect("insert")).0);
             fixture.clear_lines().expect("clear");
             samples[5].push(time(|| raw.insert(&insert_rows)).0);
         }

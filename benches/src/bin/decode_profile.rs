@@ -12,13 +12,15 @@
 //!     target/release/decode_profile mysql triglot
 //! ```
 
-use triglot::model::OrderLineQueries;
-use triglot::testing::TestBackend;
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, ours};
+use triglot_pipeline::model::OrderLineQueries;
 
 #[inline(never)]
-fn work<D: TestBackend, R: Raw>(side: &str, compared: &mut Compared<D, R>) -> usize {
+fn work<D: triglot_pipeline::OrderBackend, R: Raw>(
+    side: &str,
+    compared: &mut Compared<D, R>,
+) -> usize {
     let page = compared.fixture.page();
     match side {
         "raw" => compared.raw.decode(page).len(),
@@ -32,7 +34,7 @@ fn work<D: TestBackend, R: Raw>(side: &str, compared: &mut Compared<D, R>) -> us
     }
 }
 
-fn run<D: TestBackend, R: Raw>(side: &str, rows: usize) {
+fn run<D: triglot_pipeline::OrderBackend, R: Raw>(side: &str, rows: usize) {
     let Some(mut compared) = Compared::<D, R>::new("decode_profile", rows) else { return };
     work(side, &mut compared);
     let decoded = work(side, &mut compared);

@@ -9,14 +9,18 @@
 
 use std::time::{Duration, Instant};
 
-use triglot::testing::{TestBackend, database_name, server_url};
+use triglot::testing::{database_name, server_url};
 use triglot::{Database, PoolConfig};
 
-fn once<D: TestBackend>(template: bool) -> Duration {
+fn once<D: triglot_pipeline::OrderBackend>(template: bool) -> Duration {
     let server = server_url::<D>();
     let name = database_name("overhead");
     let started = Instant::now();
-    let copied = if template { D::create_migrated(&server, &name).expect("create") } else { None };
+    let copied = if template {
+        D::create_migrated(&server, &name, &triglot_pipeline::MIGRATIONS).expect("create")
+    } else {
+        None
+    };
     let (url, migrated) = match copied {
         Some(url) => (url, true),
         None => (D::create_database(&server, &name).expect("create"), false),
@@ -25,7 +29,7 @@ fn once<D: TestBackend>(template: bool) -> Duration {
         let config = PoolConfig { max_size: 4, min_idle: Some(0), ..PoolConfig::default() };
         let db = Database::<D>::open_with(&url, config).expect("open");
         if !migrated {
-            db.migrate().expect("migrate");
+            db.migrate(&triglot_pipeline::MIGRATIONS).expect("migrate");
         }
         // A test uses at least one connection.
         db.get().expect("checkout");
@@ -50,7 +54,7 @@ fn report(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
-fn measure<D: TestBackend>(runs: usize, ways: &[(&str, bool)]) {
+fn measure<D: triglot_pipeline::OrderBackend>(runs: usize, ways: &[(&str, bool)]) {
     // One untimed round builds caches (and the PostgreSQL template).
     for (_, template) in ways {
         once::<D>(*template);

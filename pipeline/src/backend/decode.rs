@@ -18,7 +18,8 @@ use crate::model::OrderLine;
 use crate::schema::order_lines;
 
 /// The SQL types of the selected columns, in order.
-pub(crate) type LineSql = (BigInt, BigInt, Integer, Text, Integer, BigInt, Nullable<Integer>, Nullable<Text>);
+pub(crate) type LineSql =
+    (BigInt, BigInt, Integer, Text, Integer, BigInt, Nullable<Integer>, Nullable<Text>);
 
 /// An [`OrderLine`] as this module decodes it.
 pub(crate) struct LineRow(OrderLine);
@@ -72,16 +73,20 @@ where
 /// The keyset page of lines after `after_id`, by id, every column by position.
 #[dsl::auto_type]
 pub(crate) fn page(after_id: i64, limit: i64) -> _ {
-    order_lines::table.filter(order_lines::id.gt(after_id)).order_by(order_lines::id).limit(limit).select((
-        order_lines::id,
-        order_lines::order_id,
-        order_lines::line_no,
-        order_lines::sku,
-        order_lines::quantity,
-        order_lines::unit_price_cents,
-        order_lines::discount_bp,
-        order_lines::note,
-    ))
+    order_lines::table
+        .filter(order_lines::id.gt(after_id))
+        .order_by(order_lines::id)
+        .limit(limit)
+        .select((
+            order_lines::id,
+            order_lines::order_id,
+            order_lines::line_no,
+            order_lines::sku,
+            order_lines::quantity,
+            order_lines::unit_price_cents,
+            order_lines::discount_bp,
+            order_lines::note,
+        ))
 }
 
 /// A keyset page of order lines (see `OrderLineQueries::lines_after`).

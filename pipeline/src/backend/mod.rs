@@ -14,14 +14,12 @@ pub(crate) mod decode;
 mod spelling;
 
 use diesel::result::QueryResult;
-use triglot::write::{BulkInsert, UpsertRows};
+use triglot::write::UpsertRows;
 use triglot::{Capabilities, Dialect};
 
-use crate::model::{
-    ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine,
-};
+use crate::model::{ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
 use crate::report::ReportQueries;
-use crate::schema::{customers, ingest_runs, order_lines, orders};
+use crate::schema::{customers, ingest_runs, orders};
 
 /// A backend the order pipeline runs on: its connection has every query of
 /// the order model and the report, and it spells what differs.
@@ -126,10 +124,10 @@ macro_rules! order_backend {
         order_backend!(@impl $d, postgres, copy_lines);
     };
     (@lines generic_lines, $d:ty, $conn:ident, $caps:ident, $rows:ident) => {
-        <$d as BulkInsert<order_lines::table, NewOrderLine>>::bulk_insert(
+        <$d as triglot::write::BulkInsert<crate::schema::order_lines::table, NewOrderLine>>::bulk_insert(
             $conn,
             $caps,
-            order_lines::table,
+            crate::schema::order_lines::table,
             $rows,
         )
     };

@@ -22,14 +22,14 @@ use chrono::Utc;
 
 use self::assemble::{Assembled, stored_source};
 use self::source::Source;
-use crate::contract::{Contract, Layout, Reject};
-use triglot::Database;
 use crate::backend::OrderBackend;
+use crate::contract::{Contract, Layout, Reject};
 use crate::error::{Error, Result};
 use crate::model::{
     IngestRunQueries, NewIngestRun, NewReject, RejectQueries, RunStatus, RunUpdate,
 };
 use crate::writer::{OrderRecord, OrderWriter, WriteSummary};
+use triglot::Database;
 
 /// How an ingest runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,9 @@ pub fn ingest<D: OrderBackend>(
     let now = Utc::now().naive_utc();
     let caps = *db.capabilities();
     let run_id = db.write("recording the ingest run", |conn| {
-        D::insert_run(conn, &caps,
+        D::insert_run(
+            conn,
+            &caps,
             NewIngestRun::start(names.join(" "), stored_source(&contract.name), now),
         )
     })?;

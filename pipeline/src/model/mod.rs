@@ -14,9 +14,7 @@ mod reject;
 pub use customer::{Customer, CustomerQueries, NewCustomer};
 pub use ingest_run::{IngestRun, IngestRunQueries, NewIngestRun, RunStatus, RunUpdate};
 pub use order::{NewOrder, Order, OrderQueries, OrderStatus, StatusTotal};
-pub use order_line::{
-    NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents,
-};
+pub use order_line::{NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents};
 pub use reject::{NewReject, Reject, RejectQueries};
 
 /// Every query of the order model; implemented for any connection that can run them.
@@ -79,7 +77,9 @@ pub fn orders_with_lines<C: ModelConnection>(
 /// # Errors
 ///
 /// Any statement error.
-pub fn table_counts<C: ModelConnection>(conn: &mut C) -> diesel::QueryResult<Vec<(&'static str, i64)>> {
+pub fn table_counts<C: ModelConnection>(
+    conn: &mut C,
+) -> diesel::QueryResult<Vec<(&'static str, i64)>> {
     Ok(vec![
         ("customers", conn.count_customers()?),
         ("orders", conn.count_orders()?),

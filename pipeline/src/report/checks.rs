@@ -9,8 +9,8 @@ use diesel::query_builder::SqlQuery;
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use crate::contract::{Contract, FieldSpec, FieldType, Target};
 use crate::backend::OrderBackend;
+use crate::contract::{Contract, FieldSpec, FieldType, Target};
 use triglot::sql::UtcDateTime;
 
 #[doc(hidden)]

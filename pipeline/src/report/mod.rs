@@ -20,11 +20,11 @@ pub use self::checks::{CountRow, KeyedRow, NewestRow, RatioRow, ReportQueries, R
 use self::checks::{Sql, contract_fields};
 pub use self::config::{Status, Threshold, Thresholds};
 pub use self::render::{html, text};
-use crate::contract::Contract;
-use triglot::Database;
 use crate::backend::OrderBackend;
+use crate::contract::Contract;
 use crate::error::Result;
 use crate::schema::{FOREIGN_KEYS, UNIQUE_KEYS};
+use triglot::Database;
 
 /// The JSON schema name and version of [`Report`].
 pub const SCHEMA: &str = "triglot.report/1";

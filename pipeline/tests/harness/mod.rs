@@ -44,7 +44,11 @@ pub(crate) fn order(key: &str, customer_key: &str, lines: i32) -> OrderRecord {
         total_cents: lines
             .iter()
             .map(|l| {
-                triglot_pipeline::model::line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp)
+                triglot_pipeline::model::line_amount_cents(
+                    l.quantity,
+                    l.unit_price_cents,
+                    l.discount_bp,
+                )
             })
             .sum(),
         placed_at: at(2026, 11, 20, 10, 30, 0, 123_456),

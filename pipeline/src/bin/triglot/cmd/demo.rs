@@ -4,9 +4,9 @@ use std::io::IsTerminal;
 
 use chrono::{TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use triglot::{AnyDatabase, Database};
 use triglot_pipeline::contract::Contract;
 use triglot_pipeline::report::{ReportOptions, Thresholds, build, text};
-use triglot::{AnyDatabase, Database};
 use triglot_pipeline::{DemoData, DemoSummary, OrderBackend, Result, run_demo};
 
 use super::{Out, money, thousands};

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use triglot::{AnyDatabase, Database};
 use triglot_pipeline::contract::Contract;
 use triglot_pipeline::ingest::{IngestOptions, IngestSummary, Progress, ingest};
-use triglot::{AnyDatabase, Database};
 use triglot_pipeline::{OrderBackend, Result};
 
 use super::{Out, thousands};

@@ -4,9 +4,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
-use triglot_pipeline::contract::Contract;
-use triglot_pipeline::report::{Report, ReportOptions, Status, Thresholds, build, day_window, html, text};
 use triglot::AnyDatabase;
+use triglot_pipeline::contract::Contract;
+use triglot_pipeline::report::{
+    Report, ReportOptions, Status, Thresholds, build, day_window, html, text,
+};
 use triglot_pipeline::{Error, Result};
 
 use super::Out;
