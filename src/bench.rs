@@ -18,7 +18,7 @@ use std::fmt;
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion};
 
-use crate::Dialect;
+use triglot_core::Dialect;
 
 /// Registers one criterion benchmark per compiled-in backend.
 ///
@@ -143,6 +143,6 @@ impl fmt::Debug for BackendBench<'_, '_> {
 
 /// Says on one line that `bench` does not run on `D`, and why.
 #[doc(hidden)]
-pub fn skip<D: Dialect>(bench: &str, err: &crate::Error) {
+pub fn skip<D: Dialect>(bench: &str, err: &triglot_core::Error) {
     eprintln!("skipping {bench} on {}: {err} ({})", D::NAME, D::START_HINT);
 }

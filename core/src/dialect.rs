@@ -10,7 +10,7 @@ use diesel_migrations::MigrationHarness;
 
 use crate::error::{ErrorKind, Result};
 use crate::introspect::SchemaSnapshot;
-use crate::migrate::Migrations;
+use crate::migrations::Migrations;
 use crate::url::DatabaseUrl;
 
 /// What a backend can do, as data that shared code reads instead of branching

@@ -25,7 +25,7 @@ use diesel::connection::SimpleConnection;
 use crate::database::Database;
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::migrate::Migrations;
+use crate::migrations::Migrations;
 use crate::pool::PoolConfig;
 
 /// The prefix of every database the harness creates.
@@ -36,14 +36,14 @@ pub const PREFIX: &str = "tg_";
 ///
 /// # Errors
 ///
-/// [`crate::Error::InvalidUrl`] for anything else.
+/// [`crate::error::Error::InvalidUrl`] for anything else.
 pub fn checked_name(name: &str) -> Result<&str> {
     if !name.is_empty()
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
         Ok(name)
     } else {
-        Err(crate::Error::InvalidUrl {
+        Err(crate::error::Error::InvalidUrl {
             url: name.to_owned(),
             reason: "not a test database name".into(),
         })
@@ -209,7 +209,7 @@ impl<D: Dialect> TestDb<D> {
             Err(err) => panic!(
                 "{} test database unavailable: {err}\n  server URL: {}{}\n  {}",
                 D::NAME,
-                crate::redact(server_url),
+                crate::url::redact(server_url),
                 D::TEST_URL_ENV.map(|v| format!(" (set {v} to change it)")).unwrap_or_default(),
                 D::START_HINT
             ),

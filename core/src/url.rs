@@ -34,13 +34,13 @@ impl DatabaseUrl {
     ///
     /// # Errors
     ///
-    /// Returns [`crate::Error::InvalidUrl`] when `raw` has no `scheme:` prefix.
-    pub fn parse(raw: &str) -> crate::Result<Self> {
+    /// Returns [`crate::error::Error::InvalidUrl`] when `raw` has no `scheme:` prefix.
+    pub fn parse(raw: &str) -> crate::error::Result<Self> {
         let redacted = redact(raw);
         let scheme_len = raw
             .find(':')
             .filter(|&n| n > 0 && raw[..n].chars().all(|c| c.is_ascii_alphanumeric() || c == '+'))
-            .ok_or_else(|| crate::Error::InvalidUrl {
+            .ok_or_else(|| crate::error::Error::InvalidUrl {
                 url: redacted.clone(),
                 reason:
                     "a database URL starts with a scheme such as sqlite://, mysql:// or postgres://"
@@ -203,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn scrub_removes_password_from_driver_text() -> crate::Result<()> {
+    fn scrub_removes_password_from_driver_text() -> crate::error::Result<()> {
         let url = DatabaseUrl::parse("mysql://root:hunter2@h/db")?;
         let text = url.scrub("could not connect to mysql://root:hunter2@h/db (hunter2)");
         assert!(!text.contains("hunter2"), "{text}");
@@ -211,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn scheme_and_rest_are_split() -> crate::Result<()> {
+    fn scheme_and_rest_are_split() -> crate::error::Result<()> {
         let url = DatabaseUrl::parse("SQLite://data/x.db")?;
         assert_eq!(url.scheme(), "sqlite");
         assert_eq!(url.rest(), "data/x.db");

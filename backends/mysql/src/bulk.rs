@@ -12,7 +12,7 @@ use diesel::{Insertable, Table};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, BulkInsert, insert_fixed};
 
-use crate::MysqlDialect;
+use crate::dialect::MysqlDialect;
 
 impl<T, R> BulkInsert<T, R> for MysqlDialect
 where

@@ -61,7 +61,7 @@ impl Dialect for MysqlDialect {
     }
 
     fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
-        crate::write::last_insert_id(conn)
+        crate::last_insert_id::last_insert_id(conn)
     }
 
     fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {

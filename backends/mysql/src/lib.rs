@@ -97,5 +97,6 @@ mod bulk;
 mod dialect;
 mod error;
 mod introspect;
+mod last_insert_id;
 mod session;
 mod write;

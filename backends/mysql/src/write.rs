@@ -1,17 +1,15 @@
-//! Upserts and new ids on MySQL: multi-row `INSERT … ON DUPLICATE KEY
-//! UPDATE col = VALUES(col)` sized by the bind limit, and
-//! `LAST_INSERT_ID()` where the server has no `RETURNING`.
+//! Upserts on MySQL: multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
+//! VALUES(col)`, sized by the bind limit.
 
 use diesel::dsl;
 use diesel::mysql::MysqlConnection;
-use diesel::prelude::*;
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::QueryResult;
-use diesel::sql_types::BigInt;
+use diesel::{Insertable, Table};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, UpsertRows, UpsertStatement, upsert_batched};
 
-use crate::MysqlDialect;
+use crate::dialect::MysqlDialect;
 
 impl<T, R, K, U> UpsertRows<T, R, K, U> for MysqlDialect
 where
@@ -28,10 +26,4 @@ where
     ) -> QueryResult<usize> {
         upsert_batched::<_, _, _, K, U>(conn, caps, table, rows)
     }
-}
-
-/// The id the connection's last INSERT generated (per connection, so a
-/// concurrent insert elsewhere cannot interfere).
-pub(crate) fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
-    diesel::select(diesel::dsl::sql::<BigInt>("CAST(LAST_INSERT_ID() AS SIGNED)")).get_result(conn)
 }

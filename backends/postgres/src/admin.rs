@@ -14,9 +14,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use triglot_core::diesel_migrations::MigrationHarness;
 use triglot_core::testing::{checked_name, database_name};
-use triglot_core::{DatabaseUrl, Dialect, Error, Migrations, Result};
-
-use crate::PostgresDialect;
+use triglot_core::{DatabaseUrl, Error, Result, SetSource};
 
 /// Serializes template builders across processes.
 const TEMPLATE_LOCK: i64 = 0x0074_7269_676c_6f74;
@@ -59,7 +57,7 @@ fn ensure_template(
     url: &url::Url,
     server: &DatabaseUrl,
     template: &str,
-    migrations: &Migrations,
+    migrations: SetSource<'_>,
 ) -> Result<()> {
     let fail = |e: diesel::result::Error| failure(server, e.to_string());
     if names(conn, template).map_err(fail)?.len() == 1 {
@@ -79,10 +77,9 @@ fn ensure_template(
         {
             let mut target = PgConnection::establish(&url_of(url.clone(), &building))
                 .map_err(|e| failure(server, e.to_string()))?;
-            PostgresDialect::on_acquire(&mut target).map_err(fail)?;
-            let source = migrations.source::<PostgresDialect>()?;
+            crate::session::on_acquire(&mut target).map_err(fail)?;
             target
-                .run_pending_migrations(source)
+                .run_pending_migrations(migrations)
                 .map_err(|e| failure(server, format!("migrating the test template: {e}")))?;
         }
         conn.batch_execute(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
@@ -103,12 +100,15 @@ pub(crate) fn create_database(server_url: &str, name: &str) -> Result<String> {
     Ok(url_of(url, name))
 }
 
+/// Creates `name` as a copy of the template of the set with `fingerprint`,
+/// built from `migrations` first if it is missing.
 pub(crate) fn create_migrated(
     server_url: &str,
     name: &str,
-    migrations: &Migrations,
+    fingerprint: u64,
+    migrations: SetSource<'_>,
 ) -> Result<Option<String>> {
-    let template = format!("tg_template_{:016x}", migrations.fingerprint::<PostgresDialect>()?);
+    let template = format!("tg_template_{fingerprint:016x}");
     let (mut conn, url, server) = admin(server_url)?;
     ensure_template(&mut conn, &url, &server, &template, migrations)?;
     conn.batch_execute(&format!(

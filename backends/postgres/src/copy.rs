@@ -26,7 +26,7 @@ use diesel::result::{Error, QueryResult};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, BulkInsert, owned_chunks, rows_per_statement};
 
-use crate::PostgresDialect;
+use crate::dialect::PostgresDialect;
 
 /// Bytes gathered before they are handed to libpq as one `CopyData` message.
 const MESSAGE: usize = 64 * 1024;

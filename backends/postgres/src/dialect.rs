@@ -65,7 +65,12 @@ impl Dialect for PostgresDialect {
         name: &str,
         migrations: &Migrations,
     ) -> triglot_core::Result<Option<String>> {
-        crate::admin::create_migrated(server_url, name, migrations)
+        crate::admin::create_migrated(
+            server_url,
+            name,
+            migrations.fingerprint::<Self>()?,
+            migrations.source::<Self>()?,
+        )
     }
 
     fn list_databases(server_url: &str, prefix: &str) -> triglot_core::Result<Vec<String>> {

@@ -9,7 +9,7 @@ use diesel::{Insertable, Table};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, UpsertRows, UpsertStatement, upsert_batched};
 
-use crate::PostgresDialect;
+use crate::dialect::PostgresDialect;
 
 impl<T, R, K, U> UpsertRows<T, R, K, U> for PostgresDialect
 where

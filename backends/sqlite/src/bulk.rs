@@ -16,7 +16,7 @@ use diesel::{Insertable, Table};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, BulkInsert, insert_fixed};
 
-use crate::SqliteDialect;
+use crate::dialect::SqliteDialect;
 
 impl<T, R> BulkInsert<T, R> for SqliteDialect
 where

@@ -11,7 +11,7 @@ use diesel::{Insertable, Table};
 use triglot_core::Capabilities;
 use triglot_core::write::{UpsertRows, UpsertStatement, upsert_each};
 
-use crate::SqliteDialect;
+use crate::dialect::SqliteDialect;
 
 impl<T, R, K, U> UpsertRows<T, R, K, U> for SqliteDialect
 where

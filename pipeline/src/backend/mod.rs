@@ -18,7 +18,7 @@ use triglot::write::UpsertRows;
 use triglot::{Capabilities, Dialect};
 
 use crate::model::{ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
-use crate::report::ReportQueries;
+use crate::report::rows::ReportQueries;
 use crate::schema::{customers, ingest_runs, orders};
 
 /// A backend the order pipeline runs on: its connection has every query of
@@ -113,15 +113,15 @@ pub trait OrderBackend: Dialect<Connection: ModelConnection + ReportQueries> {
 macro_rules! order_backend {
     (sqlite, $d:ty) => {
         line_row_for!(diesel::sqlite::Sqlite);
-        order_backend!(@impl $d, sqlite, generic_lines);
+        order_backend!(@impl $d, SQLITE, generic_lines);
     };
     (mysql, $d:ty) => {
         line_row_for!(diesel::mysql::Mysql);
-        order_backend!(@impl $d, mysql, generic_lines);
+        order_backend!(@impl $d, MYSQL, generic_lines);
     };
     (postgres, $d:ty) => {
         line_row_for!(diesel::pg::Pg);
-        order_backend!(@impl $d, postgres, copy_lines);
+        order_backend!(@impl $d, POSTGRES, copy_lines);
     };
     (@lines generic_lines, $d:ty, $conn:ident, $caps:ident, $rows:ident) => {
         <$d as triglot::write::BulkInsert<crate::schema::order_lines::table, NewOrderLine>>::bulk_insert(
@@ -139,15 +139,15 @@ macro_rules! order_backend {
     (@impl $d:ty, $spell:ident, $lines:ident) => {
         impl OrderBackend for $d {
             fn int_div(a: &str, b: &str) -> String {
-                spelling::$spell::int_div(a, b)
+                (spelling::$spell.int_div)(a, b)
             }
 
             fn char_length(expr: &str) -> String {
-                spelling::$spell::char_length(expr)
+                (spelling::$spell.char_length)(expr)
             }
 
             fn day_text(expr: &str) -> String {
-                spelling::$spell::day_text(expr)
+                (spelling::$spell.day_text)(expr)
             }
 
             fn upsert_customers(

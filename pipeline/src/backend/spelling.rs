@@ -1,61 +1,47 @@
-//! The SQL spellings the quality report needs that differ between backends:
-//! integer division, character length and the UTC day of a timestamp.
-// Every backend's spellings are compiled; only those of triglot's backends are called.
-#![allow(dead_code)]
+//! The SQL spellings the quality report needs that differ between backends
+//! (integer division, character length, the UTC day of a timestamp), one
+//! constant per backend.
 
-/// SQLite's spellings.
-pub(crate) mod sqlite {
-    pub(crate) fn int_div(a: &str, b: &str) -> String {
-        super::standard::int_div(a, b)
-    }
-
-    pub(crate) fn char_length(expr: &str) -> String {
-        format!("length({expr})")
-    }
-
-    pub(crate) fn day_text(expr: &str) -> String {
-        // Timestamps are stored as `YYYY-MM-DD HH:MM:SS…` text.
-        format!("substr({expr}, 1, 10)")
-    }
+/// How one backend spells what the report's SQL needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spelling {
+    /// `a / b` on 64-bit integers, truncating.
+    pub(crate) int_div: fn(&str, &str) -> String,
+    /// The length of text in characters.
+    pub(crate) char_length: fn(&str) -> String,
+    /// The UTC day of a timestamp as `YYYY-MM-DD` text.
+    pub(crate) day_text: fn(&str) -> String,
 }
 
-/// MySQL's and MariaDB's spellings.
-pub(crate) mod mysql {
-    pub(crate) fn int_div(a: &str, b: &str) -> String {
-        format!("({a}) DIV ({b})")
-    }
+// Every backend's spelling is compiled; only those of triglot's backends are read.
+#[allow(dead_code)]
+pub(crate) const SQLITE: Spelling = Spelling {
+    int_div: standard_int_div,
+    char_length: |e| format!("length({e})"),
+    // Timestamps are stored as `YYYY-MM-DD HH:MM:SS…` text.
+    day_text: |e| format!("substr({e}, 1, 10)"),
+};
 
-    pub(crate) fn char_length(expr: &str) -> String {
-        super::standard::char_length(expr)
-    }
+#[allow(dead_code)]
+pub(crate) const MYSQL: Spelling = Spelling {
+    int_div: |a, b| format!("({a}) DIV ({b})"),
+    char_length: standard_char_length,
+    day_text: |e| format!("DATE_FORMAT({e}, '%Y-%m-%d')"),
+};
 
-    pub(crate) fn day_text(expr: &str) -> String {
-        format!("DATE_FORMAT({expr}, '%Y-%m-%d')")
-    }
+#[allow(dead_code)]
+pub(crate) const POSTGRES: Spelling = Spelling {
+    int_div: standard_int_div,
+    char_length: standard_char_length,
+    day_text: |e| format!("to_char({e}, 'YYYY-MM-DD')"),
+};
+
+#[allow(dead_code)]
+fn standard_int_div(a: &str, b: &str) -> String {
+    format!("({a}) / ({b})")
 }
 
-/// PostgreSQL's spellings.
-pub(crate) mod postgres {
-    pub(crate) fn int_div(a: &str, b: &str) -> String {
-        super::standard::int_div(a, b)
-    }
-
-    pub(crate) fn char_length(expr: &str) -> String {
-        super::standard::char_length(expr)
-    }
-
-    pub(crate) fn day_text(expr: &str) -> String {
-        format!("to_char({expr}, 'YYYY-MM-DD')")
-    }
-}
-
-/// The standard spellings several backends share.
-mod standard {
-    pub(super) fn int_div(a: &str, b: &str) -> String {
-        format!("({a}) / ({b})")
-    }
-
-    pub(super) fn char_length(expr: &str) -> String {
-        format!("CHAR_LENGTH({expr})")
-    }
+#[allow(dead_code)]
+fn standard_char_length(expr: &str) -> String {
+    format!("CHAR_LENGTH({expr})")
 }

@@ -27,22 +27,14 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use self::field::RawValue;
+pub use self::parse::Rounding;
 pub use self::reject::{FieldError, Reason, Reject};
-pub use self::spec::{Case, Column, FieldSpec, FieldType, Rounding, Target, Value};
+pub use self::spec::{Case, Column, FieldSpec, FieldType, Format, Target, Value};
 
 /// The text of the built-in CSV contract.
 pub const BUILTIN_CSV: &str = include_str!("../../contracts/orders-csv.toml");
 /// The text of the built-in JSONL contract.
 pub const BUILTIN_JSONL: &str = include_str!("../../contracts/orders-jsonl.toml");
-
-/// The file format a contract reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Delimited text (`,`, `|`, `;`, tab …), with or without a header row.
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
-}
 
 /// How records of the input make up orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,12 +137,16 @@ impl Contract {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Io`] if the file cannot be read, [`crate::Error::Contract`]
-    /// naming the file and line of the first problem.
-    pub fn load(path: &Path) -> crate::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| crate::Error::Io { path: path.to_owned(), source })?;
-        Ok(Self::from_toml(&text, &path.display().to_string())?)
+    /// A [`ContractError`] naming the file: at line 0 when it cannot be
+    /// read, else with the line of the first problem.
+    pub fn load(path: &Path) -> Result<Self, ContractError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ContractError {
+            origin: origin.clone(),
+            line: 0,
+            message: format!("cannot be read: {e}"),
+        })?;
+        Self::from_toml(&text, &origin)
     }
 
     /// Parses and validates contract text; `origin` names it in errors.

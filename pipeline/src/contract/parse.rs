@@ -3,7 +3,28 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use super::reject::{FieldError, Reason};
-use super::spec::Rounding;
+
+/// How decimal text with more digits than cents (or basis points) allow is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// To the nearest, ties to even (banker's rounding): 0.125 → 0.12, 0.135 → 0.14.
+    HalfEven,
+    /// To the nearest, ties away from zero: 0.125 → 0.13.
+    HalfUp,
+    /// Refuse the value.
+    Reject,
+}
+
+impl Rounding {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "half_even" => Rounding::HalfEven,
+            "half_up" => Rounding::HalfUp,
+            "reject" => Rounding::Reject,
+            _ => return None,
+        })
+    }
+}
 
 /// A whole number.
 pub(crate) fn integer(text: &str) -> Result<i64, FieldError> {

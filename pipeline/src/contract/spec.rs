@@ -7,8 +7,17 @@ use chrono::{FixedOffset, NaiveDateTime};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Format;
+use super::parse::Rounding;
 use crate::model::{OrderStatus, limits};
+
+/// The file format a contract reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Delimited text (`,`, `|`, `;`, tab …), with or without a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
 
 /// A field of the order model that a contract fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,28 +233,6 @@ pub enum Case {
     Upper,
     /// `to_lowercase`.
     Lower,
-}
-
-/// How decimal text with more digits than cents (or basis points) allow is treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rounding {
-    /// To the nearest, ties to even (banker's rounding): 0.125 → 0.12, 0.135 → 0.14.
-    HalfEven,
-    /// To the nearest, ties away from zero: 0.125 → 0.13.
-    HalfUp,
-    /// Refuse the value.
-    Reject,
-}
-
-impl Rounding {
-    pub(crate) fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "half_even" => Rounding::HalfEven,
-            "half_up" => Rounding::HalfUp,
-            "reject" => Rounding::Reject,
-            _ => return None,
-        })
-    }
 }
 
 /// Where a field's value is in a record.

@@ -108,12 +108,16 @@ impl Thresholds {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Io`] if it cannot be read; [`crate::Error::Contract`]
-    /// naming the file and line of a syntax error or unknown key.
-    pub fn load(path: &Path) -> crate::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| crate::Error::Io { path: path.to_owned(), source })?;
-        Ok(Self::from_toml(&text, &path.display().to_string())?)
+    /// A [`ContractError`] naming the file: at line 0 when it cannot be
+    /// read, else with the line of a syntax error or unknown key.
+    pub fn load(path: &Path) -> Result<Self, ContractError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ContractError {
+            origin: origin.clone(),
+            line: 0,
+            message: format!("cannot be read: {e}"),
+        })?;
+        Self::from_toml(&text, &origin)
     }
 
     /// Parses thresholds text; `origin` names it in errors.

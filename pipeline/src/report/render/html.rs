@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{grouped, limits, short};
-use crate::report::{Report, Status, Tally};
+use super::format::{grouped, limits, short};
+use crate::report::config::Status;
+use crate::report::outcome::{Report, SCHEMA, Tally};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -60,7 +61,7 @@ svg text {{ font: 11px system-ui, sans-serif; fill: #57606a; }}
         badge = colour(report.status),
         status = report.status.as_str().to_uppercase(),
         generated = report.generated_at.format("%Y-%m-%d %H:%M:%S"),
-        schema = crate::report::SCHEMA,
+        schema = SCHEMA,
         n = report.checks.len(),
     );
 

@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{grouped, limits, short};
-use crate::report::{Report, Status};
+use super::format::{grouped, limits, short};
+use crate::report::config::Status;
+use crate::report::outcome::Report;
 
 /// Renders `report` as text; `colour` adds ANSI colours to statuses (give it
 /// only when the output is a terminal).
