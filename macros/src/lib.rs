@@ -48,17 +48,7 @@ pub fn __embed_migrations(input: TokenStream) -> TokenStream {
         let folder = root.join(key);
         let files = match migration_files(&folder) {
             Ok(files) => files,
-            Err(why) => {
-                return error(
-                    &format!(
-                        "triglot::migrations!: the {key} backend is compiled in (triglot's `{key}` \
-                         feature) but {}/{key} {why}; add the folder with that backend's \
-                         migrations (diesel_cli's layout: <version>_<name>/up.sql, down.sql)",
-                        dir.trim_end_matches('/')
-                    ),
-                    span,
-                );
-            }
+            Err(why) => return error(&missing_folder(&dir, key, &why), span),
         };
         let path = folder.display().to_string();
         let _ = write!(sets, "{key} {:#018x}u64 {path:?};", fingerprint(&folder, &files));
@@ -69,6 +59,16 @@ pub fn __embed_migrations(input: TokenStream) -> TokenStream {
     let body = TokenStream::from_str(&sets).unwrap_or_default();
     out.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, body))]);
     out
+}
+
+/// The compile error for a backend whose folder is missing or unusable.
+fn missing_folder(dir: &str, key: &str, why: &str) -> String {
+    format!(
+        "triglot::migrations!: the {key} backend is compiled in (triglot's `{key}` feature) but \
+         {}/{key} {why}; add the folder with that backend's migrations (diesel_cli's layout: \
+         <version>_<name>/up.sql, down.sql)",
+        dir.trim_end_matches('/')
+    )
 }
 
 /// `input` with every invisible (`Delimiter::None`) group opened.
@@ -140,4 +140,36 @@ fn error(message: &str, span: Span) -> TokenStream {
     group.set_span(span);
     out.extend([TokenTree::Group(group)]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_folder_is_named_with_its_backend_and_feature() {
+        let root = std::env::temp_dir().join(format!("tg_macro_test_{}", std::process::id()));
+        let why = migration_files(&root.join("postgres")).unwrap_err();
+        let message = missing_folder("db/migrations/", "postgres", &why);
+        assert!(message.contains("db/migrations/postgres cannot be read"), "{message}");
+        assert!(message.contains("triglot's `postgres` feature"), "{message}");
+    }
+
+    #[test]
+    fn a_folder_needs_a_migration_with_up_sql_and_is_fingerprinted_by_content() {
+        let root = std::env::temp_dir().join(format!("tg_macro_fp_{}", std::process::id()));
+        let folder = root.join("sqlite");
+        let migration = folder.join("2026-12-01-000001_books");
+        std::fs::create_dir_all(&migration).unwrap();
+        assert_eq!(
+            migration_files(&folder).unwrap_err(),
+            format!("has a folder {} without up.sql", migration.display())
+        );
+        std::fs::write(migration.join("up.sql"), "CREATE TABLE books (id BIGINT)").unwrap();
+        let files = migration_files(&folder).unwrap();
+        let first = fingerprint(&folder, &files);
+        std::fs::write(migration.join("up.sql"), "CREATE TABLE books (id INTEGER)").unwrap();
+        assert_ne!(first, fingerprint(&folder, &files));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -583,3 +583,65 @@ fn ingest_into_a_pipe_prints_its_counts_and_no_progress() {
     assert!(stdout(&out).contains("rejected"), "{}", stdout(&out));
     assert_eq!(stderr(&out), "", "nothing but the summary when not on a terminal");
 }
+
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_triglot"))
+        .args(["--database-url", &url, "demo", "--orders", "20", "--quiet"])
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("run triglot");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = stderr(&out);
+    assert!(logs.contains("DEBUG"), "debug logs were written: {logs}");
+    assert!(!logs.contains('\u{1b}'), "an escape code reached a pipe: {logs:?}");
+}
+
+#[test]
+fn migrate_applies_a_projects_own_migrations_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inventory.db").display());
+    let migrations =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/inventory/migrations");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_triglot"))
+            .args(["--database-url", &url])
+            .args(args)
+            .arg("--migrations")
+            .arg(&migrations)
+            .output()
+            .expect("run triglot")
+    };
+    let out = run(&["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("applied 1 migration(s)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("applied 20261201000001"), "{}", stdout(&out));
+    let out = run(&["migrate", "--revert-all"]);
+    assert!(
+        out.status.success() && stdout(&out).contains("reverted 1 migration(s)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn the_program_never_crashes_at_exit_while_the_pool_opens_a_tls_connection() {
+    // r2d2 opens a connection on a thread of its own after each checkout;
+    // OpenSSL's exit handler once freed its state under that thread (8 of 20
+    // runs died with SIGSEGV).
+    let db = triglot::testing::TestDb::<triglot::postgres::PostgresDialect>::new(
+        "cli::exit",
+        &triglot_pipeline::MIGRATIONS,
+    );
+    for run in 0..20 {
+        let out = Command::new(env!("CARGO_BIN_EXE_triglot"))
+            .args(["--database-url", db.url(), "migrate", "--revert-all"])
+            .output()
+            .expect("run triglot");
+        assert_eq!(out.status.code(), Some(0), "run {run}: {}", stderr(&out));
+    }
+}

@@ -19,6 +19,8 @@ const DEFAULT_PARAMS: [(&str, &str); 7] = [
 ];
 
 pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
+    // Every connection of a `Database` is opened after its target is known.
+    crate::openssl::keep_through_exit();
     let mut parsed = url::Url::parse(url.expose())
         .map_err(|e| Error::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
     let given: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();

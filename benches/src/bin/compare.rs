@@ -61,12 +61,14 @@ fn main() {
     }
 }
 
-fn run<D: triglot_pipeline::OrderBackend, R: Raw>(
-    rows: usize,
-    rounds: usize,
-    only: Option<&str>,
-    table: &mut Vec<Row>,
-) {
+fn run<D, R: Raw>(rows: usize, rounds: usize, only: Option<&str>, table: &mut Vec<Row>)
+where
+    D: triglot_pipeline::OrderBackend
+        + triglot::write::BulkInsert<
+            triglot_pipeline::schema::order_lines::table,
+            triglot_pipeline::model::NewOrderLine,
+        >,
+{
     let Some(mut compared) = Compared::<D, R>::new("compare", rows) else {
         return;
     };
@@ -88,8 +90,13 @@ fn run<D: triglot_pipeline::OrderBackend, R: Raw>(
     // One path at a time, its rounds interleaved between the two sides: a
     // path then starts from the database state the previous one left to
     // both (SQLite's write-ahead log, caches), not to one side only.
-    let mut samples: [Vec<Duration>; 8] = Default::default();
-    let wanted = |path: &str| only.is_none_or(|o| o.split(',').any(|p| p == path));
+    let mut samples: [Vec<Duration>; 10] = Default::default();
+    let wanted = |path: &str| match only {
+        Some(o) => o.split(',').any(|p| p == path),
+        // `generic` (the toolkit's bulk path for any table, which the
+        // pipeline's own `insert` path is measured against) only on request.
+        None => path != "generic",
+    };
     // A first, untimed pass of each side warms the caches both will use.
     if wanted("decode") {
         ours::decode(&fixture.db, page).expect("decode");
@@ -116,6 +123,29 @@ fn run<D: triglot_pipeline::OrderBackend, R: Raw>(
             samples[5].push(time(|| raw.insert(&insert_rows)).0);
         }
     }
+    if wanted("generic") {
+        for _ in 0..rounds {
+            fixture.clear_lines().expect("clear");
+            let copy = insert_rows.clone();
+            let writes = fixture.db.writes();
+            samples[8].push(
+                time(|| {
+                    fixture.db.write("inserting lines", |c| {
+                        writes.bulk_insert(c, triglot_pipeline::schema::order_lines::table, copy)
+                    })
+                })
+                .0,
+            );
+            assert_eq!(
+                fixture.rows().expect("rows"),
+                insert_rows,
+                "{}: generic insert differs",
+                D::NAME
+            );
+            fixture.clear_lines().expect("clear");
+            samples[9].push(time(|| raw.insert(&insert_rows)).0);
+        }
+    }
     if wanted("checkout") {
         let plain = plain_r2d2::<D>(fixture.url(), 2);
         for _ in 0..rounds {
@@ -123,7 +153,7 @@ fn run<D: triglot_pipeline::OrderBackend, R: Raw>(
             samples[7].push(checkout_per_op(&plain));
         }
     }
-    for (i, path) in ["decode", "stream", "insert", "checkout"].into_iter().enumerate() {
+    for (i, path) in ["decode", "stream", "insert", "checkout", "generic"].into_iter().enumerate() {
         if !wanted(path) {
             continue;
         }
