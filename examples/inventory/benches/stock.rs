@@ -8,32 +8,31 @@
 
 use chrono::DateTime;
 use criterion::{Criterion, criterion_group, criterion_main};
-use diesel::prelude::*;
 use inventory::schema::{items, stock_levels, stock_movements};
 use inventory::{MIGRATIONS, Movement, NewItem, StockLevel};
 
-/// One warehouse, untimed.
-fn seed<D: triglot::Dialect>(db: &triglot::Database<D>) {
+/// One warehouse and `items` items with ids 1 to `items` (a fresh
+/// database), untimed.
+fn seed<D>(db: &triglot::Database<D>, items: i32)
+where
+    D: triglot::write::BulkInsert<items::table, NewItem>,
+{
     use diesel::connection::SimpleConnection;
-    db.write("adding a warehouse", |conn| {
-        conn.batch_execute("INSERT INTO warehouses (code, city) VALUES ('LYS', 'Lyon')")
+    let writes = db.writes();
+    let rows: Vec<NewItem> = (0..items)
+        .map(|n| NewItem { sku: format!("SKU-{n}"), name: format!("Item {n}"), unit_grams: 1 + n })
+        .collect();
+    db.write("seeding", |conn| {
+        conn.batch_execute("INSERT INTO warehouses (code, city) VALUES ('LYS', 'Lyon')")?;
+        writes.bulk_insert(conn, items::table, rows)
     })
     .expect("seeding");
 }
 
 fn load_movements(c: &mut Criterion) {
     triglot::backend_bench!(c, "load_movements", |db, b| {
-        seed(db);
+        seed(db, 200);
         let writes = db.writes();
-        let rows: Vec<NewItem> = (0..200)
-            .map(|n| NewItem {
-                sku: format!("SKU-{n}"),
-                name: format!("Item {n}"),
-                unit_grams: 1 + n,
-            })
-            .collect();
-        db.write("adding items", |conn| writes.bulk_insert(conn, items::table, rows))
-            .expect("seeding");
         let at = DateTime::UNIX_EPOCH.naive_utc();
         // Timed as `load_movements/<backend>`: 5,000 movements through the
         // backend's bulk path (COPY on PostgreSQL) in one transaction.
@@ -57,28 +56,16 @@ fn load_movements(c: &mut Criterion) {
 
 fn upsert_levels(c: &mut Criterion) {
     triglot::backend_bench!(c, "upsert_levels", |db, b| {
-        seed(db);
+        seed(db, 1_000);
         let writes = db.writes();
-        let rows: Vec<NewItem> = (0..1_000)
-            .map(|n| NewItem {
-                sku: format!("SKU-{n}"),
-                name: format!("Item {n}"),
-                unit_grams: 1 + n,
-            })
-            .collect();
-        db.write("adding items", |conn| writes.bulk_insert(conn, items::table, rows))
-            .expect("seeding");
-        let ids: Vec<i64> =
-            db.run("reading ids", |conn| items::table.select(items::id).load(conn)).expect("ids");
         let at = DateTime::UNIX_EPOCH.naive_utc();
         // Timed as `upsert_levels/<backend>`: 1,000 stock levels counted
         // again, each an insert-or-update by (warehouse, item).
         let mut round = 0;
         b.iter(|| {
             round += 1;
-            let levels: Vec<StockLevel> = ids
-                .iter()
-                .map(|&item_id| StockLevel {
+            let levels: Vec<StockLevel> = (1..=1_000)
+                .map(|item_id| StockLevel {
                     warehouse_id: 1,
                     item_id,
                     quantity: round,

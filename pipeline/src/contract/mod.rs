@@ -10,7 +10,7 @@
 //!
 //! An invalid contract is refused before any row is read, with the contract's
 //! own line number. Two contracts are built in: [`Contract::builtin_csv`] and
-//! [`Contract::builtin_jsonl`] (their TOML is in `core/contracts/`).
+//! [`Contract::builtin_jsonl`] (their TOML is in `pipeline/contracts/`).
 
 mod field;
 mod normalize;
@@ -72,6 +72,20 @@ impl fmt::Display for ContractError {
 }
 
 impl std::error::Error for ContractError {}
+
+impl ContractError {
+    /// The text of the file at `path` and its name for errors; an error at
+    /// line 0 when it cannot be read.
+    pub(crate) fn read(path: &Path) -> Result<(String, String), ContractError> {
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((text, origin)),
+            Err(e) => {
+                Err(ContractError { origin, line: 0, message: format!("cannot be read: {e}") })
+            }
+        }
+    }
+}
 
 /// A validated input contract.
 #[derive(Debug, Clone)]
@@ -140,12 +154,7 @@ impl Contract {
     /// A [`ContractError`] naming the file: at line 0 when it cannot be
     /// read, else with the line of the first problem.
     pub fn load(path: &Path) -> Result<Self, ContractError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ContractError {
-            origin: origin.clone(),
-            line: 0,
-            message: format!("cannot be read: {e}"),
-        })?;
+        let (text, origin) = ContractError::read(path)?;
         Self::from_toml(&text, &origin)
     }
 

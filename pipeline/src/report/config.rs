@@ -111,12 +111,7 @@ impl Thresholds {
     /// A [`ContractError`] naming the file: at line 0 when it cannot be
     /// read, else with the line of a syntax error or unknown key.
     pub fn load(path: &Path) -> Result<Self, ContractError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ContractError {
-            origin: origin.clone(),
-            line: 0,
-            message: format!("cannot be read: {e}"),
-        })?;
+        let (text, origin) = ContractError::read(path)?;
         Self::from_toml(&text, &origin)
     }
 
