@@ -65,6 +65,21 @@ fn mysql_password_is_never_shown() {
     );
 }
 
+#[test]
+fn a_password_with_url_characters_is_never_shown_whatever_the_build() {
+    // Typed unencoded: `/`, `?`, `@` and `#` inside the password.
+    for url in [
+        "postgres://app:pa/ss?w0rd-x@127.0.0.1:1/db",
+        "mysql://app:pa/ss?w0rd-x@127.0.0.1:1/db",
+        "mariadb://app:p@ss/w0rd-x#@127.0.0.1:1/db",
+        "postgresql://app:w0rd-x@@127.0.0.1:1/db?connect_timeout=1",
+    ] {
+        let err = AnyDatabase::open(url).unwrap_err();
+        let shown = format!("{err}\n{err:?}");
+        assert!(!shown.contains("w0rd-x"), "the password is shown for {}", triglot::redact(url));
+    }
+}
+
 /// `server_url::<D>()` with its scheme replaced by `scheme`.
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 fn with_scheme<D: triglot::Dialect>(scheme: &str) -> String {

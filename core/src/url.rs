@@ -116,18 +116,22 @@ impl fmt::Debug for DatabaseUrl {
 /// ```
 pub fn redact(url: &str) -> String {
     let mut out = String::with_capacity(url.len());
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    match userinfo_password(head) {
+    // The password ends at the user-info's `@`, wherever `/` or `?` stand
+    // inside it (users type such passwords unencoded): find it first.
+    let after = match userinfo_password(url) {
         Some((start, end)) => {
-            out.push_str(&head[..start]);
+            out.push_str(&url[..start]);
             out.push_str("***");
-            out.push_str(&head[end..]);
+            end
         }
-        None => out.push_str(head),
-    }
+        None => 0,
+    };
+    let rest = &url[after..];
+    let (head, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    out.push_str(head);
     if let Some(query) = query {
         out.push('?');
         for (i, pair) in query.split('&').enumerate() {
@@ -151,22 +155,33 @@ fn is_secret_key(key: &str) -> bool {
 }
 
 /// Byte range of the password inside `scheme://user:password@host…`.
-fn userinfo_password(head: &str) -> Option<(usize, usize)> {
-    let authority_start = head.find("://")? + 3;
-    let authority_end =
-        head[authority_start..].find('/').map_or(head.len(), |n| authority_start + n);
-    let authority = &head[authority_start..authority_end];
-    let at = authority.rfind('@')?;
-    let colon = authority[..at].find(':')?;
-    Some((authority_start + colon + 1, authority_start + at))
+///
+/// A password typed unencoded may hold `/`, `?`, `#` or `@`, so the user-info
+/// ends at the last `@` that a host (and port) follows, up to the next `/`,
+/// `?` or the end. That may take more than the password from an odd URL (an
+/// `@` in a query value), never less.
+fn userinfo_password(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    let rest = &url[start..];
+    let is_host = |after: &str| {
+        let host = after.split(['/', '?']).next().unwrap_or_default();
+        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:[]%".contains(c))
+    };
+    let at = rest.rmatch_indices('@').map(|(i, _)| i).find(|&i| is_host(&rest[i + 1..]))?;
+    let colon = rest[..at].find(':')?;
+    Some((start + colon + 1, start + at))
 }
 
 fn secrets(url: &str) -> Vec<&str> {
-    let (head, query) = url.split_once('?').unwrap_or((url, ""));
     let mut found = Vec::new();
-    if let Some((start, end)) = userinfo_password(head) {
-        found.push(&head[start..end]);
-    }
+    let after = match userinfo_password(url) {
+        Some((start, end)) => {
+            found.push(&url[start..end]);
+            end
+        }
+        None => 0,
+    };
+    let query = url[after..].split_once('?').map_or("", |(_, q)| q);
     for pair in query.split('&') {
         if let Some((key, value)) = pair.split_once('=')
             && is_secret_key(key)
@@ -192,6 +207,18 @@ mod tests {
     #[test]
     fn password_with_at_sign_is_replaced_whole() {
         assert_eq!(redact("postgres://u:a@b@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn password_with_slash_and_question_mark_is_replaced_whole() {
+        let url = "postgres://app:pa/ss?w0rd@127.0.0.1:1/db";
+        assert_eq!(redact(url), "postgres://app:***@127.0.0.1:1/db");
+        let parsed = DatabaseUrl::parse(url).unwrap();
+        assert!(!parsed.scrub(&format!("refused: {url} (pa/ss?w0rd)")).contains("w0rd"));
+        assert_eq!(
+            redact("mysql://u:p?a=b&password=x@h/db?password=y"),
+            "mysql://u:***@h/db?password=***"
+        );
     }
 
     #[test]
