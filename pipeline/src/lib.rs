@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod model;
 pub mod report;
 pub mod schema;
+pub mod transform;
 
 mod backend;
 mod demo;

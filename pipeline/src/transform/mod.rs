@@ -1,0 +1,12 @@
+//! Transformation rules that are declared, not coded: exact numbers, the
+//! values of a record, and the small expression language that computes
+//! fields, aggregates children into their parent and checks one against the
+//! other.
+
+pub use self::exact::{Exact, ExactError, Round};
+pub use self::expr::{EvalError, Expr, Failure, ParseError, Record};
+pub use self::value::Value;
+
+mod exact;
+mod expr;
+mod value;
