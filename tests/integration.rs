@@ -15,6 +15,8 @@ mod harness_rules;
 mod harness_sweep;
 // Statements counted and timed, slow ones logged without binds; retries.
 mod health;
+// Each column's limits as the catalog says.
+mod introspect;
 // Migrations up, down and up again; a failing one names its database.
 mod migrate;
 // The library's migrations compared across backends and with its tables.

@@ -26,6 +26,7 @@ diesel::table! {
         author_id -> BigInt,
         pages -> Integer,
         in_stock -> Bool,
+        price -> Nullable<Numeric>,
     }
 }
 

@@ -102,6 +102,70 @@ pub struct ColumnSnapshot {
     /// Its default, normalized by [`normalize_default`] (`auto` for a
     /// generated key); `None` for no default (or `DEFAULT NULL`).
     pub default: Option<String>,
+    /// What bounds the values it holds: text length, decimal digits,
+    /// integer width.
+    pub limits: Limits,
+}
+
+/// What a column's type bounds, where the catalog says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Limits {
+    /// Text: the most characters (SQLite: from a `CHECK (length(col) <= n)`).
+    pub max_length: Option<u32>,
+    /// Exact decimals: digits in all.
+    pub precision: Option<u32>,
+    /// Exact decimals: digits after the point.
+    pub scale: Option<u32>,
+    /// Integers: the bytes of the range (1, 2, 3, 4 or 8).
+    pub integer_bytes: Option<u8>,
+    /// Integers: no negative values (MySQL's `UNSIGNED`).
+    pub unsigned: bool,
+}
+
+impl Limits {
+    /// The limits a declared type spells itself: `VARCHAR(64)`,
+    /// `DECIMAL(12,2)`, `smallint`, `int unsigned`, … Integer widths by the
+    /// standard names; a backend whose `INTEGER` is wider corrects it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use triglot_core::introspect::Limits;
+    /// let money = Limits::from_declared("numeric(12,2)");
+    /// assert_eq!((money.precision, money.scale), (Some(12), Some(2)));
+    /// assert_eq!(Limits::from_declared("VARCHAR(64)").max_length, Some(64));
+    /// assert_eq!(Limits::from_declared("tinyint(3) unsigned").integer_bytes, Some(1));
+    /// ```
+    pub fn from_declared(declared: &str) -> Self {
+        let lower = declared.trim().to_ascii_lowercase();
+        let base = lower.split(['(', ' ']).next().unwrap_or_default();
+        let args: Vec<u32> = lower
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(inside, _)| inside.split(',').filter_map(|a| a.trim().parse().ok()).collect())
+            .unwrap_or_default();
+        let mut limits = Limits { unsigned: lower.contains("unsigned"), ..Limits::default() };
+        match (TypeClass::from_declared(declared), base) {
+            (TypeClass::Integer, _) | (TypeClass::Boolean, "tinyint") => {
+                limits.integer_bytes = Some(match base {
+                    "tinyint" => 1,
+                    "smallint" | "int2" => 2,
+                    "mediumint" => 3,
+                    "bigint" | "int8" | "bigserial" => 8,
+                    _ => 4,
+                });
+            }
+            (TypeClass::Decimal, _) => {
+                limits.precision = args.first().copied();
+                limits.scale = args.get(1).copied().or(limits.precision.map(|_| 0));
+            }
+            (TypeClass::Text, "varchar" | "char" | "character" | "nvarchar" | "nchar") => {
+                limits.max_length = args.first().copied();
+            }
+            _ => {}
+        }
+        limits
+    }
 }
 
 /// A foreign key of a live table.
@@ -156,10 +220,22 @@ impl TableSnapshot {
 
     /// Splits each CHECK constraint text in `constraints` into conditions
     /// over this table's columns (see [`Check`]) and keeps them, sorted.
+    ///
+    /// A length condition of one text column (`length(sku) <= 64`) sets that
+    /// column's [`Limits::max_length`] where the type does not already.
     pub fn set_checks<'a>(&mut self, constraints: impl IntoIterator<Item = &'a str>) {
-        let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        let constraints: Vec<&str> = constraints.into_iter().collect();
+        let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for text in &constraints {
+            for (column, max) in length_limits(text, &names) {
+                if let Some(c) = self.columns.iter_mut().find(|c| c.name == column) {
+                    c.limits.max_length = Some(c.limits.max_length.map_or(max, |m| m.min(max)));
+                }
+            }
+        }
         let mut checks: Vec<Check> =
-            constraints.into_iter().flat_map(|text| check_conditions(text, &names)).collect();
+            constraints.iter().flat_map(|text| check_conditions(text, &names)).collect();
         checks.sort();
         checks.dedup();
         self.checks = checks;
@@ -310,6 +386,41 @@ pub fn check_conditions(text: &str, columns: &[&str]) -> Vec<crate::introspect::
         .collect()
 }
 
+/// The upper length bounds a CHECK constraint's text sets, `(column, most
+/// characters)`: `length(c) <= n`, `< n`, `= n` or `BETWEEN m AND n`.
+fn length_limits(text: &str, columns: &[&str]) -> Vec<(String, u32)> {
+    let body = text.trim().trim_start_matches("CHECK").trim_start_matches("check");
+    let mut out = Vec::new();
+    for part in split_conjunction(body) {
+        let tokens = words(&part);
+        let lower = part.to_ascii_lowercase();
+        let is_length = tokens.iter().any(|t| {
+            let t = t.to_ascii_lowercase();
+            t == "length" || t == "char_length" || t == "character_length"
+        });
+        let read: Vec<&&str> =
+            columns.iter().filter(|c| tokens.iter().any(|t| t.eq_ignore_ascii_case(c))).collect();
+        if !is_length || read.len() != 1 {
+            continue;
+        }
+        let numbers: Vec<u32> = tokens.iter().filter_map(|t| t.parse().ok()).collect();
+        let Some(&last) = numbers.last() else { continue };
+        let max = if lower.contains("between") || lower.contains("<=") {
+            Some(last)
+        } else if lower.contains('<') && !lower.contains("<>") {
+            last.checked_sub(1)
+        } else if lower.contains('=') && !lower.contains(">=") && !lower.contains("!=") {
+            Some(last)
+        } else {
+            None
+        };
+        if let Some(max) = max {
+            out.push(((*read[0]).to_owned(), max));
+        }
+    }
+    out
+}
+
 /// Splits `text` at the `AND`s that join conditions: outside parentheses,
 /// quotes and `BETWEEN … AND …`, after removing parentheses around the whole.
 fn split_conjunction(text: &str) -> Vec<String> {
@@ -445,6 +556,16 @@ mod tests {
         assert_eq!(read("status IN ('paid', 'shipped')", &columns), [vec!["status"]]);
         let pg = "CHECK (((status)::text = ANY ((ARRAY['paid'::character varying])::text[])))";
         assert_eq!(read(pg, &columns), [vec!["status"]]);
+    }
+
+    #[test]
+    fn length_checks_give_the_most_characters() {
+        let columns = ["sku", "country", "name", "code"];
+        let found = |text: &str| length_limits(text, &columns);
+        assert_eq!(found("CHECK (length(sku) BETWEEN 1 AND 64)"), [("sku".to_string(), 64)]);
+        assert_eq!(found("(length(country) = 2)"), [("country".to_string(), 2)]);
+        assert_eq!(found("length(name) < 201"), [("name".to_string(), 200)]);
+        assert!(found("char_length(code) >= 1").is_empty());
     }
 
     #[test]

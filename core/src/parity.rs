@@ -95,6 +95,7 @@ impl fmt::Display for Difference {
 ///     declared_type: declared.into(),
 ///     nullable,
 ///     default: None,
+///     limits: Default::default(),
 /// };
 /// let schema = |c| SchemaSnapshot {
 ///     tables: [("loans".to_string(), TableSnapshot { columns: vec![c], ..TableSnapshot::default() })].into(),
@@ -344,6 +345,7 @@ where
         declared_type: "model".to_owned(),
         nullable: <<C as Expression>::SqlType as ColumnClass>::NULLABLE,
         default: None,
+        limits: Default::default(),
     }
 }
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use triglot_core::introspect::{
-    ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
+    ColumnSnapshot, Limits, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
     indexes_from_rows, normalize_default, unique_keys_from_rows,
 };
 
@@ -143,6 +143,7 @@ fn table(conn: &mut MysqlConnection, table: &str) -> QueryResult<TableSnapshot> 
                 } else {
                     c.default_value.as_deref().and_then(normalize_default)
                 },
+                limits: Limits::from_declared(&c.declared),
                 name: c.name,
                 declared_type: c.declared,
             })

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Nullable, Text};
 use triglot_core::introspect::{
-    ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
+    ColumnSnapshot, Limits, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
     indexes_from_rows, normalize_default, unique_keys_from_rows,
 };
 
@@ -29,6 +29,8 @@ struct Column {
     default_value: Option<String>,
     #[diesel(sql_type = Bool)]
     identity: bool,
+    #[diesel(sql_type = Text)]
+    full_type: String,
 }
 
 #[derive(QueryableByName)]
@@ -86,7 +88,10 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT column_name::text AS name, data_type::text AS declared, is_nullable = 'YES' AS nullable, \
          column_default::text AS default_value, \
-         (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') AS identity \
+         (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') AS identity, \
+         (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+          WHERE a.attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass \
+          AND a.attname = column_name) AS full_type \
          FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
          ORDER BY ordinal_position",
     )
@@ -158,6 +163,7 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
                 } else {
                     c.default_value.as_deref().and_then(normalize_default)
                 },
+                limits: Limits::from_declared(&c.full_type),
                 name: c.name,
                 declared_type: c.declared,
             })

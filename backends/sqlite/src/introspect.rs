@@ -7,7 +7,7 @@ use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use triglot_core::introspect::{
-    ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
+    ColumnSnapshot, Limits, SchemaSnapshot, TableSnapshot, TypeClass, foreign_keys_from_rows,
     indexes_from_rows, normalize_default,
 };
 
@@ -131,6 +131,7 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
                 } else {
                     c.dflt_value.as_deref().and_then(normalize_default)
                 },
+                limits: limits(&c.declared),
                 name: c.name,
                 declared_type: c.declared,
             })
@@ -144,6 +145,16 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
     let checks = check_clauses(&create);
     snapshot.set_checks(checks.iter().map(String::as_str));
     Ok(snapshot)
+}
+
+/// The limits of a declared type; SQLite's `INTEGER` and `INT` hold 64 bits.
+fn limits(declared: &str) -> Limits {
+    let mut limits = Limits::from_declared(declared);
+    let base = declared.trim().to_ascii_lowercase();
+    if base == "integer" || base == "int" {
+        limits.integer_bytes = Some(8);
+    }
+    limits
 }
 
 fn index_columns(conn: &mut SqliteConnection, index: &str) -> QueryResult<Vec<String>> {

@@ -14,6 +14,7 @@ CREATE TABLE books (
     author_id BIGINT       NOT NULL,
     pages     INT          NOT NULL,
     in_stock  BOOLEAN      NOT NULL DEFAULT TRUE,
+    price     DECIMAL(10,2),
     PRIMARY KEY (id),
     CONSTRAINT books_isbn_key UNIQUE (isbn),
     CONSTRAINT books_author_id_fkey FOREIGN KEY (author_id) REFERENCES authors (id),

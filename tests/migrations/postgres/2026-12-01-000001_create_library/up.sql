@@ -13,6 +13,7 @@ CREATE TABLE books (
     author_id BIGINT       NOT NULL REFERENCES authors (id),
     pages     INTEGER      NOT NULL CHECK (pages > 0),
     in_stock  BOOLEAN      NOT NULL DEFAULT TRUE,
+    price     NUMERIC(10,2),
     CONSTRAINT books_isbn_key UNIQUE (isbn)
 );
 CREATE INDEX books_author_id_idx ON books (author_id);
