@@ -134,7 +134,7 @@ triglot::backend_test!(overlapping_files_leave_one_copy_of_each_order, |db| {
     slice_of_orders(&dir.path().join("orders.csv"), &a, 0, 60);
     slice_of_orders(&dir.path().join("orders.csv"), &b, 40, 100);
     // Small batches: the 20 orders both files hold are met again in a later batch.
-    let options = IngestOptions { batch_size: 10, rejects_csv: None };
+    let options = IngestOptions { batch_size: 10, ..IngestOptions::default() };
     let s = ingest(db, &Contract::builtin_csv(), &[a, b], &options, &mut |_| {}).unwrap();
     assert_eq!(s.records_rejected, 0);
     assert_eq!(
@@ -175,6 +175,94 @@ triglot::backend_test!(the_foreign_layout_example_is_ingested, |db| {
     let orphan = stored.iter().find(|r| r.reason == "missing_order").unwrap();
     assert!(orphan.source.ends_with("lines.txt") && orphan.line == 10, "{orphan:?}");
     assert!(orphan.raw.starts_with("100009|1|sku-z"), "{orphan:?}");
+});
+
+triglot::backend_test!(a_join_reads_keys_in_any_order_with_bounded_memory, |db| {
+    // The foreign layout's files with numeric keys whose text order differs
+    // (7 < 9 < 32 < 100 < 205, but "100" < "205" < "32" < "7" < "9"): the
+    // orders in numeric order as a database exports them, the lines shuffled.
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/foreign-layout");
+    let keys = [
+        ("100001", "7"),
+        ("100002", "32"),
+        ("100003", "100"),
+        ("100004", "9"),
+        ("100005", "205"),
+        ("100009", "3"),
+    ];
+    let rekey = |line: &str| {
+        let (key, rest) = line.split_once('|').unwrap();
+        let key = keys.iter().find(|(from, _)| *from == key).map_or(key, |(_, to)| *to);
+        format!("{key}|{rest}")
+    };
+    let read = |name: &str| std::fs::read_to_string(example.join(name)).unwrap();
+    let orders = read("orders.txt");
+    let mut order_rows: Vec<String> = orders.lines().skip(1).map(rekey).collect();
+    order_rows.sort_by_key(|l| l.split('|').next().unwrap().parse::<u32>().unwrap());
+    let lines = read("lines.txt");
+    let mut line_rows: Vec<String> = lines.lines().skip(1).map(rekey).collect();
+    line_rows.reverse();
+    line_rows.swap(1, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let header = |text: &str| text.lines().next().unwrap().to_owned();
+    std::fs::write(
+        dir.path().join("orders.txt"),
+        [header(&orders)].iter().chain(&order_rows).map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("lines.txt"),
+        [header(&lines)].iter().chain(&line_rows).map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+
+    // The example's order ids have six digits; these have one to three.
+    let text = read("contract.toml").replace("pattern = \"[0-9]{6}\"", "pattern = \"[0-9]+\"");
+    let contract = Contract::from_toml(&text, "numeric-keys.toml").unwrap();
+    // A few hundred bytes of records in memory: every file goes through
+    // sorted runs on disk.
+    let options = IngestOptions { sort_memory: 300, ..IngestOptions::default() };
+    let files = [dir.path().join("orders.txt"), dir.path().join("lines.txt")];
+    let s = ingest(db, &contract, &files, &options, &mut |_| {}).unwrap();
+    assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (14, 8, 6));
+    let reasons: Vec<(&str, u64)> =
+        s.rejects_by_reason.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("duplicate_line_no", 1),
+            ("invalid_timestamp", 1),
+            ("missing_order", 1),
+            ("rejected_with_order", 3)
+        ]
+    );
+    let order = db.run("read", |conn| conn.find_order("32")).unwrap().unwrap();
+    assert_eq!(order.total_cents, 12_000);
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let orphan = stored.iter().find(|r| r.reason == "missing_order").unwrap();
+    let orphan_line = line_rows.iter().position(|l| l.starts_with("3|")).unwrap() as i64 + 2;
+    assert_eq!(
+        (orphan.line, orphan.raw.starts_with("3|1|sku-z")),
+        (orphan_line, true),
+        "{orphan:?}"
+    );
+});
+
+triglot::backend_test!(an_order_id_twice_in_an_orders_file_is_a_duplicate_key, |db| {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/foreign-layout");
+    let dir = tempfile::tempdir().unwrap();
+    let mut orders = std::fs::read_to_string(example.join("orders.txt")).unwrap();
+    let again = orders.lines().nth(2).unwrap().to_owned();
+    orders.push_str(&again);
+    orders.push('\n');
+    std::fs::write(dir.path().join("orders.txt"), orders).unwrap();
+    let contract = Contract::load(&example.join("contract.toml")).unwrap();
+    let s = run(db, &contract, &[dir.path().join("orders.txt"), example.join("lines.txt")]);
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let duplicate =
+        stored.iter().find(|r| r.reason == "duplicate_key").expect("a duplicate_key reject");
+    assert_eq!(duplicate.line, 7, "{duplicate:?}");
+    assert!(duplicate.detail.contains("also on line 3"), "{duplicate:?}");
 });
 
 /// Makes every order line with sku `POISON` fail in the database, as a
@@ -228,7 +316,7 @@ triglot::backend_test!(a_failed_run_keeps_its_committed_batches_and_a_rerun_comp
     let (add, remove) = poison_sql(D::NAME);
     db.get().unwrap().batch_execute(add).unwrap();
 
-    let options = IngestOptions { batch_size: 50, rejects_csv: None };
+    let options = IngestOptions { batch_size: 50, ..IngestOptions::default() };
     let err =
         ingest(db, &Contract::builtin_csv(), std::slice::from_ref(&file), &options, &mut |_| {})
             .unwrap_err();

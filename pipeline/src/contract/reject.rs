@@ -43,8 +43,9 @@ pub enum Reason {
     ConflictingOrderFields,
     /// Rows of one order that are not together in their file.
     SplitOrder,
-    /// Keys out of order in a file that a join needs sorted.
-    UnsortedInput,
+    /// A key that a file must hold once appears again (an order id twice in
+    /// an orders file).
+    DuplicateKey,
     /// The declared order total differs from the sum of its lines.
     TotalMismatch,
     /// A sound record refused because another record of its order was.
@@ -71,7 +72,7 @@ impl Reason {
             Reason::OrderWithoutLines => "order_without_lines",
             Reason::ConflictingOrderFields => "conflicting_order_fields",
             Reason::SplitOrder => "split_order",
-            Reason::UnsortedInput => "unsorted_input",
+            Reason::DuplicateKey => "duplicate_key",
             Reason::TotalMismatch => "total_mismatch",
             Reason::RejectedWithOrder => "rejected_with_order",
         }

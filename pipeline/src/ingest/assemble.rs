@@ -6,9 +6,10 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 
+use super::sort::{Sorted, Sorter};
 use super::source::{RecordData, Resolved, Source, SourceRecord, json_at};
 use crate::contract::{Contract, FieldError, FieldSpec, RawValue, Reason, Reject, Target, Value};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{NewCustomer, OrderStatus, line_amount_cents};
 use crate::writer::{LineRecord, OrderRecord};
 
@@ -493,12 +494,50 @@ fn placeholder(key: &str) -> OrderPart {
     }
 }
 
-/// Reads an orders file and its lines file, both sorted by order key, and
-/// joins them in one pass (a merge join: memory holds one order at a time).
+/// Reads `source` whole, refuses its records that have no key, and returns
+/// the others by key (spilling to disk past `memory` bytes).
+#[allow(clippy::too_many_arguments)]
+fn by_key(
+    source: &mut Source,
+    fields: &Fields<'_>,
+    target: Target,
+    name: &str,
+    memory: usize,
+    emit: &mut dyn FnMut(Assembled) -> Result<()>,
+    progress: &mut dyn FnMut(u64),
+    read_before: u64,
+) -> Result<(Sorted, u64)> {
+    let io = |source: std::io::Error| Error::Io { path: source_path(name), source };
+    let mut sorter = Sorter::new(memory);
+    let mut read = 0;
+    while let Some(record) = source.next_record()? {
+        read = record.offset;
+        progress(read_before + read);
+        if let RecordData::Broken(error) = &record.data {
+            let failure = Failure::record(error.clone());
+            emit(lone_reject(name, record, failure))?;
+            continue;
+        }
+        match fields.key(target, &record.data, None) {
+            Ok(key) => sorter.push(key, record).map_err(io)?,
+            Err(failure) => emit(lone_reject(name, record, failure))?,
+        }
+    }
+    Ok((sorter.finish().map_err(io)?, read))
+}
+
+fn source_path(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(name)
+}
+
+/// Reads an orders file and its lines file and joins them by order key,
+/// whatever order either file is in: each is sorted by key first (in
+/// bounded memory, see [`Sorter`]), then the two are merged in one pass.
 pub(crate) fn orders_and_lines(
     contract: &Contract,
     mut orders: Source,
     mut lines: Source,
+    memory: usize,
     emit: &mut dyn FnMut(Assembled) -> Result<()>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
@@ -506,78 +545,56 @@ pub(crate) fn orders_and_lines(
     let lines_name = lines.path().display().to_string();
     let order_fields = Fields::resolve(&contract.order, &orders, contract)?;
     let line_fields = Fields::resolve(&contract.line, &lines, contract)?;
-    let mut orders_done: u64 = 0;
-    let mut lines_done: u64 = 0;
-
-    // The next line record with its key, read ahead by one.
-    let mut pending_line: Option<(SourceRecord, String)> = None;
-    let mut last_line_key: Option<String> = None;
-    let mut next_line = |lines: &mut Source,
-                         emit: &mut dyn FnMut(Assembled) -> Result<()>,
-                         done: &mut u64|
-     -> Result<Option<(SourceRecord, String)>> {
-        while let Some(record) = lines.next_record()? {
-            *done = record.offset;
-            if let RecordData::Broken(error) = &record.data {
-                let failure = Failure::record(error.clone());
-                emit(lone_reject(&lines_name, record, failure))?;
-                continue;
-            }
-            match line_fields.key(Target::LineOrderId, &record.data, None) {
-                Err(failure) => emit(lone_reject(&lines_name, record, failure))?,
-                Ok(key) if last_line_key.as_ref().is_some_and(|last| key < *last) => {
-                    let detail = format!(
-                        "order id {key:?} comes after {:?}: the lines file must be sorted by it",
-                        last_line_key.as_deref().unwrap_or_default()
-                    );
-                    emit(lone_reject(
-                        &lines_name,
-                        record,
-                        Failure::of(
-                            Target::LineOrderId,
-                            FieldError::new(Reason::UnsortedInput, detail),
-                        ),
-                    ))?;
-                }
-                Ok(key) => {
-                    last_line_key = Some(key.clone());
-                    return Ok(Some((record, key)));
-                }
-            }
-        }
-        Ok(None)
+    let (sorted_orders, orders_bytes) = by_key(
+        &mut orders,
+        &order_fields,
+        Target::OrderId,
+        &orders_name,
+        memory / 2,
+        emit,
+        progress,
+        0,
+    )?;
+    let (mut sorted_lines, _) = by_key(
+        &mut lines,
+        &line_fields,
+        Target::LineOrderId,
+        &lines_name,
+        memory / 2,
+        emit,
+        progress,
+        orders_bytes,
+    )?;
+    let io = |name: &str| {
+        let path = source_path(name);
+        move |source: std::io::Error| Error::Io { path: path.clone(), source }
     };
-    pending_line = next_line(&mut lines, emit, &mut lines_done)?.or(pending_line);
-
-    let mut last_order_key: Option<String> = None;
-    while let Some(record) = orders.next_record()? {
-        orders_done = record.offset;
-        progress(orders_done + lines_done);
-        if let RecordData::Broken(error) = &record.data {
-            let failure = Failure::record(error.clone());
-            emit(lone_reject(&orders_name, record, failure))?;
-            continue;
-        }
-        let key = match order_fields.key(Target::OrderId, &record.data, None) {
-            Ok(key) => key,
-            Err(failure) => {
-                emit(lone_reject(&orders_name, record, failure))?;
-                continue;
+    let next_line = |sorted: &mut Sorted| -> Result<Option<(SourceRecord, String)>> {
+        match sorted.next() {
+            None => Ok(None),
+            Some(entry) => {
+                let (key, record) = entry.map_err(io(&lines_name))?;
+                Ok(Some((record, key)))
             }
-        };
-        if last_order_key.as_ref().is_some_and(|last| key <= *last) {
-            let detail = format!(
-                "order id {key:?} does not come after {:?}: the orders file must be sorted by it",
-                last_order_key.as_deref().unwrap_or_default()
-            );
+        }
+    };
+    let mut pending_line = next_line(&mut sorted_lines)?;
+
+    let mut last_order: Option<(String, u64)> = None;
+    for entry in sorted_orders {
+        let (key, record) = entry.map_err(io(&orders_name))?;
+        if let Some((last, first_line)) = &last_order
+            && *last == key
+        {
+            let detail = format!("order id {key:?} is also on line {first_line} of {orders_name}");
             emit(lone_reject(
                 &orders_name,
                 record,
-                Failure::of(Target::OrderId, FieldError::new(Reason::UnsortedInput, detail)),
+                Failure::of(Target::OrderId, FieldError::new(Reason::DuplicateKey, detail)),
             ))?;
             continue;
         }
-        last_order_key = Some(key.clone());
+        last_order = Some((key.clone(), record.line));
 
         // Lines before this order's key have no order.
         while let Some((line, line_key)) = pending_line.take() {
@@ -588,7 +605,7 @@ pub(crate) fn orders_and_lines(
                     line,
                     Failure::of(Target::LineOrderId, FieldError::new(Reason::MissingOrder, detail)),
                 ))?;
-                pending_line = next_line(&mut lines, emit, &mut lines_done)?;
+                pending_line = next_line(&mut sorted_lines)?;
             } else {
                 pending_line = Some((line, line_key));
                 break;
@@ -622,7 +639,7 @@ pub(crate) fn orders_and_lines(
                 Err(failure) => member.fail(failure),
             }
             group.members.push(member);
-            pending_line = next_line(&mut lines, emit, &mut lines_done)?;
+            pending_line = next_line(&mut sorted_lines)?;
         }
         group.finish(emit)?;
     }
@@ -633,9 +650,8 @@ pub(crate) fn orders_and_lines(
             line,
             Failure::of(Target::LineOrderId, FieldError::new(Reason::MissingOrder, detail)),
         ))?;
-        pending_line = next_line(&mut lines, emit, &mut lines_done)?;
+        pending_line = next_line(&mut sorted_lines)?;
     }
-    progress(orders_done + lines_done);
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 
 mod assemble;
 pub mod generate;
+mod sort;
 mod source;
 
 use std::cell::Cell;
@@ -38,11 +39,14 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// Also write every reject to this CSV file.
     pub rejects_csv: Option<PathBuf>,
+    /// The bytes of records a two-file join holds in memory while it sorts
+    /// each file by key; past it, sorted runs go to temporary files.
+    pub sort_memory: usize,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        Self { batch_size: 1_000, rejects_csv: None }
+        Self { batch_size: 1_000, rejects_csv: None, sort_memory: 64 << 20 }
     }
 }
 
@@ -157,7 +161,7 @@ pub fn ingest<D: OrderBackend>(
         let mut report = |offset: u64| {
             progress(Progress { bytes: base + offset, total_bytes, records: decided.get() })
         };
-        outcome = unit.run(contract, &mut emit, &mut report);
+        outcome = unit.run(contract, options.sort_memory, &mut emit, &mut report);
         base += size;
         if outcome.is_err() {
             break;
@@ -215,6 +219,7 @@ impl Unit {
     fn run(
         self,
         contract: &Contract,
+        sort_memory: usize,
         emit: &mut dyn FnMut(Assembled) -> Result<()>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
@@ -224,7 +229,7 @@ impl Unit {
             }
             (Unit::One(source, _), _) => assemble::nested(contract, *source, emit, progress),
             (Unit::Pair(orders, lines, _), _) => {
-                assemble::orders_and_lines(contract, *orders, *lines, emit, progress)
+                assemble::orders_and_lines(contract, *orders, *lines, sort_memory, emit, progress)
             }
         }
     }

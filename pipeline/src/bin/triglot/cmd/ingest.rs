@@ -72,6 +72,7 @@ impl Ingest {
         let options = IngestOptions {
             batch_size: args.batch_size as usize,
             rejects_csv: args.rejects.clone(),
+            ..IngestOptions::default()
         };
         let bar = progress_bar(args.quiet);
         let started = Instant::now();
