@@ -213,14 +213,18 @@ mod tests {
             raw: fields.join("|"),
             data: RecordData::Csv {
                 fields: fields.iter().map(|f| f.as_bytes()).collect(),
-                width_error: (line % 7 == 0)
+                width_error: line
+                    .is_multiple_of(7)
                     .then(|| FieldError::new(Reason::WrongColumnCount, "3 columns, not 4")),
             },
             offset: line * 10,
         }
     }
 
-    fn sorted(memory: usize, keys: &[u32]) -> (usize, Vec<(String, u64, Vec<String>, bool)>) {
+    /// A record read back: key, line, fields, whether it had a width error.
+    type Entry = (String, u64, Vec<String>, bool);
+
+    fn sorted(memory: usize, keys: &[u32]) -> (usize, Vec<Entry>) {
         let mut sorter = Sorter::new(memory);
         for (i, key) in keys.iter().enumerate() {
             let key = key.to_string();
