@@ -151,3 +151,65 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    rows_known_only_at_run_time_are_inserted_and_upserted,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        use triglot::values::SqlValue;
+
+        let schema = db.introspect()?;
+        let price_type =
+            schema.tables["books"].column("price").expect("price").declared_type.clone();
+        let columns: Vec<String> =
+            ["isbn", "title", "author_id", "pages", "in_stock", "price"].map(String::from).to_vec();
+        let row = |isbn: &str, title: &str, pages: i64, price: Option<&str>| {
+            vec![
+                SqlValue::Text(isbn.into()),
+                SqlValue::Text(title.into()),
+                SqlValue::Int(2),
+                SqlValue::Int(pages),
+                SqlValue::Bool(pages > 100),
+                price.map_or(SqlValue::Null, |p| SqlValue::Decimal {
+                    text: p.into(),
+                    cast: price_type.clone(),
+                }),
+            ]
+        };
+        let writes = db.writes();
+        // More rows than one statement takes at this width on every backend.
+        let many: Vec<Vec<SqlValue>> = (0..12_000)
+            .map(|n| row(&format!("x{n}"), "“Bulk”", n + 1, (n % 3 == 0).then_some("0.10")))
+            .collect();
+        db.write("inserting rows", |conn| writes.insert_values(conn, "books", &columns, &many))?;
+        let update = ["title".to_string(), "price".to_string()];
+        let key = ["isbn".to_string()];
+        let again = vec![
+            row("9780156027601", "Solaris (1961)", 204, Some("12.50")),
+            row("new", "New", 5, None),
+        ];
+        db.write("upserting rows", |conn| {
+            writes.upsert_values(conn, "books", &columns, &again, &key, &update)
+        })?;
+
+        let count: i64 = db.run("counting", |conn| books::table.count().get_result(conn))?;
+        assert_eq!(count, 3 + 12_000 + 1, "on {}", D::NAME);
+        let solaris: (String, i32, i64) = db.run("reading", |conn| {
+            books::table
+                .filter(books::isbn.eq("9780156027601"))
+                .select((books::title, books::pages, books::author_id))
+                .first(conn)
+        })?;
+        assert_eq!(solaris, ("Solaris (1961)".to_string(), 204, 2));
+        // Decimals went in exactly: 4,000 × 0.10 + 12.50, summed by the server.
+        let cents: i64 = db.run("summing prices", |conn| {
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                "(SELECT CAST(SUM(price) * 100 AS {}) FROM books)",
+                D::BIGINT_CAST
+            )))
+            .get_result(conn)
+        })?;
+        assert_eq!(cents, 4_000 * 10 + 1_250, "on {}", D::NAME);
+        Ok(())
+    }
+);

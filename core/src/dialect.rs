@@ -159,8 +159,9 @@ impl fmt::Debug for ConnectTarget {
 /// table and no migration: both belong to the caller
 /// ([`Migrations`], [`Database::migrate`](crate::Database::migrate)).
 pub trait Dialect: Sized + Send + Sync + 'static {
-    /// diesel's backend type.
-    type Backend: Backend;
+    /// diesel's backend type; it binds every dynamic value
+    /// ([`DynamicValues`](crate::values::DynamicValues)).
+    type Backend: Backend + crate::values::DynamicValues;
     /// diesel's connection type for this backend.
     type Connection: LoadConnection<Backend = Self::Backend>
         + R2D2Connection

@@ -27,6 +27,7 @@ pub mod introspect;
 pub mod parity;
 pub mod sql;
 pub mod testing;
+pub mod values;
 pub mod write;
 
 mod database;

@@ -131,6 +131,18 @@ where
     }
 }
 
+/// A [`NaiveDateTime`] bound directly as [`UtcDateTime`] (what
+/// [`SqlValue::Timestamp`](crate::values::SqlValue::Timestamp) binds).
+impl<DB> ToSql<UtcDateTime, DB> for NaiveDateTime
+where
+    DB: Backend,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+        <NaiveDateTime as ToSql<Timestamp, DB>>::to_sql(self, out)
+    }
+}
+
 /// An optional [`NaiveDateTime`] bound as `Nullable<UtcDateTime>`; `None` is NULL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NullableUtcValue(pub Option<NaiveDateTime>);

@@ -473,6 +473,58 @@ impl<D: Dialect> Writes<D> {
         insert_returning_id::<D, T, R>(conn, &self.caps, table, row)
     }
 
+    /// Inserts rows whose table and columns are known only at run time
+    /// ([`SqlValue`](crate::values::SqlValue)s, each row as long as
+    /// `columns`), in multi-row statements sized by the bind limit.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error; a row of the wrong length is a query-builder error.
+    pub fn insert_values(
+        &self,
+        conn: &mut D::Connection,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<crate::values::SqlValue>],
+    ) -> QueryResult<usize> {
+        let mut written = 0;
+        for chunk in rows.chunks(self.rows_of(columns.len())) {
+            written += crate::values::ValuesInsert::new(table, columns, chunk).execute(conn)?;
+        }
+        Ok(written)
+    }
+
+    /// Like [`Writes::insert_values`], as an upsert by `key` that sets the
+    /// `update` columns of rows whose key exists (none: leaves them). The
+    /// driver's affected-row count is returned (on MySQL an unchanged row
+    /// counts as one).
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn upsert_values(
+        &self,
+        conn: &mut D::Connection,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<crate::values::SqlValue>],
+        key: &[String],
+        update: &[String],
+    ) -> QueryResult<usize> {
+        let mut written = 0;
+        for chunk in rows.chunks(self.rows_of(columns.len())) {
+            written += crate::values::ValuesInsert::new(table, columns, chunk)
+                .upsert(self.caps.upsert, key, update)
+                .execute(conn)?;
+        }
+        Ok(written)
+    }
+
+    /// Rows of `columns` values that fit one statement's binds.
+    fn rows_of(&self, columns: usize) -> usize {
+        (self.caps.max_bind_params / columns.max(1)).max(1)
+    }
+
     /// The capabilities the writes are sized and spelled by.
     pub fn capabilities(&self) -> &Capabilities {
         &self.caps
