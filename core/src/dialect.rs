@@ -161,7 +161,7 @@ impl fmt::Debug for ConnectTarget {
 pub trait Dialect: Sized + Send + Sync + 'static {
     /// diesel's backend type; it binds every dynamic value
     /// ([`DynamicValues`](crate::values::DynamicValues)).
-    type Backend: Backend + crate::values::DynamicValues;
+    type Backend: Backend + crate::sql_value::DynamicValues;
     /// diesel's connection type for this backend.
     type Connection: LoadConnection<Backend = Self::Backend>
         + R2D2Connection

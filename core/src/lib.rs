@@ -38,6 +38,7 @@ mod migrate;
 mod migrations;
 mod pool;
 mod retry;
+mod sql_value;
 mod url;
 
 /// Re-exported so dialect crates and users name the same versions.

@@ -7,91 +7,12 @@
 //! Any [`Dialect`](crate::Dialect)'s backend can run it, so code generic over
 //! `D: Dialect` writes dynamic rows without further bounds.
 
-use chrono::{NaiveDate, NaiveDateTime};
-use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::result::QueryResult;
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, Date, HasSqlType, Text};
 
 use crate::dialect::UpsertForm;
-use crate::sql::UtcDateTime;
-
-/// One value of a dynamic row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlValue {
-    /// SQL `NULL`, written as the literal (it has no type to bind with).
-    Null,
-    /// A boolean.
-    Bool(bool),
-    /// A 64-bit integer (any integer column).
-    Int(i64),
-    /// Text.
-    Text(String),
-    /// An exact decimal as its text (`-12.50`), cast to the column's type
-    /// (`CAST(? AS <decimal type>)`) so it never passes through a float.
-    Decimal {
-        /// The digits, with a `.` and a sign where needed.
-        text: String,
-        /// The SQL type to cast to, as the catalog spells the column's
-        /// (`numeric(12,2)`, `decimal(12,2)`).
-        cast: String,
-    },
-    /// A calendar date.
-    Date(NaiveDate),
-    /// A UTC date and time, bound as [`UtcDateTime`] (MySQL `DATETIME`).
-    Timestamp(NaiveDateTime),
-}
-
-/// A backend that can bind every [`SqlValue`]; every diesel backend triglot
-/// supports is one, and [`Dialect::Backend`](crate::Dialect::Backend) must be.
-pub trait DynamicValues: Backend {
-    /// Writes `value` into `out`: a bind parameter of its SQL type, or the
-    /// literal `NULL`.
-    ///
-    /// # Errors
-    ///
-    /// The serialization error of a value.
-    fn push_value<'b>(out: &mut AstPass<'_, 'b, Self>, value: &'b SqlValue) -> QueryResult<()>;
-}
-
-impl<DB> DynamicValues for DB
-where
-    DB: Backend
-        + HasSqlType<Bool>
-        + HasSqlType<BigInt>
-        + HasSqlType<Text>
-        + HasSqlType<Date>
-        + HasSqlType<UtcDateTime>,
-    bool: ToSql<Bool, DB>,
-    i64: ToSql<BigInt, DB>,
-    str: ToSql<Text, DB>,
-    NaiveDate: ToSql<Date, DB>,
-    NaiveDateTime: ToSql<UtcDateTime, DB>,
-{
-    fn push_value<'b>(out: &mut AstPass<'_, 'b, Self>, value: &'b SqlValue) -> QueryResult<()> {
-        match value {
-            SqlValue::Null => {
-                out.push_sql("NULL");
-                Ok(())
-            }
-            SqlValue::Bool(b) => out.push_bind_param::<Bool, bool>(b),
-            SqlValue::Int(i) => out.push_bind_param::<BigInt, i64>(i),
-            SqlValue::Text(t) => out.push_bind_param::<Text, str>(t.as_str()),
-            SqlValue::Decimal { text, cast } => {
-                out.push_sql("CAST(");
-                out.push_bind_param::<Text, str>(text.as_str())?;
-                out.push_sql(" AS ");
-                out.push_sql(cast);
-                out.push_sql(")");
-                Ok(())
-            }
-            SqlValue::Date(d) => out.push_bind_param::<Date, NaiveDate>(d),
-            SqlValue::Timestamp(t) => out.push_bind_param::<UtcDateTime, NaiveDateTime>(t),
-        }
-    }
-}
+pub use crate::sql_value::{DynamicValues, SqlValue};
 
 /// `INSERT INTO table (columns) VALUES (…), (…)`, optionally followed by
 /// the upsert clause of `form` on `key`, updating `update`.
