@@ -32,7 +32,8 @@ pub struct Capabilities {
     /// multi-row statements.
     pub max_bind_params: usize,
     /// How an insert-or-update by a unique key is spelled; read by
-    /// [`write::Upsert`](crate::write::Upsert) when it writes the statement.
+    /// [`write::UpsertStatement`](crate::write::UpsertStatement) and
+    /// [`values::ValuesInsert`](crate::values::ValuesInsert) when they write the statement.
     pub upsert: UpsertForm,
     /// Whether DDL runs inside a transaction, so a failed migration leaves no
     /// trace. Where it is false a failed migration can leave part of its DDL

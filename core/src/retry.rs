@@ -149,7 +149,7 @@ impl<D: Dialect> Database<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::PoolTimeout`], or the last attempt's classified failure.
+    /// [`Error::PoolTimeout`](crate::Error::PoolTimeout), or the last attempt's classified failure.
     ///
     /// # Example
     ///

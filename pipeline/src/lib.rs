@@ -4,7 +4,7 @@
 //! program.
 //!
 //! Modules, from the bottom up: [`schema`] (the `table!`s) → [`model`] (row
-//! types and queries) → [`contract`] (input contracts) → [`error`] → the
+//! types and queries) → [`contract`] (input contracts) → [`Error`] → the
 //! order writer → [`backend`](OrderBackend) (per-backend SQL and fast paths)
 //! → [`report`], [`ingest`] and the demo.
 
