@@ -50,6 +50,18 @@ pub enum Reason {
     TotalMismatch,
     /// A sound record refused because another record of its order was.
     RejectedWithOrder,
+    /// Not an exact decimal, or more decimal places than the column keeps
+    /// where the contract forbids rounding.
+    InvalidDecimal,
+    /// Not a date in an accepted format, or no such day.
+    InvalidDate,
+    /// Not a boolean spelling.
+    InvalidBoolean,
+    /// A value of a kind the column does not hold, or one it cannot store
+    /// (text with a NUL character).
+    InvalidValue,
+    /// A computed field divides by zero.
+    DivisionByZero,
 }
 
 impl Reason {
@@ -75,6 +87,11 @@ impl Reason {
             Reason::DuplicateKey => "duplicate_key",
             Reason::TotalMismatch => "total_mismatch",
             Reason::RejectedWithOrder => "rejected_with_order",
+            Reason::InvalidDecimal => "invalid_decimal",
+            Reason::InvalidDate => "invalid_date",
+            Reason::InvalidBoolean => "invalid_boolean",
+            Reason::InvalidValue => "invalid_value",
+            Reason::DivisionByZero => "division_by_zero",
         }
     }
 }

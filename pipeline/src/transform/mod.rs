@@ -3,10 +3,12 @@
 //! fields, aggregates children into their parent and checks one against the
 //! other.
 
+pub use self::column::{ColumnKind, ColumnRule};
 pub use self::exact::{Exact, ExactError, Round};
 pub use self::expr::{EvalError, Expr, Failure, ParseError, Record};
 pub use self::value::Value;
 
+mod column;
 mod exact;
 mod expr;
 mod value;
