@@ -213,3 +213,40 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    statements_built_at_run_time_bind_values_and_load_rows,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        use diesel::sql_types::{BigInt, Text};
+        use triglot::values::{SqlValue, Statement};
+
+        #[derive(diesel::QueryableByName, Debug, PartialEq)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            isbn: String,
+            #[diesel(sql_type = BigInt)]
+            pages: i64,
+        }
+
+        let keys = ["9780156027601", "0000000000000", "it's \"quoted\""];
+        let mut select = Statement::new("SELECT ");
+        select
+            .ident("isbn")
+            .sql(", CAST(")
+            .ident("pages")
+            .sql(&format!(" AS {}) AS ", D::BIGINT_CAST));
+        select.ident("pages").sql(" FROM ").ident("books").sql(" WHERE ").ident("isbn");
+        select.sql(" IN (").values(keys.map(|k| SqlValue::Text(k.into()))).sql(") ORDER BY 1");
+        assert_eq!(select.binds(), 3);
+        let rows: Vec<Row> = db.run("selecting", |conn| select.load(conn))?;
+        assert_eq!(rows, [Row { isbn: "9780156027601".into(), pages: 204 }], "on {}", D::NAME);
+
+        let mut delete = Statement::new("DELETE FROM ");
+        delete.ident("loans").sql(" WHERE ").ident("borrower").sql(" IN (");
+        delete.values([SqlValue::Text("nobody".into()), SqlValue::Null]).sql(")");
+        let deleted = db.write("deleting nothing", |conn| delete.execute(conn))?;
+        assert_eq!(deleted, 0, "on {}", D::NAME);
+        Ok(())
+    }
+);

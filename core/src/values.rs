@@ -128,3 +128,111 @@ impl QueryId for ValuesInsert<'_> {
 }
 
 impl<Conn> RunQueryDsl<Conn> for ValuesInsert<'_> {}
+
+/// A statement assembled at run time from SQL text, quoted identifiers and
+/// bound [`SqlValue`]s, the way sqlx's `QueryBuilder` is: for SQL whose
+/// tables, columns or number of values are known only at run time (a
+/// `DELETE … WHERE (a, b) IN (…)`, a `SELECT` of fingerprints by key).
+///
+/// Placeholders are the backend's own (`?` or `$n`), and identifiers are
+/// quoted by the backend, so one statement runs everywhere. It can be
+/// executed, or loaded into any [`QueryableByName`](diesel::QueryableByName) row.
+///
+/// # Example
+///
+/// ```
+/// use triglot_core::values::{SqlValue, Statement};
+///
+/// let mut delete = Statement::new("DELETE FROM ");
+/// delete.ident("items").sql(" WHERE ").ident("box_id").sql(" IN (");
+/// delete.values([SqlValue::Int(1), SqlValue::Int(2)]).sql(")");
+/// assert_eq!(delete.binds(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statement {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Sql(String),
+    Ident(String),
+    Value(SqlValue),
+}
+
+impl Statement {
+    /// A statement starting with `sql`.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Self { parts: vec![Part::Sql(sql.into())] }
+    }
+
+    /// Appends SQL text as it is.
+    pub fn sql(&mut self, sql: impl Into<String>) -> &mut Self {
+        self.parts.push(Part::Sql(sql.into()));
+        self
+    }
+
+    /// Appends an identifier (table or column), quoted by the backend.
+    pub fn ident(&mut self, name: impl Into<String>) -> &mut Self {
+        self.parts.push(Part::Ident(name.into()));
+        self
+    }
+
+    /// Appends identifiers separated by `, `.
+    pub fn idents<S: Into<String>>(&mut self, names: impl IntoIterator<Item = S>) -> &mut Self {
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.ident(name);
+        }
+        self
+    }
+
+    /// Appends one bound value (`NULL` as the literal).
+    pub fn value(&mut self, value: SqlValue) -> &mut Self {
+        self.parts.push(Part::Value(value));
+        self
+    }
+
+    /// Appends bound values separated by `, `.
+    pub fn values(&mut self, values: impl IntoIterator<Item = SqlValue>) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.value(value);
+        }
+        self
+    }
+
+    /// How many values are bound (NULLs are literals, not binds).
+    pub fn binds(&self) -> usize {
+        self.parts.iter().filter(|p| matches!(p, Part::Value(v) if *v != SqlValue::Null)).count()
+    }
+}
+
+impl<DB: DynamicValues> QueryFragment<DB> for Statement {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        for part in &self.parts {
+            match part {
+                Part::Sql(sql) => out.push_sql(sql),
+                Part::Ident(name) => out.push_identifier(name)?,
+                Part::Value(value) => DB::push_value(&mut out, value)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Statement {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Statement {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Statement {}
