@@ -235,7 +235,7 @@ triglot::backend_test!(
             .ident("isbn")
             .sql(", CAST(")
             .ident("pages")
-            .sql(&format!(" AS {}) AS ", D::BIGINT_CAST));
+            .sql(format!(" AS {}) AS ", D::BIGINT_CAST));
         select.ident("pages").sql(" FROM ").ident("books").sql(" WHERE ").ident("isbn");
         select.sql(" IN (").values(keys.map(|k| SqlValue::Text(k.into()))).sql(") ORDER BY 1");
         assert_eq!(select.binds(), 3);

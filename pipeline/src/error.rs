@@ -44,6 +44,22 @@ pub enum Error {
         /// The failure.
         cause: Box<Error>,
     },
+    /// A flow stopped on an error it could not retry away; the batches
+    /// committed before it stay, and running it again completes the job
+    /// (what was written is found unchanged).
+    #[error(
+        "flow run {run_id} stopped: {cause}\n{batches} batch(es) committed before it stay ({records} records decided); running the same command again completes the job"
+    )]
+    FlowStopped {
+        /// The run's id in `triglot_runs` (marked failed).
+        run_id: i64,
+        /// Batches committed before the failure.
+        batches: u64,
+        /// Records decided in those batches.
+        records: u64,
+        /// The failure.
+        cause: Box<Error>,
+    },
     /// An input file cannot be read at all (a record-level problem is a reject instead).
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Input {
@@ -61,7 +77,9 @@ impl Error {
     pub fn database(&self) -> Option<&triglot::Error> {
         match self {
             Error::Database(e) => Some(e),
-            Error::IngestStopped { cause, .. } => cause.database(),
+            Error::IngestStopped { cause, .. } | Error::FlowStopped { cause, .. } => {
+                cause.database()
+            }
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ pub use crate::error::{Error, Result};
 pub use crate::writer::{LineRecord, OrderRecord, OrderWriter, WriteSummary};
 
 pub mod contract;
+pub mod flow;
 pub mod ingest;
 pub mod model;
 pub mod report;

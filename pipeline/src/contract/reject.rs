@@ -62,6 +62,11 @@ pub enum Reason {
     InvalidValue,
     /// A computed field divides by zero.
     DivisionByZero,
+    /// A child record whose parent key is in no record of the parent's file.
+    MissingParent,
+    /// A sound record refused because another record of its family was
+    /// (the parent, or a sibling).
+    RejectedWithParent,
 }
 
 impl Reason {
@@ -92,6 +97,8 @@ impl Reason {
             Reason::InvalidBoolean => "invalid_boolean",
             Reason::InvalidValue => "invalid_value",
             Reason::DivisionByZero => "division_by_zero",
+            Reason::MissingParent => "missing_parent",
+            Reason::RejectedWithParent => "rejected_with_parent",
         }
     }
 }

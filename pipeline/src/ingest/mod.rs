@@ -11,8 +11,8 @@
 
 mod assemble;
 pub mod generate;
-mod sort;
-mod source;
+pub(crate) mod sort;
+pub(crate) mod source;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use self::assemble::{Assembled, stored_source};
-use self::source::Source;
+use self::source::{FileFormat, Source};
 use crate::backend::OrderBackend;
 use crate::contract::{Contract, Layout, Reject};
 use crate::error::{Error, Result};
@@ -261,8 +261,8 @@ fn open_all(contract: &Contract, files: &[PathBuf]) -> Result<Vec<Unit>> {
             });
         }
         for pair in files.chunks(2) {
-            let orders = Source::open(&pair[0], contract, contract.columns)?;
-            let lines = Source::open(&pair[1], contract, contract.line_columns)?;
+            let orders = Source::open(&pair[0], FileFormat::of(contract), contract.columns)?;
+            let lines = Source::open(&pair[1], FileFormat::of(contract), contract.line_columns)?;
             check_columns(contract, &orders, &contract.order)?;
             check_columns(contract, &lines, &contract.line)?;
             units.push(Unit::Pair(
@@ -273,7 +273,7 @@ fn open_all(contract: &Contract, files: &[PathBuf]) -> Result<Vec<Unit>> {
         }
     } else {
         for file in files {
-            let source = Source::open(file, contract, contract.columns)?;
+            let source = Source::open(file, FileFormat::of(contract), contract.columns)?;
             check_columns(contract, &source, &contract.order)?;
             check_columns(contract, &source, &contract.line)?;
             units.push(Unit::One(Box::new(source), size(file)));

@@ -86,6 +86,32 @@ pub(crate) fn json_at<'a>(mut value: &'a serde_json::Value, path: &[String]) -> 
     }
 }
 
+/// How an input file is written: enough to read its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileFormat {
+    /// CSV or JSONL.
+    pub(crate) format: Format,
+    /// The CSV field delimiter.
+    pub(crate) delimiter: u8,
+    /// Whether a CSV file starts with a header row naming the columns.
+    pub(crate) header: bool,
+    /// Whether a CSV row may end in one extra, empty field (a delimiter at
+    /// the end of every row, as database exports write them).
+    pub(crate) trailing_delimiter: bool,
+}
+
+impl FileFormat {
+    /// The format of the files `contract` reads.
+    pub(crate) fn of(contract: &Contract) -> Self {
+        Self {
+            format: contract.format,
+            delimiter: contract.delimiter,
+            header: contract.header,
+            trailing_delimiter: false,
+        }
+    }
+}
+
 /// Records of one input file.
 pub(crate) struct Source {
     path: PathBuf,
@@ -93,6 +119,7 @@ pub(crate) struct Source {
     /// Column name → index, from the header row.
     header: Option<HashMap<String, usize>>,
     width: Option<usize>,
+    trailing_delimiter: bool,
 }
 
 enum SourceKind {
@@ -104,21 +131,27 @@ impl Source {
     /// Opens `path` for `contract`; reads the header row of a CSV file that has one.
     ///
     /// `width` is the declared column count for a headerless file.
-    pub(crate) fn open(path: &Path, contract: &Contract, width: Option<usize>) -> Result<Self> {
+    pub(crate) fn open(path: &Path, format: FileFormat, width: Option<usize>) -> Result<Self> {
         let file =
             File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        let kind = match contract.format {
+        let kind = match format.format {
             Format::Csv => SourceKind::Csv(
                 csv::ReaderBuilder::new()
-                    .delimiter(contract.delimiter)
+                    .delimiter(format.delimiter)
                     .has_headers(false)
                     .flexible(true)
                     .from_reader(Tee::new(file)),
             ),
             Format::Jsonl => SourceKind::Jsonl { reader: BufReader::new(file), line: 0, offset: 0 },
         };
-        let mut source = Source { path: path.to_owned(), kind, header: None, width };
-        if contract.format == Format::Csv && contract.header {
+        let mut source = Source {
+            path: path.to_owned(),
+            kind,
+            header: None,
+            width,
+            trailing_delimiter: format.trailing_delimiter,
+        };
+        if format.format == Format::Csv && format.header {
             source.read_header()?;
         }
         Ok(source)
@@ -127,6 +160,20 @@ impl Source {
     /// The file's path.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The index of the column the header names `name`; `None` without a
+    /// header or without such a column.
+    pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
+        self.header.as_ref()?.get(name).copied()
+    }
+
+    /// The column names of the header, sorted (none without a header).
+    pub(crate) fn column_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> =
+            self.header.iter().flat_map(|h| h.keys().map(String::as_str)).collect();
+        names.sort_unstable();
+        names
     }
 
     fn read_header(&mut self) -> Result<()> {
@@ -157,7 +204,13 @@ impl Source {
                 });
             }
         }
-        self.width = Some(record.len());
+        // A header ending in the delimiter names no last column.
+        let mut width = record.len();
+        if self.trailing_delimiter && names.get("") == Some(&(width - 1)) {
+            names.remove("");
+            width -= 1;
+        }
+        self.width = Some(width);
         self.header = Some(names);
         let consumed = reader.position().byte();
         reader.get_mut().consume_to(consumed);
@@ -211,6 +264,12 @@ impl Source {
                         let line = fields.position().map_or(started.line(), |p| p.line());
                         let end = reader.position().byte();
                         let raw = reader.get_mut().take_text(start, end);
+                        if self.trailing_delimiter
+                            && self.width.is_some_and(|w| fields.len() == w + 1)
+                            && fields.get(fields.len() - 1).is_some_and(<[u8]>::is_empty)
+                        {
+                            fields.truncate(fields.len() - 1);
+                        }
                         let width_error = self.width.filter(|w| *w != fields.len()).map(|w| {
                             FieldError::new(
                                 Reason::WrongColumnCount,

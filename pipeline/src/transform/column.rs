@@ -241,6 +241,28 @@ impl ColumnRule {
         ))
     }
 
+    /// `value` as the column keeps it: a number rounded to the column's scale
+    /// by the contract's rounding, so what is computed from it next (a
+    /// parent's sum) is computed from what is stored.
+    ///
+    /// # Errors
+    ///
+    /// A [`FieldError`] when the value cannot be stored ([`ColumnRule::store`]).
+    pub fn settle(&self, value: &Value) -> Result<Value, FieldError> {
+        let stored = self.store(value)?;
+        let number =
+            |n: Result<Exact, ExactError>| n.map(Value::Number).map_err(|e| arithmetic(e, value));
+        match (&self.kind, stored) {
+            (ColumnKind::MinorUnits { scale, .. }, SqlValue::Int(units)) => {
+                number(Exact::scaled(units.into(), *scale))
+            }
+            (ColumnKind::Decimal { .. }, SqlValue::Decimal { text, .. }) => {
+                number(Exact::parse(&text))
+            }
+            _ => Ok(value.clone()),
+        }
+    }
+
     /// The [`SqlValue`] that stores `value` in this column, after checking
     /// NULL, range, length, precision and kind.
     ///

@@ -1,0 +1,26 @@
+CREATE TABLE sites (
+    id        BIGINT       PRIMARY KEY,
+    name      VARCHAR(100) NOT NULL,
+    region    VARCHAR(8)   NOT NULL,
+    opened_on DATE         NOT NULL
+);
+
+CREATE TABLE invoices (
+    id        BIGINT        PRIMARY KEY,
+    site_id   BIGINT        NOT NULL REFERENCES sites (id),
+    issued_on DATE          NOT NULL,
+    currency  VARCHAR(3)    NOT NULL,
+    paid      BOOLEAN       NOT NULL DEFAULT FALSE,
+    total     DECIMAL(12,2) NOT NULL
+);
+CREATE INDEX invoices_site_id_idx ON invoices (site_id);
+
+CREATE TABLE invoice_items (
+    invoice_id BIGINT        NOT NULL REFERENCES invoices (id),
+    item_no    INTEGER       NOT NULL,
+    kwh        DECIMAL(12,3) NOT NULL CHECK (kwh >= 0),
+    rate       DECIMAL(8,5)  NOT NULL,
+    discount   DECIMAL(4,3)  NOT NULL DEFAULT 0,
+    amount     DECIMAL(12,2) NOT NULL,
+    PRIMARY KEY (invoice_id, item_no)
+);

@@ -1,0 +1,3 @@
+DROP TABLE invoice_items;
+DROP TABLE invoices;
+DROP TABLE sites;

@@ -1,0 +1,262 @@
+//! The flow engine's own tables in the user's database: its runs, their
+//! rejects, and a fingerprint of every record it wrote.
+//!
+//! They are created on first use with portable DDL (`CREATE TABLE IF NOT
+//! EXISTS`, types every backend spells alike), so a user's migrations need
+//! not know them. Every name starts with `triglot_`, and the report and
+//! the contract binder leave such tables alone.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::QueryableByName;
+use diesel::connection::LoadConnection;
+use diesel::query_dsl::methods::LoadQuery;
+use diesel::result::QueryResult;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use triglot::values::{SqlValue, Statement};
+use triglot::{Database, Dialect};
+
+use crate::contract::Reject;
+
+/// The prefix of the engine's tables.
+pub const BOOK_PREFIX: &str = "triglot_";
+
+const DDL: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS triglot_runs (
+        run_id BIGINT NOT NULL PRIMARY KEY,
+        contract VARCHAR(200) NOT NULL,
+        files TEXT NOT NULL,
+        started_at VARCHAR(40) NOT NULL,
+        finished_at VARCHAR(40),
+        status VARCHAR(16) NOT NULL,
+        records_read BIGINT NOT NULL,
+        records_accepted BIGINT NOT NULL,
+        records_rejected BIGINT NOT NULL,
+        records_unchanged BIGINT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS triglot_rejects (
+        run_id BIGINT NOT NULL,
+        source VARCHAR(500) NOT NULL,
+        line BIGINT NOT NULL,
+        field VARCHAR(200),
+        reason VARCHAR(64) NOT NULL,
+        detail TEXT NOT NULL,
+        raw TEXT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS triglot_fingerprints (
+        table_name VARCHAR(128) NOT NULL,
+        record_key VARCHAR(400) NOT NULL,
+        fingerprint BIGINT NOT NULL,
+        run_id BIGINT NOT NULL,
+        PRIMARY KEY (table_name, record_key)
+    )",
+];
+
+#[doc(hidden)]
+#[derive(Debug, QueryableByName)]
+pub struct KeyPrint {
+    #[diesel(sql_type = Text)]
+    pub record_key: String,
+    #[diesel(sql_type = BigInt)]
+    pub fingerprint: i64,
+}
+
+#[doc(hidden)]
+#[derive(Debug, QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub n: Option<i64>,
+}
+
+/// A connection that can run the engine's queries; every backend's is one.
+pub trait FlowQueries: LoadConnection {
+    #[doc(hidden)]
+    fn key_prints(&mut self, statement: &Statement) -> QueryResult<Vec<KeyPrint>>;
+    #[doc(hidden)]
+    fn count(&mut self, statement: &Statement) -> QueryResult<Option<i64>>;
+}
+
+impl<C> FlowQueries for C
+where
+    C: LoadConnection,
+    for<'q> Statement: LoadQuery<'q, C, KeyPrint> + LoadQuery<'q, C, Count>,
+{
+    fn key_prints(&mut self, statement: &Statement) -> QueryResult<Vec<KeyPrint>> {
+        diesel::RunQueryDsl::load(statement.clone(), self)
+    }
+
+    fn count(&mut self, statement: &Statement) -> QueryResult<Option<i64>> {
+        diesel::RunQueryDsl::get_result::<Count>(statement.clone(), self).map(|c| c.n)
+    }
+}
+
+/// A backend the flow engine runs on: a [`Dialect`] whose connection runs
+/// [`FlowQueries`]. Every backend triglot is built with is one.
+pub trait FlowBackend: Dialect<Connection: FlowQueries> {}
+
+impl<D> FlowBackend for D where D: Dialect<Connection: FlowQueries> {}
+
+/// Creates the engine's tables where they are missing.
+pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
+    for ddl in DDL {
+        db.run("creating the flow's bookkeeping tables", |conn| {
+            diesel::connection::SimpleConnection::batch_execute(conn, ddl)
+        })?;
+    }
+    Ok(())
+}
+
+/// Counters of a run, as its row holds them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Records read from every file.
+    pub read: u64,
+    /// Records written, or found unchanged.
+    pub accepted: u64,
+    /// Records refused, each stored in `triglot_rejects`.
+    pub rejected: u64,
+    /// Accepted records whose top-level record was unchanged, so nothing was written.
+    pub unchanged: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Self) {
+        self.read += other.read;
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.unchanged += other.unchanged;
+    }
+}
+
+fn now_text(now: NaiveDateTime) -> String {
+    now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn int(n: u64) -> SqlValue {
+    SqlValue::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Records a new run; returns its id (one more than the highest so far).
+pub(crate) fn start_run<D: FlowBackend>(
+    db: &Database<D>,
+    contract: &str,
+    files: &str,
+) -> triglot::Result<i64> {
+    let started = now_text(Utc::now().naive_utc());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = db.write("recording the run", |conn| {
+            let highest =
+                conn.count(&Statement::new("SELECT MAX(run_id) AS n FROM triglot_runs"))?;
+            let run_id = highest.unwrap_or(0) + 1;
+            let mut insert = Statement::new(
+                "INSERT INTO triglot_runs (run_id, contract, files, started_at, status, \
+                 records_read, records_accepted, records_rejected, records_unchanged) VALUES (",
+            );
+            insert
+                .values([
+                    SqlValue::Int(run_id),
+                    SqlValue::Text(contract.to_owned()),
+                    SqlValue::Text(files.to_owned()),
+                    SqlValue::Text(started.clone()),
+                    SqlValue::Text("running".into()),
+                ])
+                .sql(", 0, 0, 0, 0)");
+            diesel::RunQueryDsl::execute(insert, conn)?;
+            Ok(run_id)
+        });
+        match result {
+            // Two runs starting at once took the same id: take the next.
+            Err(e) if attempt < 5 && e.kind() == Some(triglot::ErrorKind::UniqueViolation) => {}
+            other => return other,
+        }
+    }
+}
+
+/// Adds `delta` to the run's counters (inside the batch's transaction).
+pub(crate) fn count_run<D: FlowBackend>(
+    conn: &mut D::Connection,
+    run_id: i64,
+    delta: Counts,
+) -> QueryResult<()> {
+    let mut update = Statement::new("UPDATE triglot_runs SET records_read = records_read + ");
+    update
+        .value(int(delta.read))
+        .sql(", records_accepted = records_accepted + ")
+        .value(int(delta.accepted))
+        .sql(", records_rejected = records_rejected + ")
+        .value(int(delta.rejected))
+        .sql(", records_unchanged = records_unchanged + ")
+        .value(int(delta.unchanged))
+        .sql(" WHERE run_id = ")
+        .value(SqlValue::Int(run_id));
+    diesel::RunQueryDsl::execute(update, conn).map(|_| ())
+}
+
+/// Marks the run finished with `status` (`succeeded` or `failed`).
+pub(crate) fn finish_run<D: FlowBackend>(
+    db: &Database<D>,
+    run_id: i64,
+    status: &str,
+) -> triglot::Result<()> {
+    let mut update = Statement::new("UPDATE triglot_runs SET status = ");
+    update
+        .value(SqlValue::Text(status.into()))
+        .sql(", finished_at = ")
+        .value(SqlValue::Text(now_text(Utc::now().naive_utc())))
+        .sql(" WHERE run_id = ")
+        .value(SqlValue::Int(run_id));
+    db.write("finishing the run", |conn| diesel::RunQueryDsl::execute(update, conn)).map(|_| ())
+}
+
+/// The rows that store `rejects` of run `run_id`.
+pub(crate) fn reject_rows(run_id: i64, rejects: &[Reject]) -> Vec<Vec<SqlValue>> {
+    rejects
+        .iter()
+        .map(|r| {
+            vec![
+                SqlValue::Int(run_id),
+                SqlValue::Text(r.source.clone()),
+                int(r.line),
+                r.field.clone().map_or(SqlValue::Null, SqlValue::Text),
+                SqlValue::Text(r.reason.clone()),
+                SqlValue::Text(r.detail.replace('\0', "\u{FFFD}")),
+                SqlValue::Text(r.raw.replace('\0', "\u{FFFD}")),
+            ]
+        })
+        .collect()
+}
+
+/// The columns of `triglot_rejects`, in [`reject_rows`] order.
+pub(crate) fn reject_columns() -> Vec<String> {
+    ["run_id", "source", "line", "field", "reason", "detail", "raw"].map(String::from).to_vec()
+}
+
+/// The columns of `triglot_fingerprints`.
+pub(crate) fn fingerprint_columns() -> Vec<String> {
+    ["table_name", "record_key", "fingerprint", "run_id"].map(String::from).to_vec()
+}
+
+/// The stored fingerprints of `keys` of `table`.
+pub(crate) fn fingerprints<D: FlowBackend>(
+    conn: &mut D::Connection,
+    table: &str,
+    keys: &[&str],
+    max_binds: usize,
+) -> QueryResult<std::collections::HashMap<String, i64>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(max_binds.saturating_sub(1).max(1)) {
+        let mut select = Statement::new(
+            "SELECT record_key, fingerprint FROM triglot_fingerprints WHERE table_name = ",
+        );
+        select
+            .value(SqlValue::Text(table.into()))
+            .sql(" AND record_key IN (")
+            .values(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
+            .sql(")");
+        for row in conn.key_prints(&select)? {
+            found.insert(row.record_key, row.fingerprint);
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,498 @@
+//! One top-level record and its children through the contract's rules:
+//! fields read and checked, expressions computed, checks run, and either
+//! rows ready to write or a reject for every record of the family.
+
+use std::collections::HashSet;
+
+use triglot::values::SqlValue;
+
+use super::plan::{Family, Fill, TablePlan};
+use crate::contract::{FieldError, Reason, Reject};
+use crate::ingest::source::{RecordData, Resolved, SourceRecord};
+use crate::transform::{EvalError, Failure, Record, Value};
+
+/// A table's plan with its fields found in one source file.
+#[derive(Debug)]
+pub(crate) struct Bound<'p> {
+    pub(crate) plan: &'p TablePlan,
+    /// Where each slot's field is (`None` for slots that are not fields).
+    pub(crate) at: Vec<Option<Resolved>>,
+    /// The file, as reported in rejects.
+    pub(crate) file: String,
+}
+
+/// A record that read fine so far, with its file.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) file: String,
+    pub(crate) line: u64,
+    pub(crate) raw: String,
+}
+
+/// What became of a family.
+#[derive(Debug)]
+pub(crate) enum Decided {
+    /// Rows ready to write.
+    Ready(Ready),
+    /// Every record of the family refused.
+    Rejected(Vec<Reject>),
+}
+
+/// A family's rows.
+#[derive(Debug)]
+pub(crate) struct Ready {
+    /// The key as text, for the fingerprint table.
+    pub(crate) key_text: String,
+    /// The parent's key values, in key order.
+    pub(crate) key: Vec<SqlValue>,
+    /// The parent's row, in the plan's column order.
+    pub(crate) row: Vec<SqlValue>,
+    /// Each child table's rows.
+    pub(crate) children: Vec<Vec<Vec<SqlValue>>>,
+    /// A hash of every row above.
+    pub(crate) fingerprint: i64,
+    /// The family's records, the parent first: for rejects if the database
+    /// refuses the rows.
+    pub(crate) members: Vec<Member>,
+}
+
+impl Ready {
+    /// Every record of the family refused with `reason` (the parent) and
+    /// `rejected_with_parent` (the children).
+    pub(crate) fn reject_all(&self, reason: &str, detail: &str) -> Vec<Reject> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Reject {
+                source: m.file.clone(),
+                line: m.line,
+                field: None,
+                reason: if i == 0 {
+                    reason.to_owned()
+                } else {
+                    Reason::RejectedWithParent.as_str().to_owned()
+                },
+                detail: if i == 0 {
+                    detail.to_owned()
+                } else {
+                    format!(
+                        "its parent at {}:{} was refused",
+                        self.members[0].file, self.members[0].line
+                    )
+                },
+                raw: m.raw.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A failure of one record: the slot at fault, if one is, and why.
+pub(crate) type Fault = (Option<String>, FieldError);
+
+/// The canonical text of a key value: equal values, equal text.
+pub(crate) fn key_text(values: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        match v {
+            Value::Text(t) => out.push_str(t),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    out
+}
+
+impl Bound<'_> {
+    /// The value of field slot `i` of `record`.
+    pub(crate) fn field(&self, i: usize, record: &SourceRecord) -> Result<Value, Fault> {
+        let slot = &self.plan.slots[i];
+        let fault = |e: FieldError| (Some(slot.name.clone()), e);
+        let at = self.at[i].as_ref().expect("field slots are resolved");
+        let raw = record.data.get(at, None);
+        let text = match raw {
+            crate::contract::RawValue::Absent | crate::contract::RawValue::Null => None,
+            crate::contract::RawValue::Text(text) => Some(text),
+            crate::contract::RawValue::NotUtf8 => {
+                return Err(fault(FieldError::new(Reason::InvalidUtf8, "the bytes are not UTF-8")));
+            }
+            crate::contract::RawValue::NotScalar => {
+                return Err(fault(FieldError::new(
+                    Reason::InvalidValue,
+                    "an object or array where a single value belongs",
+                )));
+            }
+        };
+        let Some(text) = slot.text.normalize(text.as_deref()) else {
+            return Ok(Value::Null);
+        };
+        slot.text.check_text(&text).map_err(fault)?;
+        let value = slot.rule.parse(&text).map_err(fault)?;
+        slot.text.check_value(&value).map_err(fault)?;
+        Ok(value)
+    }
+
+    /// The values of `slots` (fields) of `record`, for a join key.
+    ///
+    /// A CSV row of the wrong width still has its key, so it joins its
+    /// family and refuses it whole; a record with no key to read is
+    /// refused alone.
+    pub(crate) fn key_of(&self, slots: &[usize], record: &SourceRecord) -> Result<String, Fault> {
+        if let RecordData::Broken(e) = &record.data {
+            return Err((None, e.clone()));
+        }
+        let mut values = Vec::with_capacity(slots.len());
+        for &i in slots {
+            let value = self.field(i, record)?;
+            if value == Value::Null {
+                let slot = &self.plan.slots[i];
+                return Err((
+                    Some(slot.name.clone()),
+                    FieldError::new(
+                        Reason::MissingRequired,
+                        format!("no value for key column {}", slot.name),
+                    ),
+                ));
+            }
+            values.push(value);
+        }
+        Ok(key_text(&values))
+    }
+
+    /// The values of every field and constant slot of `record`; computed
+    /// slots are NULL until [`compute`].
+    fn read(&self, record: &SourceRecord) -> Result<Vec<Value>, Fault> {
+        record_fault(record)?;
+        let mut values = Vec::with_capacity(self.plan.slots.len());
+        for (i, slot) in self.plan.slots.iter().enumerate() {
+            values.push(match &slot.fill {
+                Fill::Field(_) => self.field(i, record)?,
+                Fill::Constant(v) => v.clone(),
+                Fill::Expr(_) => Value::Null,
+            });
+        }
+        Ok(values)
+    }
+
+    /// A reject of `record` for `fault`.
+    pub(crate) fn reject(&self, record: &SourceRecord, fault: Fault) -> Reject {
+        Reject {
+            source: self.file.clone(),
+            line: record.line,
+            field: fault.0,
+            reason: fault.1.reason.as_str().to_owned(),
+            detail: fault.1.detail,
+            raw: record.raw.clone(),
+        }
+    }
+
+    fn member(&self, record: &SourceRecord) -> Member {
+        Member { file: self.file.clone(), line: record.line, raw: record.raw.clone() }
+    }
+}
+
+/// The error a record carries from reading (wrong width, broken JSON).
+fn record_fault(record: &SourceRecord) -> Result<(), Fault> {
+    match &record.data {
+        RecordData::Csv { width_error: Some(e), .. } | RecordData::Broken(e) => {
+            Err((None, e.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A record's values as expressions read them.
+struct Values<'a> {
+    plan: &'a TablePlan,
+    values: &'a [Value],
+    children: &'a [(&'a str, Vec<Values<'a>>)],
+}
+
+impl Record for Values<'_> {
+    fn field(&self, name: &str) -> Option<Value> {
+        self.plan.slot(name).map(|i| self.values[i].clone())
+    }
+
+    fn children(&self, name: &str) -> Option<Vec<&dyn Record>> {
+        self.children
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, records)| records.iter().map(|r| r as &dyn Record).collect())
+    }
+}
+
+fn eval_fault(slot: &str, e: EvalError) -> Fault {
+    let reason = match e.failure {
+        Failure::Overflow => Reason::OutOfRange,
+        Failure::DivisionByZero => Reason::DivisionByZero,
+        Failure::Type => Reason::InvalidValue,
+    };
+    (Some(slot.to_owned()), FieldError::new(reason, e.detail))
+}
+
+/// Computes the computed slots of one record, each rounded as its column
+/// stores it (so a parent sums what its children store), then runs the checks.
+fn compute(
+    plan: &TablePlan,
+    values: &mut [Value],
+    children: &[(&str, Vec<Values<'_>>)],
+) -> Result<(), (Option<String>, String, String)> {
+    for &i in &plan.computed {
+        let slot = &plan.slots[i];
+        let Fill::Expr(expr) = &slot.fill else { continue };
+        let record = Values { plan, values, children };
+        let value =
+            expr.eval(&record, plan.round).map_err(|e| as_failure(eval_fault(&slot.name, e)))?;
+        let value = if i < plan.columns.len() {
+            slot.rule.settle(&value).map_err(|e| as_failure((Some(slot.name.clone()), e)))?
+        } else {
+            value
+        };
+        slot.text.check_value(&value).map_err(|e| as_failure((Some(slot.name.clone()), e)))?;
+        values[i] = value;
+    }
+    let record = Values { plan, values, children };
+    for check in &plan.checks {
+        match check.expr.eval(&record, plan.round) {
+            Ok(Value::Bool(true) | Value::Null) => {}
+            Ok(other) => {
+                let shown: Vec<String> = check
+                    .expr
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{f} = {}", record.field(f).unwrap_or(Value::Null)))
+                    .collect();
+                let what =
+                    if other == Value::Bool(false) { "fails" } else { "is not true or false" };
+                return Err((
+                    None,
+                    check.reason.clone(),
+                    format!("check {} {what}: {} ({})", check.name, check.name, shown.join(", ")),
+                ));
+            }
+            Err(e) => return Err(as_failure(eval_fault(&check.name, e))),
+        }
+    }
+    Ok(())
+}
+
+fn as_failure(fault: Fault) -> (Option<String>, String, String) {
+    (fault.0, fault.1.reason.as_str().to_owned(), fault.1.detail)
+}
+
+/// The stored columns of a record as the values that write them.
+fn store(plan: &TablePlan, values: &[Value]) -> Result<Vec<SqlValue>, Fault> {
+    (0..plan.columns.len())
+        .map(|i| {
+            plan.slots[i].rule.store(&values[i]).map_err(|e| (Some(plan.slots[i].name.clone()), e))
+        })
+        .collect()
+}
+
+/// Decides one family: the parent's record and each child table's records
+/// (in the family's child order), already joined by key.
+pub(crate) fn decide(
+    family: &Family,
+    parent: &Bound<'_>,
+    parent_record: &SourceRecord,
+    children: &[(&Bound<'_>, Vec<SourceRecord>)],
+) -> Decided {
+    let mut members = vec![parent.member(parent_record)];
+    for (bound, records) in children {
+        members.extend(records.iter().map(|r| bound.member(r)));
+    }
+    // The record at fault gets the reason; all others of the family go with it.
+    let refuse = |file: &str, line: u64, field: Option<String>, reason: String, detail: String| {
+        let mut rejects = Vec::with_capacity(members.len());
+        for m in &members {
+            if m.file == file && m.line == line {
+                rejects.push(Reject {
+                    source: m.file.clone(),
+                    line: m.line,
+                    field: field.clone(),
+                    reason: reason.clone(),
+                    detail: detail.clone(),
+                    raw: m.raw.clone(),
+                });
+            } else {
+                rejects.push(Reject {
+                    source: m.file.clone(),
+                    line: m.line,
+                    field: None,
+                    reason: Reason::RejectedWithParent.as_str().to_owned(),
+                    detail: format!("another record of its family, {file}:{line}, was refused"),
+                    raw: m.raw.clone(),
+                });
+            }
+        }
+        Decided::Rejected(rejects)
+    };
+
+    // Children first: the parent may aggregate them.
+    let mut child_values: Vec<Vec<Vec<Value>>> = Vec::with_capacity(children.len());
+    for (bound, records) in children {
+        let mut seen = HashSet::new();
+        let mut rows = Vec::with_capacity(records.len());
+        for record in records {
+            let mut values = match bound.read(record) {
+                Ok(v) => v,
+                Err((field, e)) => {
+                    return refuse(
+                        &bound.file,
+                        record.line,
+                        field,
+                        e.reason.as_str().into(),
+                        e.detail,
+                    );
+                }
+            };
+            let key: Vec<Value> = bound.plan.key_slots.iter().map(|&i| values[i].clone()).collect();
+            if !seen.insert(key_text(&key)) {
+                return refuse(
+                    &bound.file,
+                    record.line,
+                    None,
+                    Reason::DuplicateKey.as_str().into(),
+                    format!(
+                        "({}) = ({}) appears twice in one family",
+                        bound.plan.key.join(", "),
+                        key.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            if let Err((field, reason, detail)) = compute(bound.plan, &mut values, &[]) {
+                return refuse(&bound.file, record.line, field, reason, detail);
+            }
+            rows.push(values);
+        }
+        child_values.push(rows);
+    }
+    let mut values = match parent.read(parent_record) {
+        Ok(v) => v,
+        Err((field, e)) => {
+            return refuse(
+                &parent.file,
+                parent_record.line,
+                field,
+                e.reason.as_str().into(),
+                e.detail,
+            );
+        }
+    };
+    let related: Vec<(&str, Vec<Values<'_>>)> = children
+        .iter()
+        .zip(&child_values)
+        .map(|((bound, _), rows)| {
+            let records = rows
+                .iter()
+                .map(|v| Values { plan: bound.plan, values: v, children: &[] })
+                .collect();
+            (bound.plan.name.as_str(), records)
+        })
+        .collect();
+    if let Err((field, reason, detail)) = compute(parent.plan, &mut values, &related) {
+        return refuse(&parent.file, parent_record.line, field, reason, detail);
+    }
+    let row = match store(parent.plan, &values) {
+        Ok(row) => row,
+        Err((field, e)) => {
+            return refuse(
+                &parent.file,
+                parent_record.line,
+                field,
+                e.reason.as_str().into(),
+                e.detail,
+            );
+        }
+    };
+    let mut child_rows = Vec::with_capacity(children.len());
+    for ((bound, records), rows) in children.iter().zip(&child_values) {
+        let mut stored = Vec::with_capacity(rows.len());
+        for (record, values) in records.iter().zip(rows) {
+            match store(bound.plan, values) {
+                Ok(row) => stored.push(row),
+                Err((field, e)) => {
+                    return refuse(
+                        &bound.file,
+                        record.line,
+                        field,
+                        e.reason.as_str().into(),
+                        e.detail,
+                    );
+                }
+            }
+        }
+        child_rows.push(stored);
+    }
+    let key_values: Vec<Value> =
+        family.parent.key_slots.iter().map(|&i| values[i].clone()).collect();
+    let key = family.parent.key_slots.iter().map(|&i| row[i].clone()).collect();
+    let mut hash = Fnv::default();
+    hash.row(&row);
+    for rows in &child_rows {
+        hash.0 ^= 0xff;
+        for row in rows {
+            hash.row(row);
+        }
+    }
+    Decided::Ready(Ready {
+        key_text: key_text(&key_values),
+        key,
+        row,
+        children: child_rows,
+        fingerprint: hash.0 as i64,
+        members,
+    })
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms, unlike std's hasher.
+#[derive(Debug)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn row(&mut self, row: &[SqlValue]) {
+        for value in row {
+            match value {
+                SqlValue::Null => self.bytes(&[0]),
+                SqlValue::Bool(b) => self.bytes(&[1, u8::from(*b)]),
+                SqlValue::Int(i) => {
+                    self.bytes(&[2]);
+                    self.bytes(&i.to_le_bytes());
+                }
+                SqlValue::Text(t) => {
+                    self.bytes(&[3]);
+                    self.bytes(&(t.len() as u64).to_le_bytes());
+                    self.bytes(t.as_bytes());
+                }
+                SqlValue::Decimal { text, .. } => {
+                    self.bytes(&[4]);
+                    self.bytes(&(text.len() as u64).to_le_bytes());
+                    self.bytes(text.as_bytes());
+                }
+                SqlValue::Date(d) => {
+                    self.bytes(&[5]);
+                    self.bytes(d.to_string().as_bytes());
+                }
+                SqlValue::Timestamp(t) => {
+                    self.bytes(&[6]);
+                    self.bytes(t.and_utc().timestamp_micros().to_le_bytes().as_slice());
+                }
+            }
+        }
+        self.bytes(&[0xfe]);
+    }
+}

@@ -1,0 +1,20 @@
+//! Flows: input files into the tables of any migrated schema, by a contract
+//! that is declared, not coded.
+//!
+//! A flow contract ([`Flow`]) names the database's own tables and, for each
+//! column it fills, the source field, a constant or an expression, and the
+//! rules the schema cannot state. It is bound to the live schema before any
+//! row is read: the catalog gives every column its type, NULL, length,
+//! precision and scale, and a contract that does not fit is refused with its
+//! line.
+
+pub use self::books::{BOOK_PREFIX, Counts, FlowBackend, FlowQueries};
+pub use self::plan::Flow;
+pub use self::run::{FlowOptions, FlowSummary, run_flow};
+
+mod books;
+mod evaluate;
+mod plan;
+mod rules;
+mod run;
+mod spec;

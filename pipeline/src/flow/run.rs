@@ -1,0 +1,535 @@
+//! Running a flow: every source file read once, each table's records put in
+//! key order in bounded memory, children joined to their parent by key,
+//! each family decided and written in batches.
+//!
+//! A batch commits in one transaction: its families (a changed parent
+//! upserted by its key, its children replaced), their fingerprints, its
+//! rejects and the run's counters, so `read = accepted + rejected` holds at
+//! every commit. A family whose fingerprint is stored unchanged writes
+//! nothing. When the database refuses a batch on a constraint (a foreign key
+//! to a row that is not there, a CHECK), each family of the batch is written
+//! alone, and those the database refuses become rejects with its reason.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use triglot::values::{SqlValue, Statement};
+use triglot::{Database, ErrorKind, RetryPolicy};
+
+use super::books::{self, Counts, FlowBackend};
+use super::evaluate::{Bound, Decided, Ready, decide};
+use super::plan::{Family, Fill, Flow, TablePlan};
+use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
+use crate::error::{Error, Result};
+use crate::ingest::sort::{Sorted, Sorter};
+use crate::ingest::source::{Resolved, Source, SourceRecord};
+
+/// How a flow runs.
+#[derive(Debug, Clone)]
+pub struct FlowOptions {
+    /// Records per transaction (about: a family is never split).
+    pub batch_size: usize,
+    /// The bytes of records each table's sort holds in memory; past it,
+    /// sorted runs go to anonymous temporary files.
+    pub sort_memory: usize,
+    /// Retries of a batch that fails with a retryable error.
+    pub retry: RetryPolicy,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        Self { batch_size: 2_000, sort_memory: 64 << 20, retry: RetryPolicy::default() }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlowSummary {
+    /// Backend display name.
+    pub backend: &'static str,
+    /// The contract's name.
+    pub contract: String,
+    /// The run's id in `triglot_runs`.
+    pub run_id: i64,
+    /// Records read, accepted, rejected and unchanged.
+    pub counts: Counts,
+    /// Rejected records by reason code.
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    /// Wall time.
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Runs `flow` on `db` with one file per source (`files`: source name → path).
+///
+/// Every file is opened and every header checked against the contract
+/// before a run is recorded or a row read.
+///
+/// # Errors
+///
+/// - [`Error::Input`] for a source without a file, a file for no source, or
+///   a file that cannot be read;
+/// - [`Error::Contract`] when a header lacks a field the contract reads;
+/// - [`Error::FlowStopped`] when a batch cannot be written (after retries):
+///   the batches committed before stay, and running again completes the job.
+pub fn run_flow<D: FlowBackend>(
+    db: &Database<D>,
+    flow: &Flow,
+    files: &BTreeMap<String, PathBuf>,
+    options: &FlowOptions,
+) -> Result<FlowSummary> {
+    let started = Instant::now();
+    for (name, path) in files {
+        if !flow.sources.contains_key(name) {
+            return Err(Error::Input {
+                path: path.clone(),
+                line: None,
+                message: format!(
+                    "contract {} has no source {name:?} (it has: {})",
+                    flow.origin,
+                    flow.source_names().join(", ")
+                ),
+            });
+        }
+    }
+    let path_of = |source: &str| -> Result<&Path> {
+        files.get(source).map(PathBuf::as_path).ok_or_else(|| Error::Input {
+            path: PathBuf::new(),
+            line: None,
+            message: format!("no file for source {source:?} of contract {}", flow.origin),
+        })
+    };
+    // Open everything first: a missing field stops the run before it starts.
+    let mut opened = Vec::new();
+    for family in &flow.families {
+        let parent = open(flow, &family.parent, path_of(&family.parent.source)?)?;
+        let mut children = Vec::new();
+        for child in &family.children {
+            children.push(open(flow, child, path_of(&child.source)?)?);
+        }
+        opened.push((parent, children));
+    }
+    books::ensure(db)?;
+    let listed: Vec<String> = files.iter().map(|(s, p)| format!("{s}={}", p.display())).collect();
+    let run_id = books::start_run(db, &flow.name, &listed.join(" "))?;
+    let mut run = Run {
+        db,
+        run_id,
+        options,
+        counts: Counts::default(),
+        by_reason: BTreeMap::new(),
+        batches: 0,
+    };
+    let result = opened
+        .into_iter()
+        .zip(&flow.families)
+        .try_for_each(|((parent, children), family)| run.family(family, parent, children));
+    if let Err(cause) = result {
+        let _ = books::finish_run(db, run_id, "failed");
+        return Err(Error::FlowStopped {
+            run_id,
+            batches: run.batches,
+            records: run.counts.read,
+            cause: Box::new(cause),
+        });
+    }
+    books::finish_run(db, run_id, "succeeded")?;
+    Ok(FlowSummary {
+        backend: D::NAME,
+        contract: flow.name.clone(),
+        run_id,
+        counts: run.counts,
+        rejects_by_reason: run.by_reason,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A table's source opened and its fields found.
+struct Opened<'p> {
+    source: Source,
+    bound: Bound<'p>,
+}
+
+fn open<'p>(flow: &Flow, plan: &'p TablePlan, path: &Path) -> Result<Opened<'p>> {
+    let spec = &flow.sources[&plan.source];
+    let width = spec.fields.as_ref().map(Vec::len);
+    let source = Source::open(path, spec.format, width)?;
+    let mut at = Vec::with_capacity(plan.slots.len());
+    for slot in &plan.slots {
+        let Fill::Field(field) = &slot.fill else {
+            at.push(None);
+            continue;
+        };
+        let resolved = match (spec.format.format, &spec.fields) {
+            (Format::Jsonl, _) => Resolved::Path(field.split('.').map(str::to_owned).collect()),
+            (Format::Csv, Some(fields)) => {
+                Resolved::Index(fields.iter().position(|f| f == field).expect("checked on binding"))
+            }
+            (Format::Csv, None) => match source.column_index(field) {
+                Some(i) => Resolved::Index(i),
+                None => {
+                    return Err(ContractError {
+                        origin: flow.origin.clone(),
+                        line: slot.line,
+                        message: format!(
+                            "{}.{}: column {field:?} is not in the header of {} (it has: {})",
+                            plan.name,
+                            slot.name,
+                            path.display(),
+                            source.column_names().join(", ")
+                        ),
+                    }
+                    .into());
+                }
+            },
+        };
+        at.push(Some(resolved));
+    }
+    let bound = Bound { plan, at, file: path.display().to_string() };
+    Ok(Opened { source, bound })
+}
+
+struct Run<'a, D: FlowBackend> {
+    db: &'a Database<D>,
+    run_id: i64,
+    options: &'a FlowOptions,
+    counts: Counts,
+    by_reason: BTreeMap<String, u64>,
+    batches: u64,
+}
+
+/// A sorted stream with its next entry at hand.
+struct Stream {
+    head: Option<(String, SourceRecord)>,
+    rest: Sorted,
+}
+
+impl Stream {
+    fn new(mut rest: Sorted) -> Result<Self> {
+        let head = next(&mut rest)?;
+        Ok(Self { head, rest })
+    }
+
+    fn key(&self) -> Option<&str> {
+        self.head.as_ref().map(|(k, _)| k.as_str())
+    }
+
+    fn take(&mut self) -> Result<Option<(String, SourceRecord)>> {
+        let next = next(&mut self.rest)?;
+        Ok(std::mem::replace(&mut self.head, next))
+    }
+}
+
+fn next(sorted: &mut Sorted) -> Result<Option<(String, SourceRecord)>> {
+    sorted
+        .next()
+        .transpose()
+        .map_err(|source| Error::Io { path: "(sort spill file)".into(), source })
+}
+
+/// Decisions waiting for their transaction.
+#[derive(Default)]
+struct Batch {
+    ready: Vec<Ready>,
+    rejects: Vec<Reject>,
+    records: usize,
+}
+
+impl<D: FlowBackend> Run<'_, D> {
+    /// Sorts `opened` by the key `slots` make; records whose key cannot be
+    /// read are refused into `batch`.
+    fn sort(
+        &mut self,
+        opened: &mut Opened<'_>,
+        slots: &[usize],
+        batch: &mut Batch,
+    ) -> Result<Sorted> {
+        let mut sorter = Sorter::new(self.options.sort_memory);
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path: path.clone(), source }
+        };
+        while let Some(record) = opened.source.next_record()? {
+            match opened.bound.key_of(slots, &record) {
+                Ok(key) => sorter.push(key, record).map_err(io(opened.source.path()))?,
+                Err(fault) => {
+                    let reject = opened.bound.reject(&record, fault);
+                    batch.rejects.push(reject);
+                    batch.records += 1;
+                }
+            }
+        }
+        sorter.finish().map_err(io(opened.source.path()))
+    }
+
+    fn family(
+        &mut self,
+        family: &Family,
+        mut parent: Opened<'_>,
+        mut children: Vec<Opened<'_>>,
+    ) -> Result<()> {
+        let mut batch = Batch::default();
+        let parents = self.sort(&mut parent, &family.parent.key_slots, &mut batch)?;
+        let mut parents = Stream::new(parents)?;
+        let mut kids = Vec::with_capacity(children.len());
+        for (child, plan) in children.iter_mut().zip(&family.children) {
+            let sorted = self.sort(child, &plan.link_slots, &mut batch)?;
+            kids.push(Stream::new(sorted)?);
+        }
+        while let Some((key, record)) = parents.take()? {
+            let mut joined = Vec::with_capacity(kids.len());
+            for (k, kid) in kids.iter_mut().enumerate() {
+                while kid.key().is_some_and(|k| k < key.as_str()) {
+                    let (_, orphan) = kid.take()?.expect("a head");
+                    batch.rejects.push(orphan_reject(&children[k].bound, &parent.bound, &orphan));
+                    batch.records += 1;
+                }
+                let mut records = Vec::new();
+                while kid.key() == Some(key.as_str()) {
+                    records.push(kid.take()?.expect("a head").1);
+                }
+                joined.push((&children[k].bound, records));
+            }
+            while parents.key() == Some(key.as_str()) {
+                let (_, twin) = parents.take()?.expect("a head");
+                let fault = (
+                    None,
+                    FieldError::new(
+                        Reason::DuplicateKey,
+                        format!(
+                            "key ({}) is also on line {} of this file",
+                            family.parent.key.join(", "),
+                            record.line
+                        ),
+                    ),
+                );
+                batch.rejects.push(parent.bound.reject(&twin, fault));
+                batch.records += 1;
+            }
+            batch.records += 1 + joined.iter().map(|(_, r)| r.len()).sum::<usize>();
+            match decide(family, &parent.bound, &record, &joined) {
+                Decided::Ready(ready) => batch.ready.push(ready),
+                Decided::Rejected(rejects) => batch.rejects.extend(rejects),
+            }
+            if batch.records >= self.options.batch_size {
+                self.flush(family, std::mem::take(&mut batch))?;
+            }
+        }
+        for (k, kid) in kids.iter_mut().enumerate() {
+            while let Some((_, orphan)) = kid.take()? {
+                batch.rejects.push(orphan_reject(&children[k].bound, &parent.bound, &orphan));
+                batch.records += 1;
+            }
+        }
+        self.flush(family, batch)
+    }
+
+    /// Writes a batch; on a constraint failure, family by family.
+    fn flush(&mut self, family: &Family, batch: Batch) -> Result<()> {
+        if batch.records == 0 {
+            return Ok(());
+        }
+        let accepted: usize = batch.ready.iter().map(|r| r.members.len()).sum();
+        let delta = Counts {
+            read: batch.records as u64,
+            accepted: accepted as u64,
+            rejected: batch.rejects.len() as u64,
+            unchanged: 0,
+        };
+        match self.write(family, &batch.ready, &batch.rejects, delta) {
+            Ok(()) => {}
+            Err(e) if is_refusal(&e) => {
+                let mut rejects = batch.rejects;
+                for ready in &batch.ready {
+                    let members = ready.members.len() as u64;
+                    let alone =
+                        Counts { read: members, accepted: members, rejected: 0, unchanged: 0 };
+                    match self.write(family, std::slice::from_ref(ready), &[], alone) {
+                        Ok(()) => {}
+                        Err(e) if is_refusal(&e) => {
+                            let db = e.db_error().expect("a refusal is a database error");
+                            rejects.extend(ready.reject_all(db.kind().name(), db.message()));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                let rejected = rejects.len() as u64;
+                let delta = Counts { read: rejected, accepted: 0, rejected, unchanged: 0 };
+                self.write(family, &[], &rejects, delta)?;
+                for r in &rejects {
+                    *self.by_reason.entry(r.reason.clone()).or_default() += 1;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        for r in &batch.rejects {
+            *self.by_reason.entry(r.reason.clone()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// One transaction: the changed families of `ready`, their
+    /// fingerprints, `rejects` and the run's counters (`delta`, plus the
+    /// unchanged records found).
+    fn write(
+        &mut self,
+        family: &Family,
+        ready: &[Ready],
+        rejects: &[Reject],
+        delta: Counts,
+    ) -> triglot::Result<()> {
+        let writes = self.db.writes();
+        let max_binds = writes.capabilities().max_bind_params;
+        let parent = &family.parent;
+        let run_id = self.run_id;
+        let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
+            let keys: Vec<String> = ready.iter().map(|r| record_key(&r.key_text)).collect();
+            let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let known = books::fingerprints::<D>(conn, &parent.name, &key_refs, max_binds)?;
+            let changed: Vec<(&Ready, &String)> = ready
+                .iter()
+                .zip(&keys)
+                .filter(|(r, k)| known.get(*k) != Some(&r.fingerprint))
+                .collect();
+            let unchanged: u64 = ready
+                .iter()
+                .zip(&keys)
+                .filter(|(r, k)| known.get(*k) == Some(&r.fingerprint))
+                .map(|(r, _)| r.members.len() as u64)
+                .sum();
+            if !changed.is_empty() {
+                let rows: Vec<Vec<SqlValue>> = changed.iter().map(|(r, _)| r.row.clone()).collect();
+                writes.upsert_values(
+                    conn,
+                    &parent.name,
+                    &parent.columns,
+                    &rows,
+                    &parent.key,
+                    &parent.update,
+                )?;
+                for (c, child) in family.children.iter().enumerate() {
+                    delete_children::<D>(
+                        conn,
+                        child,
+                        changed.iter().map(|(r, _)| &r.key[..]),
+                        max_binds,
+                    )?;
+                    let rows: Vec<Vec<SqlValue>> =
+                        changed.iter().flat_map(|(r, _)| r.children[c].iter().cloned()).collect();
+                    if !rows.is_empty() {
+                        writes.insert_values(conn, &child.name, &child.columns, &rows)?;
+                    }
+                }
+                let prints: Vec<Vec<SqlValue>> = changed
+                    .iter()
+                    .map(|(r, k)| {
+                        vec![
+                            SqlValue::Text(parent.name.clone()),
+                            SqlValue::Text((*k).clone()),
+                            SqlValue::Int(r.fingerprint),
+                            SqlValue::Int(run_id),
+                        ]
+                    })
+                    .collect();
+                writes.upsert_values(
+                    conn,
+                    "triglot_fingerprints",
+                    &books::fingerprint_columns(),
+                    &prints,
+                    &["table_name".to_string(), "record_key".to_string()],
+                    &["fingerprint".to_string(), "run_id".to_string()],
+                )?;
+            }
+            if !rejects.is_empty() {
+                let rows = books::reject_rows(run_id, rejects);
+                writes.insert_values(conn, "triglot_rejects", &books::reject_columns(), &rows)?;
+            }
+            let delta = Counts { unchanged, ..delta };
+            books::count_run::<D>(conn, run_id, delta)?;
+            Ok(delta)
+        })?;
+        self.counts += done.value;
+        self.batches += 1;
+        Ok(())
+    }
+}
+
+/// Whether the database refused rows for what they hold (a constraint),
+/// rather than failed.
+fn is_refusal(e: &triglot::Error) -> bool {
+    matches!(
+        e.kind(),
+        Some(
+            ErrorKind::ForeignKeyViolation
+                | ErrorKind::CheckViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::UniqueViolation
+        )
+    )
+}
+
+/// The key as the fingerprint table holds it: the text, or a hash of a
+/// text too long for its column.
+fn record_key(text: &str) -> String {
+    if text.chars().count() <= 380 {
+        return text.to_owned();
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("#{h:016x}:{}", text.chars().take(300).collect::<String>())
+}
+
+/// Deletes the children of the parents with `keys`.
+fn delete_children<'k, D: FlowBackend>(
+    conn: &mut D::Connection,
+    child: &TablePlan,
+    keys: impl Iterator<Item = &'k [SqlValue]>,
+    max_binds: usize,
+) -> diesel::QueryResult<()> {
+    let keys: Vec<&[SqlValue]> = keys.collect();
+    let per = child.link_columns.len().max(1);
+    for chunk in keys.chunks((max_binds / per).max(1)) {
+        let mut delete = Statement::new("DELETE FROM ");
+        delete.ident(child.name.as_str()).sql(" WHERE ");
+        if per == 1 {
+            delete.ident(child.link_columns[0].as_str()).sql(" IN (");
+            delete.values(chunk.iter().map(|k| k[0].clone())).sql(")");
+        } else {
+            for (i, key) in chunk.iter().enumerate() {
+                delete.sql(if i == 0 { "(" } else { " OR (" });
+                for (j, column) in child.link_columns.iter().enumerate() {
+                    if j > 0 {
+                        delete.sql(" AND ");
+                    }
+                    delete.ident(column.as_str()).sql(" = ").value(key[j].clone());
+                }
+                delete.sql(")");
+            }
+        }
+        diesel::RunQueryDsl::execute(delete, conn)?;
+    }
+    Ok(())
+}
+
+fn orphan_reject(child: &Bound<'_>, parent: &Bound<'_>, record: &SourceRecord) -> Reject {
+    let key =
+        child.key_of(&child.plan.link_slots, record).unwrap_or_default().replace('\u{1f}', ", ");
+    child.reject(
+        record,
+        (
+            None,
+            FieldError::new(
+                Reason::MissingParent,
+                format!("no record of {} has the key ({key})", parent.file),
+            ),
+        ),
+    )
+}

@@ -1,0 +1,126 @@
+//! A flow contract as written: its TOML read into plain structs that keep
+//! the line of every part, before it meets a database.
+//!
+//! ```toml
+//! name = "billing"
+//! rounding = "half_even"            # how computed decimals reach a column's scale
+//!
+//! [sources.invoices]                # one input file per source, given at run time
+//! format = "csv"                    # or "jsonl"
+//! delimiter = "|"
+//! header = false
+//! fields = ["invoice_no", "site", "issued", "total"]   # names of a headerless file's columns
+//! trailing_delimiter = true         # rows may end in the delimiter
+//!
+//! [tables.invoices]                 # a table of the migrated database
+//! source = "invoices"
+//! key = ["id"]                      # its natural key: the primary or a unique key
+//! columns.id = { field = "invoice_no" }
+//! columns.issued_on = { field = "issued", formats = ["%d.%m.%Y"] }
+//! columns.currency = { value = "EUR" }
+//! columns.total = { expr = "sum(invoice_items.amount)" }
+//! inputs.declared = { field = "total", type = "decimal" }   # read, checked, not stored
+//! checks = [{ name = "total_matches_items", expr = "declared = total", reason = "total_mismatch" }]
+//!
+//! [tables.invoice_items]            # a child: written and replaced with its parent
+//! source = "items"
+//! parent = "invoices"
+//! key = ["invoice_id", "item_no"]
+//! columns.invoice_id = { field = "invoice_no" }   # links to the parent by the foreign key
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::contract::ContractError;
+
+/// A contract file as TOML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFlow {
+    pub(crate) name: Spanned<String>,
+    pub(crate) rounding: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) sources: BTreeMap<Spanned<String>, Spanned<RawSource>>,
+    #[serde(default)]
+    pub(crate) tables: BTreeMap<Spanned<String>, Spanned<RawTable>>,
+}
+
+/// `[sources.<name>]`: how one input file is written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSource {
+    pub(crate) format: Spanned<String>,
+    pub(crate) delimiter: Option<Spanned<String>>,
+    pub(crate) header: Option<bool>,
+    pub(crate) fields: Option<Spanned<Vec<String>>>,
+    pub(crate) trailing_delimiter: Option<bool>,
+}
+
+/// `[tables.<name>]`: how one table of the database is filled.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTable {
+    pub(crate) source: Option<Spanned<String>>,
+    pub(crate) parent: Option<Spanned<String>>,
+    /// JSONL: the key of the parent record's array that holds this table's records.
+    pub(crate) nested: Option<Spanned<String>>,
+    pub(crate) key: Spanned<Vec<String>>,
+    pub(crate) rounding: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) columns: BTreeMap<Spanned<String>, Spanned<RawValue>>,
+    #[serde(default)]
+    pub(crate) inputs: BTreeMap<Spanned<String>, Spanned<RawValue>>,
+    #[serde(default)]
+    pub(crate) checks: Vec<Spanned<RawCheck>>,
+}
+
+/// A column (or input) and its rules.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawValue {
+    pub(crate) field: Option<Spanned<String>>,
+    pub(crate) value: Option<Spanned<toml::Value>>,
+    pub(crate) expr: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub(crate) kind: Option<Spanned<String>>,
+    pub(crate) null: Option<Vec<String>>,
+    pub(crate) default: Option<String>,
+    pub(crate) trim: Option<bool>,
+    pub(crate) case: Option<Spanned<String>>,
+    pub(crate) map: Option<BTreeMap<String, String>>,
+    pub(crate) min: Option<Spanned<toml::Value>>,
+    pub(crate) max: Option<Spanned<toml::Value>>,
+    pub(crate) max_length: Option<u32>,
+    pub(crate) pattern: Option<Spanned<String>>,
+    pub(crate) allowed: Option<Vec<String>>,
+    pub(crate) formats: Option<Vec<String>>,
+    pub(crate) assume_offset: Option<Spanned<String>>,
+    pub(crate) rounding: Option<Spanned<String>>,
+    pub(crate) minor_units: Option<Spanned<u32>>,
+}
+
+/// A check between the values of one record.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCheck {
+    pub(crate) name: Spanned<String>,
+    pub(crate) expr: Spanned<String>,
+    pub(crate) reason: Option<Spanned<String>>,
+}
+
+/// Reads contract text; `origin` names it in errors.
+pub(crate) fn read(text: &str, origin: &str) -> Result<RawFlow, ContractError> {
+    toml::from_str(text).map_err(|e| ContractError {
+        origin: origin.to_owned(),
+        line: e.span().map_or(0, |s| line_of(text, s.start)),
+        message: e.message().trim().to_owned(),
+    })
+}
+
+/// The line number (from 1) of byte offset `at` in `text`.
+pub(crate) fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
