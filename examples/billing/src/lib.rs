@@ -7,5 +7,9 @@
 /// The billing schema's migrations, one folder per backend.
 pub static MIGRATIONS: triglot::Migrations = triglot::migrations!();
 
-/// The contract that loads the three exports (`billing.toml`).
+/// The contract that loads the four exports (`billing.toml`).
 pub const CONTRACT: &str = include_str!("../billing.toml");
+
+/// The quality report's configuration: a logical foreign key, the watched
+/// date column, custom checks and thresholds (`quality.toml`).
+pub const QUALITY: &str = include_str!("../quality.toml");

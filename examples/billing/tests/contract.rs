@@ -4,23 +4,13 @@
 use billing::{CONTRACT, MIGRATIONS};
 use triglot_pipeline::flow::Flow;
 
-/// The contract with the line starting `from` replaced by `to`; the line number.
+/// The contract with the last line starting `from` replaced by `to`; its
+/// line number.
 fn edited(from: &str, to: &str) -> (String, usize) {
-    let mut at = 0;
-    let text: Vec<String> = CONTRACT
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            if line.starts_with(from) {
-                at = i + 1;
-                to.to_string()
-            } else {
-                line.to_string()
-            }
-        })
-        .collect();
-    assert!(at > 0, "no line starts with {from:?}");
-    (text.join("\n"), at)
+    let mut lines: Vec<&str> = CONTRACT.lines().collect();
+    let at = lines.iter().rposition(|l| l.starts_with(from)).expect("a line to edit");
+    lines[at] = to;
+    (lines.join("\n"), at + 1)
 }
 
 triglot::backend_test!(
@@ -30,7 +20,11 @@ triglot::backend_test!(
         Flow::bind(CONTRACT, "billing.toml", &schema).expect("the example's contract binds");
         let cases = [
             ("[tables.sites]", "[tables.sitez]", "the database has no table \"sitez\""),
-            ("columns.name =", "columns.nom = { field = \"name\" }", "table sites has no column \"nom\""),
+            (
+                "columns.name =",
+                "columns.nom = { field = \"name\" }",
+                "table sites has no column \"nom\"",
+            ),
             (
                 "columns.region",
                 "columns.region = { field = \"regio\" }",
@@ -47,7 +41,11 @@ triglot::backend_test!(
                 "",
                 "column sites.opened_on is NOT NULL without a default, and the contract does not fill it",
             ),
-            ("key = [\"invoice_id\", \"item_no\"]", "key = [\"item_no\"]", "is not the primary key or a unique key"),
+            (
+                "key = [\"invoice_id\", \"item_no\"]",
+                "key = [\"item_no\"]",
+                "is not the primary key or a unique key",
+            ),
             (
                 "columns.amount",
                 "columns.amount = { expr = \"kwh * price\" }",
@@ -58,8 +56,16 @@ triglot::backend_test!(
                 "columns.amount = { expr = \"amount + 1\" }",
                 "amount is computed from itself",
             ),
-            ("columns.currency", "columns.currency = { value = \"EURO\" }", "more than the 3 column currency holds"),
-            ("columns.total", "columns.total = { expr = \"sum(lines.amount)\" }", "\"lines\" is not a child table"),
+            (
+                "columns.currency",
+                "columns.currency = { value = \"EURO\" }",
+                "more than the 3 column currency holds",
+            ),
+            (
+                "columns.total",
+                "columns.total = { expr = \"sum(lines.amount)\" }",
+                "\"lines\" is not a child table",
+            ),
             ("rounding =", "rounding = \"up\"", "unknown rounding \"up\""),
         ];
         for (from, to, expected) in cases {

@@ -67,19 +67,66 @@ pub struct Count {
     pub n: Option<i64>,
 }
 
+#[doc(hidden)]
+#[derive(Debug, QueryableByName)]
+pub struct Pair {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub k: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+#[doc(hidden)]
+#[derive(Debug, QueryableByName)]
+pub struct RunLine {
+    #[diesel(sql_type = BigInt)]
+    pub run_id: i64,
+    #[diesel(sql_type = Text)]
+    pub contract: String,
+    #[diesel(sql_type = Text)]
+    pub started_at: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub records_read: i64,
+    #[diesel(sql_type = BigInt)]
+    pub records_accepted: i64,
+    #[diesel(sql_type = BigInt)]
+    pub records_rejected: i64,
+    #[diesel(sql_type = BigInt)]
+    pub records_unchanged: i64,
+    #[diesel(sql_type = BigInt)]
+    pub rejects_stored: i64,
+}
+
 /// A connection that can run the engine's queries; every backend's is one.
 pub trait FlowQueries: LoadConnection {
     #[doc(hidden)]
     fn key_prints(&mut self, statement: &Statement) -> QueryResult<Vec<KeyPrint>>;
     #[doc(hidden)]
     fn count(&mut self, statement: &Statement) -> QueryResult<Option<i64>>;
+    #[doc(hidden)]
+    fn pairs(&mut self, statement: &Statement) -> QueryResult<Vec<Pair>>;
+    #[doc(hidden)]
+    fn runs(&mut self, statement: &Statement) -> QueryResult<Vec<RunLine>>;
 }
 
 impl<C> FlowQueries for C
 where
     C: LoadConnection,
-    for<'q> Statement: LoadQuery<'q, C, KeyPrint> + LoadQuery<'q, C, Count>,
+    for<'q> Statement: LoadQuery<'q, C, KeyPrint>
+        + LoadQuery<'q, C, Count>
+        + LoadQuery<'q, C, Pair>
+        + LoadQuery<'q, C, RunLine>,
 {
+    fn pairs(&mut self, statement: &Statement) -> QueryResult<Vec<Pair>> {
+        diesel::RunQueryDsl::load(statement.clone(), self)
+    }
+
+    fn runs(&mut self, statement: &Statement) -> QueryResult<Vec<RunLine>> {
+        diesel::RunQueryDsl::load(statement.clone(), self)
+    }
+
     fn key_prints(&mut self, statement: &Statement) -> QueryResult<Vec<KeyPrint>> {
         diesel::RunQueryDsl::load(statement.clone(), self)
     }

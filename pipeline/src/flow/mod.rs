@@ -10,11 +10,17 @@
 
 pub use self::books::{BOOK_PREFIX, Counts, FlowBackend, FlowQueries};
 pub use self::plan::Flow;
+pub use self::quality::{
+    ColumnVolume, FlowRun, QUALITY_SCHEMA, QualityOptions, QualityReport, quality_report,
+};
+pub use self::quality_config::{CustomCheck, LogicalKey, Measure, QualityConfig, Watched};
 pub use self::run::{FlowOptions, FlowSummary, run_flow};
 
 mod books;
 mod evaluate;
 mod plan;
+mod quality;
+mod quality_config;
 mod rules;
 mod run;
 mod spec;

@@ -135,6 +135,15 @@ impl Thresholds {
         Ok(out)
     }
 
+    /// Thresholds from overrides by name, each with its declaring line.
+    pub(crate) fn from_overrides(
+        overrides: BTreeMap<String, Threshold>,
+        lines: BTreeMap<String, usize>,
+        origin: &str,
+    ) -> Self {
+        Self { overrides, lines, origin: origin.to_owned() }
+    }
+
     /// The threshold of check `name`: the override, or `default`.
     pub fn get(&self, name: &str, default: Threshold) -> Threshold {
         self.overrides.get(name).copied().unwrap_or(default)

@@ -1,3 +1,4 @@
 DROP TABLE invoice_items;
 DROP TABLE invoices;
 DROP TABLE sites;
+DROP TABLE regions;

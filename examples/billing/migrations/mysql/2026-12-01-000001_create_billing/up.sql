@@ -1,3 +1,10 @@
+-- Regions have no foreign key from sites: the quality report checks that
+-- link as a logical key (quality.toml).
+CREATE TABLE regions (
+    code VARCHAR(8)   NOT NULL PRIMARY KEY,
+    name VARCHAR(100) NOT NULL
+);
+
 CREATE TABLE sites (
     id        BIGINT       PRIMARY KEY,
     name      VARCHAR(100) NOT NULL,

@@ -1,5 +1,13 @@
 -- SQLite ignores VARCHAR(n): lengths are CHECKs. Its NUMERIC keeps
 -- decimals as REAL, exact to 15 digits, which these columns stay within.
+
+-- Regions have no foreign key from sites: the quality report checks that
+-- link as a logical key (quality.toml).
+CREATE TABLE regions (
+    code TEXT NOT NULL PRIMARY KEY CHECK (length(code) <= 8),
+    name TEXT NOT NULL CHECK (length(name) <= 100)
+);
+
 CREATE TABLE sites (
     id        INTEGER PRIMARY KEY,
     name      TEXT    NOT NULL CHECK (length(name) <= 100),
