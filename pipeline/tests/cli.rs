@@ -645,3 +645,88 @@ fn the_program_never_crashes_at_exit_while_the_pool_opens_a_tls_connection() {
         assert_eq!(out.status.code(), Some(0), "run {run}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn load_fills_a_schema_of_its_own_and_report_derives_its_checks_from_the_catalog() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/billing");
+    let path = |p: &str| example.join(p).display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("billing.db").display());
+    let migrate =
+        triglot(&["--database-url", &url, "migrate", "--migrations", &path("migrations")]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    let sources = ["regions", "sites", "invoices", "items"]
+        .map(|s| format!("{s}={}", path(&format!("data/{s}.tbl"))));
+    let load = |json: bool| {
+        let mut args = vec!["--database-url", &url, "load", "--contract"];
+        let contract = path("billing.toml");
+        args.push(&contract);
+        for s in &sources {
+            args.extend(["--source", s.as_str()]);
+        }
+        if json {
+            args.push("--json");
+        }
+        let out = triglot(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = load(false);
+    assert!(text.contains("records read             25"), "{text}");
+    assert!(text.contains("rejected                  3"), "{text}");
+    for reason in ["invalid_date", "rejected_with_parent", "missing_parent"] {
+        assert!(text.contains(reason), "{reason}: {text}");
+    }
+    let again: serde_json::Value = serde_json::from_str(&load(true)).unwrap();
+    assert_eq!(again["counts"]["accepted"], 22, "{again}");
+    assert_eq!(again["counts"]["unchanged"], 22, "{again}");
+
+    // The invoices of November, and the runs up to today.
+    let tomorrow = (chrono::Utc::now().date_naive() + TimeDelta::days(1)).to_string();
+    let report = triglot(&[
+        "--database-url",
+        &url,
+        "report",
+        "--quality",
+        &path("quality.toml"),
+        "--contract",
+        &path("billing.toml"),
+        "--since",
+        "2026-11-01",
+        "--until",
+        &tomorrow,
+        "--format",
+        "json",
+    ]);
+    // Site 4 is in the west, which regions.tbl lacks (a logical key), and 6
+    // of 50 records read were rejected: both fail the report.
+    assert_eq!(report.status.code(), Some(1), "{}", stderr(&report));
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(json["schema"], "triglot.quality/1");
+    let check = |name: &str| {
+        json["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap()
+    };
+    assert_eq!(check("rows.invoices")["value"], 6);
+    assert_eq!(check("integrity.sites.region")["value"], 1);
+    assert_eq!(check("integrity.sites.region")["status"], "fail");
+    assert_eq!(check("custom.invoices_without_items")["value"], 0);
+    assert_eq!(check("rejects.rate")["status"], "fail");
+    assert_eq!(json["runs"].as_array().unwrap().len(), 2);
+
+    let html = triglot(&[
+        "--database-url",
+        &url,
+        "report",
+        "--any-schema",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-12-01",
+        "--format",
+        "html",
+    ]);
+    let page = stdout(&html);
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains(r#"aria-label="rows per table""#), "{page}");
+    assert!(external_references(&page).is_empty(), "{:?}", external_references(&page));
+}

@@ -14,6 +14,7 @@ pub use self::quality::{
     ColumnVolume, FlowRun, QUALITY_SCHEMA, QualityOptions, QualityReport, quality_report,
 };
 pub use self::quality_config::{CustomCheck, LogicalKey, Measure, QualityConfig, Watched};
+pub use self::quality_render::{quality_html, quality_text};
 pub use self::run::{FlowOptions, FlowSummary, run_flow};
 
 mod books;
@@ -21,6 +22,7 @@ mod evaluate;
 mod plan;
 mod quality;
 mod quality_config;
+mod quality_render;
 mod rules;
 mod run;
 mod spec;

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use triglot::Database;
-use triglot::introspect::{SchemaSnapshot, TableSnapshot, TypeClass};
+use triglot::introspect::{ForeignKey, SchemaSnapshot, TableSnapshot, TypeClass};
 use triglot::values::{SqlValue, Statement};
 
 use super::books::{BOOK_PREFIX, FlowBackend, FlowQueries, RunLine};
@@ -274,33 +274,27 @@ pub fn quality_report<D: FlowBackend>(
     }
 
     // Foreign keys: the catalog's, then the configuration's.
-    let mut keys: Vec<(String, Vec<String>, String, Vec<String>, &'static str)> = Vec::new();
+    let mut keys: Vec<(String, ForeignKey, &'static str)> = Vec::new();
     for (name, table) in user_tables(&schema) {
         for fk in &table.foreign_keys {
-            keys.push((
-                name.clone(),
-                fk.columns.clone(),
-                fk.references.clone(),
-                fk.referenced_columns.clone(),
-                "declared",
-            ));
+            keys.push((name.clone(), fk.clone(), "declared"));
         }
     }
     for k in &config.foreign_keys {
-        let referenced = if k.referenced_columns.is_empty() {
+        let referenced_columns = if k.referenced_columns.is_empty() {
             schema.tables[&k.references].primary_key.clone()
         } else {
             k.referenced_columns.clone()
         };
-        keys.push((
-            k.table.clone(),
-            k.columns.clone(),
-            k.references.clone(),
-            referenced,
-            "logical",
-        ));
+        let fk = ForeignKey {
+            columns: k.columns.clone(),
+            references: k.references.clone(),
+            referenced_columns,
+        };
+        keys.push((k.table.clone(), fk, "logical"));
     }
-    for (table, columns, references, referenced, kind) in keys {
+    for (table, fk, kind) in keys {
+        let ForeignKey { columns, references, referenced_columns: referenced } = fk;
         let mut s = Statement::new("SELECT COUNT(*) AS n");
         from(&mut s, &table, "c");
         s.sql(" WHERE ");

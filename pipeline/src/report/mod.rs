@@ -19,5 +19,5 @@ mod build;
 mod checks;
 pub(crate) mod config;
 pub(crate) mod outcome;
-mod render;
+pub(crate) mod render;
 pub(crate) mod rows;

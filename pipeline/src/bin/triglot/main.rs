@@ -37,6 +37,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Load order files through an input contract; every record is written or rejected.
     Ingest(cmd::ingest::Args),
+    /// Load files into a database's own tables through a flow contract; every record is written or rejected.
+    Load(cmd::load::Args),
     /// Write sample input (CSV and JSONL) with a known number of defects of each kind.
     Generate(cmd::generate::Args),
     /// Show applied migrations, row counts and the pool.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => cmd::migrate::run(&cli.database_url, args),
         Command::Demo(args) => cmd::demo::run(&cli.database_url, args),
         Command::Ingest(args) => cmd::ingest::run(&cli.database_url, args),
+        Command::Load(args) => cmd::load::run(&cli.database_url, args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Status(args) => cmd::status::run(&cli.database_url, args),
         Command::Check(args) => cmd::check::run(args),

@@ -4,6 +4,6 @@
 pub use self::html::html;
 pub use self::text::text;
 
-mod format;
-mod html;
-mod text;
+pub(crate) mod format;
+pub(crate) mod html;
+pub(crate) mod text;

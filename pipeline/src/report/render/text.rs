@@ -4,23 +4,12 @@ use std::fmt::Write;
 
 use super::format::{grouped, limits, short};
 use crate::report::config::Status;
-use crate::report::outcome::Report;
+use crate::report::outcome::{Check, Report};
 
 /// Renders `report` as text; `colour` adds ANSI colours to statuses (give it
 /// only when the output is a terminal).
 pub fn text(report: &Report, colour: bool) -> String {
-    let paint = |status: Status| {
-        let word = status.as_str().to_uppercase();
-        if !colour {
-            return word;
-        }
-        let code = match status {
-            Status::Pass => "32",
-            Status::Warn => "33",
-            Status::Fail => "1;31",
-        };
-        format!("\x1b[{code}m{word}\x1b[0m")
-    };
+    let paint = |status: Status| paint(status, colour);
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = writeln!(
@@ -31,26 +20,7 @@ pub fn text(report: &Report, colour: bool) -> String {
         report.window.until.format("%Y-%m-%d %H:%M"),
         paint(report.status)
     );
-    let width = report.checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(10);
-    let _ = writeln!(
-        out,
-        "\n{:<6}  {:<width$}  {:>12}  {:<24}  detail",
-        "status", "check", "value", "limits"
-    );
-    for check in &report.checks {
-        let value = check.value.map(short).unwrap_or_else(|| "—".into());
-        let status = paint(check.status);
-        // Pad by the visible width: colour codes take none.
-        let pad = 6usize.saturating_sub(check.status.as_str().len());
-        let _ = writeln!(
-            out,
-            "{status}{}  {:<width$}  {value:>12}  {:<24}  {}",
-            " ".repeat(pad),
-            check.name,
-            limits(&check.threshold),
-            check.detail
-        );
-    }
+    checks_text(&mut out, &report.checks, colour);
     if !report.daily_volume.is_empty() {
         let _ = writeln!(out, "\ndaily volume");
         for day in &report.daily_volume {
@@ -92,4 +62,43 @@ pub fn text(report: &Report, colour: bool) -> String {
         }
     }
     out
+}
+
+/// A status in upper case, coloured for a terminal when `colour`.
+pub(crate) fn paint(status: Status, colour: bool) -> String {
+    let word = status.as_str().to_uppercase();
+    if !colour {
+        return word;
+    }
+    let code = match status {
+        Status::Pass => "32",
+        Status::Warn => "33",
+        Status::Fail => "1;31",
+    };
+    format!("\x1b[{code}m{word}\x1b[0m")
+}
+
+/// The checks as aligned lines.
+pub(crate) fn checks_text(out: &mut String, checks: &[Check], colour: bool) {
+    let paint = |status: Status| paint(status, colour);
+    let width = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(10);
+    let _ = writeln!(
+        out,
+        "\n{:<6}  {:<width$}  {:>12}  {:<24}  detail",
+        "status", "check", "value", "limits"
+    );
+    for check in checks {
+        let value = check.value.map(short).unwrap_or_else(|| "—".into());
+        let status = paint(check.status);
+        // Pad by the visible width: colour codes take none.
+        let pad = 6usize.saturating_sub(check.status.as_str().len());
+        let _ = writeln!(
+            out,
+            "{status}{}  {:<width$}  {value:>12}  {:<24}  {}",
+            " ".repeat(pad),
+            check.name,
+            limits(&check.threshold),
+            check.detail
+        );
+    }
 }

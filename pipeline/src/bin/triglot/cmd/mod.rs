@@ -14,6 +14,7 @@ pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod ingest;
+pub(crate) mod load;
 pub(crate) mod migrate;
 pub(crate) mod report;
 pub(crate) mod status;

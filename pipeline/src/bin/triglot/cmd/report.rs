@@ -6,8 +6,12 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use triglot::AnyDatabase;
 use triglot_pipeline::contract::Contract;
+use triglot_pipeline::flow::{
+    Flow, FlowBackend, QualityConfig, QualityOptions, QualityReport, quality_html, quality_report,
+    quality_text,
+};
 use triglot_pipeline::report::{
-    Report, ReportOptions, Status, Thresholds, build, day_window, html, text,
+    Check, Report, ReportOptions, Status, Thresholds, build, day_window, html, text,
 };
 use triglot_pipeline::{Error, Result};
 
@@ -38,6 +42,15 @@ pub(crate) struct Args {
     /// Thresholds over the defaults (TOML: `[thresholds."<check>"] warn_above = …`).
     #[arg(long)]
     thresholds: Option<PathBuf>,
+    /// Report on any schema: checks derived from the live catalog, plus
+    /// this file's logical foreign keys, watched date columns, custom
+    /// checks and thresholds. `--contract` is then a flow contract.
+    #[arg(long, value_name = "FILE", conflicts_with = "thresholds")]
+    quality: Option<PathBuf>,
+    /// Report on any schema from its live catalog alone (as `--quality`
+    /// with an empty file).
+    #[arg(long, conflicts_with_all = ["quality", "thresholds"])]
+    any_schema: bool,
     /// The least status that fails the command (exit code 1).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     fail_on: FailOn,
@@ -59,6 +72,9 @@ enum FailOn {
 pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     let now = Utc::now().naive_utc();
     let (since, until) = window(&args, now)?;
+    if args.quality.is_some() || args.any_schema {
+        return run_quality(url, &args, since, until, now);
+    }
     let options = ReportOptions {
         since,
         until,
@@ -80,6 +96,62 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     emit(&report, args.format, args.out.as_ref(), fail_on)
 }
 
+/// Days from `since` to the day `until` falls in (or before, at midnight).
+fn days(since: NaiveDateTime, until: NaiveDateTime) -> (NaiveDate, NaiveDate) {
+    let end = if until.time() == chrono::NaiveTime::MIN {
+        until.date()
+    } else {
+        until.date() + TimeDelta::days(1)
+    };
+    (since.date(), end)
+}
+
+fn run_quality(
+    url: &str,
+    args: &Args,
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<Out> {
+    let (since, until) = days(since, until);
+    let config = match &args.quality {
+        Some(path) => QualityConfig::load(path)?,
+        None => QualityConfig::default(),
+    };
+    let report = triglot::dispatch!(AnyDatabase::open(url)?, |db| {
+        quality(db, args.contract.as_deref(), config, since, until, now)
+    })?;
+    let colour = args.out.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let rendered = match args.format {
+        Format::Text => quality_text(&report, colour),
+        // A plain struct of numbers and strings: serializing cannot fail.
+        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        Format::Html => quality_html(&report),
+    };
+    let fail_on = match args.fail_on {
+        FailOn::Warn => Status::Warn,
+        FailOn::Fail => Status::Fail,
+    };
+    write_out(&rendered, args.out.as_ref(), report.status, &report.checks, fail_on)
+}
+
+fn quality<D: FlowBackend>(
+    db: &triglot::Database<D>,
+    contract: Option<&std::path::Path>,
+    config: QualityConfig,
+    since: NaiveDate,
+    until: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<QualityReport> {
+    let flow = match contract {
+        Some(path) => Some(Flow::load(path, &db.introspect()?)?),
+        None => None,
+    };
+    quality_report(db, &QualityOptions { since, until, now, config, flow })
+}
+
 /// Renders `report` to the output or a file, with the exit code for `fail_on`.
 pub(crate) fn emit(
     report: &Report,
@@ -96,24 +168,36 @@ pub(crate) fn emit(
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
         Format::Html => html(report),
     };
+    write_out(&rendered, out_file, report.status, &report.checks, fail_on)
+}
+
+/// Writes a rendered report to the output or a file; exit code 1 when its
+/// status reaches `fail_on`.
+fn write_out(
+    rendered: &str,
+    out_file: Option<&PathBuf>,
+    status: Status,
+    checks: &[Check],
+    fail_on: Status,
+) -> Result<Out> {
     let mut out = Out::default();
     match out_file {
         Some(path) => {
             std::fs::write(path, rendered)
                 .map_err(|source| Error::Io { path: path.clone(), source })?;
-            let failing = report.checks.iter().filter(|c| c.status == Status::Fail).count();
-            let warning = report.checks.iter().filter(|c| c.status == Status::Warn).count();
+            let failing = checks.iter().filter(|c| c.status == Status::Fail).count();
+            let warning = checks.iter().filter(|c| c.status == Status::Warn).count();
             outln!(
                 out,
                 "report written to {}: {} ({failing} failing, {warning} warning of {} checks)",
                 path.display(),
-                report.status.as_str(),
-                report.checks.len()
+                status.as_str(),
+                checks.len()
             );
         }
-        None => out.text(&rendered),
+        None => out.text(rendered),
     }
-    out.code = u8::from(!report.passes(fail_on));
+    out.code = u8::from(status >= fail_on);
     Ok(out)
 }
 

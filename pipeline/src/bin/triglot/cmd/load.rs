@@ -1,0 +1,103 @@
+//! `triglot load`: input files into a database's own tables through a flow
+//! contract; every record written or rejected.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use triglot::{AnyDatabase, Database};
+use triglot_pipeline::flow::{Flow, FlowBackend, FlowOptions, FlowSummary, run_flow};
+use triglot_pipeline::{Error, Result};
+
+use super::{Out, thousands};
+
+/// Options of `triglot load`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The flow contract (TOML): sources, target tables, rules.
+    #[arg(long)]
+    contract: PathBuf,
+    /// One file per source of the contract: NAME=PATH (repeat the option).
+    #[arg(long = "source", value_name = "NAME=PATH", required = true)]
+    sources: Vec<String>,
+    /// Records per transaction (a parent and its children are never split).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
+    /// MiB of records each table's sort holds in memory before it spills
+    /// sorted runs to temporary files.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    sort_memory_mib: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+    let mut files = BTreeMap::new();
+    for source in &args.sources {
+        let Some((name, path)) = source.split_once('=') else {
+            return Err(Error::Input {
+                path: PathBuf::from("--source"),
+                line: None,
+                message: format!("{source:?} is not NAME=PATH"),
+            });
+        };
+        files.insert(name.to_owned(), PathBuf::from(path));
+    }
+    triglot::dispatch!(AnyDatabase::open(url)?, |db| load(db, &args, &files))
+}
+
+fn load<D: FlowBackend>(
+    db: &Database<D>,
+    args: &Args,
+    files: &BTreeMap<String, PathBuf>,
+) -> Result<Out> {
+    let flow = Flow::load(&args.contract, &db.introspect()?)?;
+    let options = FlowOptions {
+        batch_size: args.batch_size as usize,
+        sort_memory: (args.sort_memory_mib as usize) << 20,
+        ..FlowOptions::default()
+    };
+    let summary = run_flow(db, &flow, files, &options)?;
+    let mut out = Out::default();
+    if args.json {
+        // A plain struct of numbers and strings: serializing cannot fail.
+        outln!(out, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+    } else {
+        print_summary(&mut out, db, &summary);
+    }
+    Ok(out)
+}
+
+fn print_summary<D: triglot::Dialect>(out: &mut Out, db: &Database<D>, s: &FlowSummary) {
+    let c = &s.counts;
+    outln!(
+        out,
+        "load into {} at {} with contract {} (run {})",
+        D::NAME,
+        db.location(),
+        s.contract,
+        s.run_id
+    );
+    outln!(out, "  records read   {:>12}", thousands(c.read as i64));
+    outln!(
+        out,
+        "  accepted       {:>12}  ({} unchanged)",
+        thousands(c.accepted as i64),
+        thousands(c.unchanged as i64)
+    );
+    outln!(out, "  rejected       {:>12}", thousands(c.rejected as i64));
+    outln!(
+        out,
+        "  elapsed        {:>12.2} s ({} records/s)",
+        s.elapsed.as_secs_f64(),
+        thousands((c.read as f64 / s.elapsed.as_secs_f64().max(1e-9)) as i64)
+    );
+    if !s.rejects_by_reason.is_empty() {
+        outln!(out, "rejects by reason:");
+        let mut reasons: Vec<(&String, &u64)> = s.rejects_by_reason.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (reason, count) in reasons {
+            outln!(out, "  {reason:<26} {:>10}", thousands(*count as i64));
+        }
+    }
+}
