@@ -67,6 +67,8 @@ pub enum Reason {
     /// A sound record refused because another record of its family was
     /// (the parent, or a sibling).
     RejectedWithParent,
+    /// A row repeats its parent's fields with different values.
+    ConflictingParentFields,
 }
 
 impl Reason {
@@ -99,6 +101,7 @@ impl Reason {
             Reason::DivisionByZero => "division_by_zero",
             Reason::MissingParent => "missing_parent",
             Reason::RejectedWithParent => "rejected_with_parent",
+            Reason::ConflictingParentFields => "conflicting_parent_fields",
         }
     }
 }

@@ -160,9 +160,10 @@ impl Bound<'_> {
         Ok(key_text(&values))
     }
 
-    /// The values of every field and constant slot of `record`; computed
-    /// slots are NULL until [`compute`].
-    fn read(&self, record: &SourceRecord) -> Result<Vec<Value>, Fault> {
+    /// The values of every field, constant and parent slot of `record`
+    /// (`parent`: the parent record's values); computed slots are NULL
+    /// until [`compute`].
+    fn read(&self, record: &SourceRecord, parent: &[Value]) -> Result<Vec<Value>, Fault> {
         record_fault(record)?;
         let mut values = Vec::with_capacity(self.plan.slots.len());
         for (i, slot) in self.plan.slots.iter().enumerate() {
@@ -170,9 +171,32 @@ impl Bound<'_> {
                 Fill::Field(_) => self.field(i, record)?,
                 Fill::Constant(v) => v.clone(),
                 Fill::Expr(_) => Value::Null,
+                Fill::Parent { slot, .. } => parent.get(*slot).cloned().unwrap_or(Value::Null),
             });
         }
         Ok(values)
+    }
+
+    /// Refuses a row that repeats `first`'s fields with other values (a
+    /// field left empty repeats nothing).
+    fn agrees(&self, first: &[Value], row: &SourceRecord) -> Result<(), Fault> {
+        record_fault(row)?;
+        for (i, slot) in self.plan.slots.iter().enumerate() {
+            if !matches!(slot.fill, Fill::Field(_)) {
+                continue;
+            }
+            let value = self.field(i, row)?;
+            if value != Value::Null && value != first[i] {
+                return Err((
+                    Some(slot.name.clone()),
+                    FieldError::new(
+                        Reason::ConflictingParentFields,
+                        format!("{value} here, {} on the family's first row", first[i]),
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A reject of `record` for `fault`.
@@ -290,17 +314,27 @@ fn store(plan: &TablePlan, values: &[Value]) -> Result<Vec<SqlValue>, Fault> {
         .collect()
 }
 
-/// Decides one family: the parent's record and each child table's records
-/// (in the family's child order), already joined by key.
+/// Decides one family: the parent's rows (one, or more when its children
+/// are rows of the same file, the parent's fields on the first) and each
+/// child table's records (in the family's child order), already joined.
 pub(crate) fn decide(
     family: &Family,
     parent: &Bound<'_>,
-    parent_record: &SourceRecord,
+    parent_rows: &[SourceRecord],
     children: &[(&Bound<'_>, Vec<SourceRecord>)],
 ) -> Decided {
-    let mut members = vec![parent.member(parent_record)];
+    let parent_record = &parent_rows[0];
+    // Each record of the family once: a row may be the parent's and a child's,
+    // and nested children are part of their parent's record.
+    let mut members: Vec<Member> = parent_rows.iter().map(|r| parent.member(r)).collect();
+    let mut seen: HashSet<(String, u64)> =
+        members.iter().map(|m| (m.file.clone(), m.line)).collect();
     for (bound, records) in children {
-        members.extend(records.iter().map(|r| bound.member(r)));
+        for r in records {
+            if seen.insert((bound.file.clone(), r.line)) {
+                members.push(bound.member(r));
+            }
+        }
     }
     // The record at fault gets the reason; all others of the family go with it.
     let refuse = |file: &str, line: u64, field: Option<String>, reason: String, detail: String| {
@@ -329,13 +363,32 @@ pub(crate) fn decide(
         Decided::Rejected(rejects)
     };
 
-    // Children first: the parent may aggregate them.
+    // The parent's fields first: children may take them.
+    let mut values = match parent.read(parent_record, &[]) {
+        Ok(v) => v,
+        Err((field, e)) => {
+            return refuse(
+                &parent.file,
+                parent_record.line,
+                field,
+                e.reason.as_str().into(),
+                e.detail,
+            );
+        }
+    };
+    for row in &parent_rows[1..] {
+        if let Err((field, e)) = parent.agrees(&values, row) {
+            return refuse(&parent.file, row.line, field, e.reason.as_str().into(), e.detail);
+        }
+    }
+
+    // Then the children: the parent may aggregate them.
     let mut child_values: Vec<Vec<Vec<Value>>> = Vec::with_capacity(children.len());
     for (bound, records) in children {
         let mut seen = HashSet::new();
         let mut rows = Vec::with_capacity(records.len());
         for record in records {
-            let mut values = match bound.read(record) {
+            let mut row = match bound.read(record, &values) {
                 Ok(v) => v,
                 Err((field, e)) => {
                     return refuse(
@@ -347,7 +400,7 @@ pub(crate) fn decide(
                     );
                 }
             };
-            let key: Vec<Value> = bound.plan.key_slots.iter().map(|&i| values[i].clone()).collect();
+            let key: Vec<Value> = bound.plan.key_slots.iter().map(|&i| row[i].clone()).collect();
             if !seen.insert(key_text(&key)) {
                 return refuse(
                     &bound.file,
@@ -361,25 +414,13 @@ pub(crate) fn decide(
                     ),
                 );
             }
-            if let Err((field, reason, detail)) = compute(bound.plan, &mut values, &[]) {
+            if let Err((field, reason, detail)) = compute(bound.plan, &mut row, &[]) {
                 return refuse(&bound.file, record.line, field, reason, detail);
             }
-            rows.push(values);
+            rows.push(row);
         }
         child_values.push(rows);
     }
-    let mut values = match parent.read(parent_record) {
-        Ok(v) => v,
-        Err((field, e)) => {
-            return refuse(
-                &parent.file,
-                parent_record.line,
-                field,
-                e.reason.as_str().into(),
-                e.detail,
-            );
-        }
-    };
     let related: Vec<(&str, Vec<Values<'_>>)> = children
         .iter()
         .zip(&child_values)

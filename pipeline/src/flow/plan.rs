@@ -69,8 +69,23 @@ pub(crate) struct TablePlan {
     /// and their columns.
     pub(crate) link_slots: Vec<usize>,
     pub(crate) link_columns: Vec<String>,
+    /// How a child's records are found.
+    pub(crate) join: Join,
     /// The rounding of `round(x, n)` in expressions.
     pub(crate) round: Round,
+}
+
+/// How a child table's records are found beside its parent's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Join {
+    /// A top-level table: no parent.
+    None,
+    /// A file of its own, joined by the link to the parent's key.
+    Source,
+    /// The parent's own file: a row per child, the parent's fields repeated.
+    SameRows,
+    /// The array at this JSON key path of the parent's record.
+    Nested(Vec<String>),
 }
 
 /// One named value of a record: a column, or an input that is only read.
@@ -92,6 +107,13 @@ pub(crate) enum Fill {
     Constant(Value),
     /// Computed from the record's other values and its children's.
     Expr(Expr),
+    /// A child's value taken from its parent record's slot (a field or constant).
+    Parent {
+        /// The parent's column.
+        column: String,
+        /// Its slot in the parent's plan (set when the child is linked).
+        slot: usize,
+    },
 }
 
 /// A check between a record's values.
@@ -219,7 +241,7 @@ impl Binder<'_> {
             let (Some(parent), plan) = &plans[name.get_ref()] else { continue };
             let mut plan = plan.clone();
             let family = families.get_mut(parent).expect("parents are top-level");
-            self.link(&mut plan, &family.parent, table)?;
+            self.link(&mut plan, &family.parent, table, &sources)?;
             family.children.push(plan);
         }
         for (name, table) in &raw.tables {
@@ -347,10 +369,10 @@ impl Binder<'_> {
                 Some(plan)
             }
             (None, Some(n)) => {
-                return Err(self.error(
-                    self.at(n),
-                    "records nested in a parent's JSON are not supported yet; give the table a source",
-                ));
+                if raw.parent.is_none() {
+                    return Err(self.error(self.at(n), "`nested` records need a `parent`"));
+                }
+                None
             }
             _ => {
                 return Err(self.error(line, format!("table {table_name:?} needs a `source`")));
@@ -415,7 +437,13 @@ impl Binder<'_> {
                     format!("key column {k:?} is not filled by the contract"),
                 )
             })?;
-            if !matches!(slots[slot].fill, Fill::Field(_)) {
+            if !matches!(slots[slot].fill, Fill::Field(_) | Fill::Parent { .. }) {
+                return Err(self.error(
+                    self.at(&raw.key),
+                    format!("key column {k:?} must be read from a field"),
+                ));
+            }
+            if raw.parent.is_none() && !matches!(slots[slot].fill, Fill::Field(_)) {
                 return Err(self.error(
                     self.at(&raw.key),
                     format!("key column {k:?} must be read from a field"),
@@ -445,6 +473,10 @@ impl Binder<'_> {
             checks: Vec::new(),
             link_slots: Vec::new(),
             link_columns: Vec::new(),
+            join: match &raw.nested {
+                Some(n) => Join::Nested(n.get_ref().split('.').map(str::to_owned).collect()),
+                None => Join::None,
+            },
             round,
         };
         for check in &raw.checks {
@@ -624,8 +656,11 @@ impl Binder<'_> {
             min: bound(&raw.min, "min")?,
             max: bound(&raw.max, "max")?,
         };
-        let fill = match (&raw.field, &raw.value, &raw.expr) {
-            (Some(f), None, None) => {
+        let fill = match (&raw.field, &raw.value, &raw.expr, &raw.parent) {
+            (None, None, None, Some(p)) => {
+                Fill::Parent { column: p.get_ref().clone(), slot: usize::MAX }
+            }
+            (Some(f), None, None, None) => {
                 let field = f.get_ref().clone();
                 if let Some(source) = source
                     && let Some(fields) = &source.fields
@@ -642,7 +677,7 @@ impl Binder<'_> {
                 }
                 Fill::Field(field)
             }
-            (None, Some(v), None) => {
+            (None, Some(v), None, None) => {
                 let constant = match v.get_ref() {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
@@ -664,14 +699,14 @@ impl Binder<'_> {
                     .map_err(|e| self.error(self.at(v), format!("{named}: {}", e.detail)))?;
                 Fill::Constant(value)
             }
-            (None, None, Some(e)) => Fill::Expr(
+            (None, None, Some(e), None) => Fill::Expr(
                 Expr::parse(e.get_ref())
                     .map_err(|err| self.error(self.at(e), format!("{named}: {err}")))?,
             ),
             _ => {
                 return Err(self.error(
                     line,
-                    format!("{named} needs exactly one of `field`, `value` or `expr`"),
+                    format!("{named} needs exactly one of `field`, `value`, `expr` or `parent`"),
                 ));
             }
         };
@@ -733,7 +768,48 @@ impl Binder<'_> {
         child: &mut TablePlan,
         parent: &TablePlan,
         raw: &Spanned<RawTable>,
+        sources: &BTreeMap<String, SourcePlan>,
     ) -> Result<(), ContractError> {
+        child.join = match std::mem::replace(&mut child.join, Join::None) {
+            Join::Nested(path) => {
+                if sources[&parent.source].format.format != Format::Jsonl {
+                    return Err(self.error(
+                        self.at(raw),
+                        format!("`nested` records are in JSON: source {} is CSV", parent.source),
+                    ));
+                }
+                child.source = parent.source.clone();
+                Join::Nested(path)
+            }
+            _ if child.source == parent.source => Join::SameRows,
+            _ => Join::Source,
+        };
+        for slot in &mut child.slots {
+            if let Fill::Parent { column, slot: at } = &mut slot.fill {
+                let found = parent.columns.iter().position(|c| c == column);
+                match found.map(|i| &parent.slots[i].fill) {
+                    Some(Fill::Field(_) | Fill::Constant(_)) => *at = found.expect("found"),
+                    Some(_) => {
+                        return Err(self.error(
+                            slot.line,
+                            format!(
+                                "{}: parent column {column} is computed; take a field or constant",
+                                slot.name
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(self.error(
+                            slot.line,
+                            format!(
+                                "{}: the contract fills no column {column:?} of {}",
+                                slot.name, parent.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let live = &self.schema.tables[&child.name];
         let wanted: BTreeSet<&String> = parent.key.iter().collect();
         let fk = live.foreign_keys.iter().find(|fk| {
@@ -764,11 +840,20 @@ impl Binder<'_> {
                     ),
                 ));
             };
-            if !matches!(child.slots[slot].fill, Fill::Field(_)) {
-                return Err(self.error(
-                    child.slots[slot].line,
-                    format!("{}.{column} links to the parent: read it from a field", child.name),
-                ));
+            let joined_by_field = child.join == Join::Source;
+            match &child.slots[slot].fill {
+                Fill::Field(_) => {}
+                Fill::Parent { .. } if !joined_by_field => {}
+                _ => {
+                    return Err(self.error(
+                        child.slots[slot].line,
+                        format!(
+                            "{}.{column} links to the parent: read it from a field{}",
+                            child.name,
+                            if joined_by_field { "" } else { " or take it from the parent" }
+                        ),
+                    ));
+                }
             }
             child.link_slots.push(slot);
             child.link_columns.push(column.clone());

@@ -19,11 +19,11 @@ use triglot::{Database, ErrorKind, RetryPolicy};
 
 use super::books::{self, Counts, FlowBackend};
 use super::evaluate::{Bound, Decided, Ready, decide};
-use super::plan::{Family, Fill, Flow, TablePlan};
+use super::plan::{Family, Fill, Flow, Join, TablePlan};
 use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
 use crate::error::{Error, Result};
 use crate::ingest::sort::{Sorted, Sorter};
-use crate::ingest::source::{Resolved, Source, SourceRecord};
+use crate::ingest::source::{RecordData, Resolved, Source, SourceRecord};
 
 /// How a flow runs.
 #[derive(Debug, Clone)]
@@ -276,27 +276,26 @@ impl<D: FlowBackend> Run<'_, D> {
         let mut batch = Batch::default();
         let parents = self.sort(&mut parent, &family.parent.key_slots, &mut batch)?;
         let mut parents = Stream::new(parents)?;
+        // Rows of one key are one parent with its children when children
+        // are rows of the parent's file; otherwise a key twice is a duplicate.
+        let same_rows = family.children.iter().any(|c| c.join == Join::SameRows);
         let mut kids = Vec::with_capacity(children.len());
         for (child, plan) in children.iter_mut().zip(&family.children) {
-            let sorted = self.sort(child, &plan.link_slots, &mut batch)?;
-            kids.push(Stream::new(sorted)?);
+            kids.push(match plan.join {
+                Join::Source => {
+                    Some(Stream::new(self.sort(child, &plan.link_slots, &mut batch)?)?)
+                }
+                _ => None,
+            });
         }
         while let Some((key, record)) = parents.take()? {
-            let mut joined = Vec::with_capacity(kids.len());
-            for (k, kid) in kids.iter_mut().enumerate() {
-                while kid.key().is_some_and(|k| k < key.as_str()) {
-                    let (_, orphan) = kid.take()?.expect("a head");
-                    batch.rejects.push(orphan_reject(&children[k].bound, &parent.bound, &orphan));
-                    batch.records += 1;
-                }
-                let mut records = Vec::new();
-                while kid.key() == Some(key.as_str()) {
-                    records.push(kid.take()?.expect("a head").1);
-                }
-                joined.push((&children[k].bound, records));
-            }
+            let mut rows = vec![record];
             while parents.key() == Some(key.as_str()) {
                 let (_, twin) = parents.take()?.expect("a head");
+                if same_rows {
+                    rows.push(twin);
+                    continue;
+                }
                 let fault = (
                     None,
                     FieldError::new(
@@ -304,23 +303,51 @@ impl<D: FlowBackend> Run<'_, D> {
                         format!(
                             "key ({}) is also on line {} of this file",
                             family.parent.key.join(", "),
-                            record.line
+                            rows[0].line
                         ),
                     ),
                 );
                 batch.rejects.push(parent.bound.reject(&twin, fault));
                 batch.records += 1;
             }
-            batch.records += 1 + joined.iter().map(|(_, r)| r.len()).sum::<usize>();
-            match decide(family, &parent.bound, &record, &joined) {
-                Decided::Ready(ready) => batch.ready.push(ready),
-                Decided::Rejected(rejects) => batch.rejects.extend(rejects),
+            let mut joined = Vec::with_capacity(kids.len());
+            for (k, plan) in family.children.iter().enumerate() {
+                let records = match (&plan.join, &mut kids[k]) {
+                    (Join::Source, Some(kid)) => {
+                        while kid.key().is_some_and(|k| k < key.as_str()) {
+                            let (_, orphan) = kid.take()?.expect("a head");
+                            let reject = orphan_reject(&children[k].bound, &parent.bound, &orphan);
+                            batch.rejects.push(reject);
+                            batch.records += 1;
+                        }
+                        let mut records = Vec::new();
+                        while kid.key() == Some(key.as_str()) {
+                            records.push(kid.take()?.expect("a head").1);
+                        }
+                        records
+                    }
+                    (Join::SameRows, _) => rows.clone(),
+                    (Join::Nested(path), _) => nested(&rows[0], path),
+                    _ => Vec::new(),
+                };
+                joined.push((&children[k].bound, records));
+            }
+            match decide(family, &parent.bound, &rows, &joined) {
+                Decided::Ready(ready) => {
+                    batch.records += ready.members.len();
+                    batch.ready.push(ready);
+                }
+                Decided::Rejected(rejects) => {
+                    batch.records += rejects.len();
+                    batch.rejects.extend(rejects);
+                }
             }
             if batch.records >= self.options.batch_size {
                 self.flush(family, std::mem::take(&mut batch))?;
             }
         }
         for (k, kid) in kids.iter_mut().enumerate() {
+            let Some(kid) = kid else { continue };
             while let Some((_, orphan)) = kid.take()? {
                 batch.rejects.push(orphan_reject(&children[k].bound, &parent.bound, &orphan));
                 batch.records += 1;
@@ -517,6 +544,43 @@ fn delete_children<'k, D: FlowBackend>(
         diesel::RunQueryDsl::execute(delete, conn)?;
     }
     Ok(())
+}
+
+/// The records in the array at `path` of a JSON record, each with the
+/// record's line; a value that is not an array of objects is one record
+/// that refuses the family.
+fn nested(record: &SourceRecord, path: &[String]) -> Vec<SourceRecord> {
+    let RecordData::Json(root) = &record.data else { return Vec::new() };
+    let mut value = root;
+    for key in path {
+        match value.get(key) {
+            Some(next) => value = next,
+            None => return Vec::new(),
+        }
+    }
+    let broken = |detail: String| SourceRecord {
+        line: record.line,
+        raw: record.raw.clone(),
+        data: RecordData::Broken(FieldError::new(Reason::InvalidJson, detail)),
+        offset: record.offset,
+    };
+    match value {
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                serde_json::Value::Object(_) => SourceRecord {
+                    line: record.line,
+                    raw: record.raw.clone(),
+                    data: RecordData::Json(item.clone()),
+                    offset: record.offset,
+                },
+                _ => broken(format!("item {} of {} is not an object", i + 1, path.join("."))),
+            })
+            .collect(),
+        _ => vec![broken(format!("{} is not an array", path.join(".")))],
+    }
 }
 
 fn orphan_reject(child: &Bound<'_>, parent: &Bound<'_>, record: &SourceRecord) -> Reject {

@@ -27,7 +27,16 @@
 //! parent = "invoices"
 //! key = ["invoice_id", "item_no"]
 //! columns.invoice_id = { field = "invoice_no" }   # links to the parent by the foreign key
+//!
+//! [tables.order_lines]              # children in an array of the parent's JSON record
+//! nested = "lines"
+//! parent = "orders"
+//! key = ["order_id", "line_no"]
+//! columns.order_id = { parent = "id" }            # a column of the parent record
 //! ```
+//!
+//! A child whose `source` is its parent's reads one file with a row per
+//! child, the parent's fields repeated (or left empty) on every row.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +93,8 @@ pub(crate) struct RawValue {
     pub(crate) field: Option<Spanned<String>>,
     pub(crate) value: Option<Spanned<toml::Value>>,
     pub(crate) expr: Option<Spanned<String>>,
+    /// A child's column taken from a column of its parent.
+    pub(crate) parent: Option<Spanned<String>>,
     #[serde(rename = "type")]
     pub(crate) kind: Option<Spanned<String>>,
     pub(crate) null: Option<Vec<String>>,

@@ -13,7 +13,7 @@ use crate::contract::{
 use crate::error::{Error, Result};
 
 /// One record of an input file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SourceRecord {
     /// The line the record starts on, from 1.
     pub(crate) line: u64,
@@ -26,7 +26,7 @@ pub(crate) struct SourceRecord {
 }
 
 /// The fields of a record, or why there are none.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum RecordData {
     /// A CSV row; `width_error` when it has the wrong number of columns (its
     /// fields are still there, to find the order it belongs to).
