@@ -9,6 +9,8 @@ mod harness;
 mod cli;
 // Each constraint violation and transient failure on the order tables maps to its Error variant.
 mod errors;
+// Flows on a schema of surrogate ids: natural keys looked up.
+mod flow;
 // Ingest through contracts: rejects with reasons, reconciled counts, reruns.
 mod ingest;
 // Round trips of every column of every model, the bulk path and the decode hot path.

@@ -69,6 +69,8 @@ pub enum Reason {
     RejectedWithParent,
     /// A row repeats its parent's fields with different values.
     ConflictingParentFields,
+    /// A natural key that names no row of the table it is looked up in.
+    MissingReference,
 }
 
 impl Reason {
@@ -102,6 +104,7 @@ impl Reason {
             Reason::MissingParent => "missing_parent",
             Reason::RejectedWithParent => "rejected_with_parent",
             Reason::ConflictingParentFields => "conflicting_parent_fields",
+            Reason::MissingReference => "missing_reference",
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use triglot::introspect::{SchemaSnapshot, TableSnapshot};
+use triglot::introspect::{SchemaSnapshot, TableSnapshot, TypeClass};
 
 use super::rules::TextRules;
 use super::spec::{self, RawFlow, RawTable, RawValue};
@@ -96,6 +96,19 @@ pub(crate) struct Slot {
     pub(crate) rule: ColumnRule,
     pub(crate) text: TextRules,
     pub(crate) fill: Fill,
+    /// The column stores the id of the row this natural key names.
+    pub(crate) lookup: Option<Lookup>,
+}
+
+/// A natural key looked up in another table for the id a foreign key holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lookup {
+    /// The referenced table.
+    pub(crate) table: String,
+    /// Its natural-key column (one column, primary or unique, text or integer).
+    pub(crate) key: String,
+    /// Its column the foreign key references (an integer id).
+    pub(crate) target: String,
 }
 
 /// Where a slot's value comes from.
@@ -403,7 +416,11 @@ impl Binder<'_> {
                     "a column's type is the database's; `type` is for inputs",
                 ));
             }
-            slots.push(self.slot(column, value, baseline, round, source)?);
+            let mut slot = self.slot(column, value, baseline, round, source)?;
+            if let Some(l) = &value.get_ref().lookup {
+                self.lookup(&mut slot, live, l)?;
+            }
+            slots.push(slot);
             columns.push(column.get_ref().clone());
         }
         for (input, value) in &raw.inputs {
@@ -710,7 +727,73 @@ impl Binder<'_> {
                 ));
             }
         };
-        Ok(Slot { name: named.clone(), line, rule, text, fill })
+        if let Some(l) = &raw.lookup
+            && !matches!(fill, Fill::Field(_))
+        {
+            return Err(
+                self.error(self.at(l), format!("{named}: a lookup reads its key from a `field`"))
+            );
+        }
+        Ok(Slot { name: named.clone(), line, rule, text, fill, lookup: None })
+    }
+
+    /// Makes `slot` hold the id of the row of `spec` (`table.column`) whose
+    /// natural key its field gives.
+    fn lookup(
+        &self,
+        slot: &mut Slot,
+        live: &TableSnapshot,
+        spec: &Spanned<String>,
+    ) -> Result<(), ContractError> {
+        let line = self.at(spec);
+        let Some((table, key)) = spec.get_ref().split_once('.') else {
+            return Err(
+                self.error(line, format!("lookup {:?} is not table.column", spec.get_ref()))
+            );
+        };
+        let Some(other) = self.schema.tables.get(table) else {
+            return Err(self.error(line, format!("the database has no table {table:?}")));
+        };
+        let Some(key_column) = other.column(key) else {
+            return Err(self.error(line, format!("table {table} has no column {key:?}")));
+        };
+        if !is_key(other, &[key.to_owned()]) {
+            return Err(self.error(
+                line,
+                format!("{table}.{key} is not a primary or unique key of one column"),
+            ));
+        }
+        if !matches!(key_column.class, TypeClass::Integer | TypeClass::Text) {
+            return Err(self.error(
+                line,
+                format!(
+                    "{table}.{key} is {}: a lookup key is text or an integer",
+                    key_column.class.name()
+                ),
+            ));
+        }
+        let target = live
+            .foreign_keys
+            .iter()
+            .find(|fk| fk.references == table && fk.columns == [slot.name.clone()])
+            .map(|fk| fk.referenced_columns[0].clone())
+            .or_else(|| (other.primary_key.len() == 1).then(|| other.primary_key[0].clone()))
+            .ok_or_else(|| {
+                self.error(
+                    line,
+                    format!("{table} has no one-column primary key for {} to hold", slot.name),
+                )
+            })?;
+        if other.column(&target).is_none_or(|c| c.class != TypeClass::Integer) {
+            return Err(self.error(line, format!("{table}.{target} is not an integer id")));
+        }
+        // The field is read as the natural key; the column then stores the id.
+        let mut rule = ColumnRule::baseline(key_column).map_err(|m| self.error(line, m))?;
+        rule.name = slot.name.clone();
+        rule.nullable = slot.rule.nullable;
+        slot.rule = rule;
+        slot.lookup = Some(Lookup { table: table.to_owned(), key: key.to_owned(), target });
+        Ok(())
     }
 
     /// Computed slots ordered so each comes after the computed slots it reads.

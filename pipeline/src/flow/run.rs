@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use triglot::values::{SqlValue, Statement};
 use triglot::{Database, ErrorKind, RetryPolicy};
 
-use super::books::{self, Counts, FlowBackend};
+use super::books::{self, Counts, FlowBackend, FlowQueries};
 use super::evaluate::{Bound, Decided, Ready, decide};
 use super::plan::{Family, Fill, Flow, Join, TablePlan};
 use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
@@ -357,10 +357,11 @@ impl<D: FlowBackend> Run<'_, D> {
     }
 
     /// Writes a batch; on a constraint failure, family by family.
-    fn flush(&mut self, family: &Family, batch: Batch) -> Result<()> {
+    fn flush(&mut self, family: &Family, mut batch: Batch) -> Result<()> {
         if batch.records == 0 {
             return Ok(());
         }
+        self.resolve(family, &mut batch)?;
         let accepted: usize = batch.ready.iter().map(|r| r.members.len()).sum();
         let delta = Counts {
             read: batch.records as u64,
@@ -398,6 +399,86 @@ impl<D: FlowBackend> Run<'_, D> {
         for r in &batch.rejects {
             *self.by_reason.entry(r.reason.clone()).or_default() += 1;
         }
+        Ok(())
+    }
+
+    /// Replaces the natural keys of lookup columns by the ids they name; a
+    /// family with a key that names no row is refused (`missing_reference`).
+    fn resolve(&self, family: &Family, batch: &mut Batch) -> Result<()> {
+        let tables: Vec<&TablePlan> =
+            std::iter::once(&family.parent).chain(&family.children).collect();
+        let mut ids: BTreeMap<(usize, usize), std::collections::HashMap<String, i64>> =
+            BTreeMap::new();
+        let max_binds = self.db.capabilities().max_bind_params.max(2);
+        for (t, plan) in tables.iter().enumerate() {
+            for (i, slot) in plan.slots[..plan.columns.len()].iter().enumerate() {
+                let Some(lookup) = &slot.lookup else { continue };
+                let mut wanted: Vec<String> = batch
+                    .ready
+                    .iter()
+                    .flat_map(|r| rows_of(r, t))
+                    .filter_map(|row| natural(&row[i]))
+                    .collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                let mut found = std::collections::HashMap::new();
+                for chunk in wanted.chunks(max_binds - 1) {
+                    let mut select = Statement::new("SELECT CAST(t.");
+                    select.ident(lookup.key.as_str()).sql(" AS CHAR(255)) AS k, CAST(t.");
+                    select
+                        .ident(lookup.target.as_str())
+                        .sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
+                    select
+                        .ident(lookup.table.as_str())
+                        .sql(" t WHERE t.")
+                        .ident(lookup.key.as_str());
+                    select
+                        .sql(" IN (")
+                        .values(chunk.iter().map(|k| key_value(&slot.rule, k)))
+                        .sql(")");
+                    let pairs = self.db.run("looking up ids", |conn| conn.pairs(&select))?;
+                    for p in pairs {
+                        found.insert(p.k.unwrap_or_default().trim_end().to_owned(), p.n);
+                    }
+                }
+                ids.insert((t, i), found);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut kept = Vec::with_capacity(batch.ready.len());
+        for mut ready in std::mem::take(&mut batch.ready) {
+            let mut missing = None;
+            for ((t, i), found) in &ids {
+                for row in rows_of_mut(&mut ready, *t) {
+                    let Some(key) = natural(&row[*i]) else { continue };
+                    match found.get(&key) {
+                        Some(id) => row[*i] = SqlValue::Int(*id),
+                        None => {
+                            let l = tables[*t].slots[*i].lookup.as_ref().expect("a lookup");
+                            missing.get_or_insert(format!(
+                                "{}.{}: no {}.{} = {key:?}",
+                                tables[*t].name, tables[*t].slots[*i].name, l.table, l.key
+                            ));
+                        }
+                    }
+                }
+            }
+            match missing {
+                None => {
+                    ready.key =
+                        family.parent.key_slots.iter().map(|&i| ready.row[i].clone()).collect();
+                    kept.push(ready);
+                }
+                Some(detail) => {
+                    batch
+                        .rejects
+                        .extend(ready.reject_all(Reason::MissingReference.as_str(), &detail));
+                }
+            }
+        }
+        batch.ready = kept;
         Ok(())
     }
 
@@ -484,6 +565,32 @@ impl<D: FlowBackend> Run<'_, D> {
         self.counts += done.value;
         self.batches += 1;
         Ok(())
+    }
+}
+
+/// The rows of table `t` of a family (0: the parent, then the children).
+fn rows_of(ready: &Ready, t: usize) -> Vec<&Vec<SqlValue>> {
+    if t == 0 { vec![&ready.row] } else { ready.children[t - 1].iter().collect() }
+}
+
+fn rows_of_mut(ready: &mut Ready, t: usize) -> Vec<&mut Vec<SqlValue>> {
+    if t == 0 { vec![&mut ready.row] } else { ready.children[t - 1].iter_mut().collect() }
+}
+
+/// A natural key as the lookup's text (`None` for NULL).
+fn natural(value: &SqlValue) -> Option<String> {
+    match value {
+        SqlValue::Text(t) => Some(t.clone()),
+        SqlValue::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// The bind value of a natural key of a lookup read by `rule`.
+fn key_value(rule: &crate::transform::ColumnRule, key: &str) -> SqlValue {
+    match (&rule.kind, key.parse::<i64>()) {
+        (crate::transform::ColumnKind::Integer { .. }, Ok(i)) => SqlValue::Int(i),
+        _ => SqlValue::Text(key.to_owned()),
     }
 }
 

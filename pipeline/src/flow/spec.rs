@@ -27,6 +27,7 @@
 //! parent = "invoices"
 //! key = ["invoice_id", "item_no"]
 //! columns.invoice_id = { field = "invoice_no" }   # links to the parent by the foreign key
+//! columns.meter_id = { field = "meter", lookup = "meters.serial" }   # the id of the meter with that serial
 //!
 //! [tables.order_lines]              # children in an array of the parent's JSON record
 //! nested = "lines"
@@ -95,6 +96,9 @@ pub(crate) struct RawValue {
     pub(crate) expr: Option<Spanned<String>>,
     /// A child's column taken from a column of its parent.
     pub(crate) parent: Option<Spanned<String>>,
+    /// `table.column`: the field holds that natural key; the column stores
+    /// the row's id its foreign key references.
+    pub(crate) lookup: Option<Spanned<String>>,
     #[serde(rename = "type")]
     pub(crate) kind: Option<Spanned<String>>,
     pub(crate) null: Option<Vec<String>>,

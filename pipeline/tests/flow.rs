@@ -1,0 +1,117 @@
+//! A flow on a schema whose foreign keys hold generated ids (the inventory
+//! example's): each natural key in the files is looked up for the id.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use triglot::values::Statement;
+use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+
+const CONTRACT: &str = r#"
+name = "inventory"
+
+[sources.warehouses]
+format = "csv"
+
+[sources.items]
+format = "csv"
+
+[sources.counts]
+format = "csv"
+
+[tables.warehouses]
+source = "warehouses"
+key = ["code"]
+columns.code = { field = "code", case = "upper" }
+columns.city = { field = "city" }
+
+[tables.items]
+source = "items"
+key = ["sku"]
+columns.sku = { field = "sku" }
+columns.name = { field = "name" }
+columns.unit_grams = { field = "grams", min = 1 }
+
+# Counted stock: warehouse codes and SKUs, stored as the rows' ids.
+[tables.stock_levels]
+source = "counts"
+key = ["warehouse_id", "item_id"]
+columns.warehouse_id = { field = "warehouse", case = "upper", lookup = "warehouses.code" }
+columns.item_id = { field = "sku", lookup = "items.sku" }
+columns.quantity = { field = "quantity", min = 0 }
+columns.updated_at = { field = "counted_at" }
+"#;
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Level {
+    #[diesel(sql_type = Text)]
+    code: String,
+    #[diesel(sql_type = Text)]
+    sku: String,
+    #[diesel(sql_type = BigInt)]
+    quantity: i64,
+}
+
+fn inventory() -> triglot::Migrations {
+    triglot::Migrations::from_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/inventory/migrations"
+    ))
+}
+
+triglot::backend_test!(
+    natural_keys_in_the_files_are_looked_up_for_the_ids_the_foreign_keys_hold,
+    migrations = inventory(),
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut files = BTreeMap::new();
+        for (source, text) in [
+            ("warehouses", "code,city\nber,Berlin\nLIS,Lisbon\n"),
+            ("items", "sku,name,grams\nBOLT-M6,Bolt M6,4\nNUT-M6,Nut M6,2\n"),
+            (
+                "counts",
+                "warehouse,sku,quantity,counted_at\n\
+                 BER,BOLT-M6,120,2026-11-30T18:00:00+02:00\n\
+                 lis,BOLT-M6,7,2026-11-30T09:30:00Z\n\
+                 BER,NUT-M6,300,2026-11-30T18:00:00+02:00\n\
+                 BER,WASHER,5,2026-11-30T18:00:00+02:00\n\
+                 OPO,NUT-M6,1,2026-11-30T18:00:00+02:00\n",
+            ),
+        ] {
+            let path: PathBuf = dir.path().join(format!("{source}.csv"));
+            std::fs::write(&path, text)?;
+            files.insert(source.to_string(), path);
+        }
+        let flow = Flow::bind(CONTRACT, "inventory.toml", &db.introspect()?)?;
+        let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!((summary.counts.read, summary.counts.rejected), (9, 2), "{summary:?}");
+        assert_eq!(summary.rejects_by_reason.get("missing_reference"), Some(&2), "{summary:?}");
+
+        let levels: Vec<Level> = db.run("reading levels", |conn| {
+            diesel::RunQueryDsl::load(
+                Statement::new(
+                    "SELECT w.code AS code, i.sku AS sku, s.quantity AS quantity \
+                     FROM stock_levels s JOIN warehouses w ON w.id = s.warehouse_id \
+                     JOIN items i ON i.id = s.item_id ORDER BY w.code, i.sku",
+                ),
+                conn,
+            )
+        })?;
+        let level = |code: &str, sku: &str, quantity| Level {
+            code: code.into(),
+            sku: sku.into(),
+            quantity,
+        };
+        assert_eq!(
+            levels,
+            [level("BER", "BOLT-M6", 120), level("BER", "NUT-M6", 300), level("LIS", "BOLT-M6", 7)],
+            "on {}",
+            D::NAME
+        );
+        let again = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(again.counts.unchanged, 7, "{again:?}");
+        Ok(())
+    }
+);
