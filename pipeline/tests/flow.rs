@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use triglot::values::Statement;
+use triglot_pipeline::MIGRATIONS;
 use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
 
 const CONTRACT: &str = r#"
@@ -112,6 +113,47 @@ triglot::backend_test!(
         );
         let again = run_flow(db, &flow, &files, &FlowOptions::default())?;
         assert_eq!(again.counts.unchanged, 7, "{again:?}");
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
+    the_order_schema_as_a_flow_loads_what_the_order_engine_loads,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::{Contract, ORDERS_FLOW};
+        use triglot_pipeline::ingest::{IngestOptions, ingest};
+
+        let dir = tempfile::tempdir()?;
+        let g = crate::harness::generated(dir.path(), 300, 0.0);
+        let csv = dir.path().join("orders.csv");
+        ingest(
+            db,
+            &Contract::builtin_csv(),
+            std::slice::from_ref(&csv),
+            &IngestOptions::default(),
+            &mut |_| {},
+        )?;
+        let engine = crate::harness::snapshot(db);
+        assert_eq!(engine.orders.len() as u64, g.csv.orders);
+
+        let other = triglot::testing::TestDb::<D>::new("flow_orders_other", &MIGRATIONS);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &other.introspect()?)?;
+        let files = BTreeMap::from([("rows".to_string(), csv.clone())]);
+        let summary = run_flow(&other, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(summary.counts.rejected, 0, "{summary:?}");
+        let flowed = crate::harness::snapshot(&other);
+        // The same rows but for the fingerprint, which each engine computes its own way.
+        let strip = |s: &crate::harness::Snapshot| {
+            s.orders
+                .iter()
+                .map(|o| (o.0.clone(), o.1.clone(), o.2.clone(), o.3.clone(), o.4, o.5, o.6))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flowed.customers, engine.customers, "on {}", D::NAME);
+        assert_eq!(strip(&flowed), strip(&engine), "on {}", D::NAME);
+        assert_eq!(flowed.lines, engine.lines, "on {}", D::NAME);
+        let again = run_flow(&other, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(again.counts.unchanged, again.counts.read, "{again:?}");
         Ok(())
     }
 );

@@ -34,6 +34,9 @@ pub use self::spec::{Case, Column, FieldSpec, FieldType, Format, Target, Value};
 
 /// The text of the built-in CSV contract.
 pub const BUILTIN_CSV: &str = include_str!("../../contracts/orders-csv.toml");
+/// The order CSV as a flow contract over the order schema (see
+/// [`crate::flow`]).
+pub const ORDERS_FLOW: &str = include_str!("../../contracts/orders-flow.toml");
 /// The text of the built-in JSONL contract.
 pub const BUILTIN_JSONL: &str = include_str!("../../contracts/orders-jsonl.toml");
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use triglot::values::SqlValue;
 
-use super::plan::{Family, Fill, TablePlan};
+use super::plan::{Family, Fill, GENERATED, Meta, TablePlan};
 use crate::contract::{FieldError, Reason, Reject};
 use crate::ingest::source::{RecordData, Resolved, SourceRecord};
 use crate::transform::{EvalError, Failure, Record, Value};
@@ -19,6 +19,8 @@ pub(crate) struct Bound<'p> {
     pub(crate) at: Vec<Option<Resolved>>,
     /// The file, as reported in rejects.
     pub(crate) file: String,
+    /// The run's start, UTC (`meta = "now"`).
+    pub(crate) now: chrono::NaiveDateTime,
 }
 
 /// A record that read fine so far, with its file.
@@ -170,7 +172,10 @@ impl Bound<'_> {
             values.push(match &slot.fill {
                 Fill::Field(_) => self.field(i, record)?,
                 Fill::Constant(v) => v.clone(),
-                Fill::Expr(_) => Value::Null,
+                Fill::Expr(_) | Fill::Meta(Meta::Fingerprint) => Value::Null,
+                Fill::Meta(Meta::File) => Value::Text(self.file.clone()),
+                Fill::Meta(Meta::Now) => Value::Timestamp(self.now),
+                // A parent's generated id is known once the parent is written.
                 Fill::Parent { slot, .. } => parent.get(*slot).cloned().unwrap_or(Value::Null),
             });
         }
@@ -305,11 +310,18 @@ fn as_failure(fault: Fault) -> (Option<String>, String, String) {
     (fault.0, fault.1.reason.as_str().to_owned(), fault.1.detail)
 }
 
-/// The stored columns of a record as the values that write them.
+/// The stored columns of a record as the values that write them; a value
+/// known only later (a parent's generated id, the fingerprint) is NULL here.
 fn store(plan: &TablePlan, values: &[Value]) -> Result<Vec<SqlValue>, Fault> {
     (0..plan.columns.len())
-        .map(|i| {
-            plan.slots[i].rule.store(&values[i]).map_err(|e| (Some(plan.slots[i].name.clone()), e))
+        .map(|i| match plan.slots[i].fill {
+            Fill::Parent { slot: GENERATED, .. } | Fill::Meta(Meta::Fingerprint) => {
+                Ok(SqlValue::Null)
+            }
+            _ => plan.slots[i]
+                .rule
+                .store(&values[i])
+                .map_err(|e| (Some(plan.slots[i].name.clone()), e)),
         })
         .collect()
 }
@@ -469,22 +481,50 @@ pub(crate) fn decide(
     let key_values: Vec<Value> =
         family.parent.key_slots.iter().map(|&i| values[i].clone()).collect();
     let key = family.parent.key_slots.iter().map(|&i| row[i].clone()).collect();
+    // The run's clock is no part of the content: a row unchanged but for
+    // a `meta = "now"` column is unchanged.
     let mut hash = Fnv::default();
-    hash.row(&row);
-    for rows in &child_rows {
+    hash.row(&row, &clock_slots(parent.plan));
+    for ((bound, _), rows) in children.iter().zip(&child_rows) {
         hash.0 ^= 0xff;
+        let clock = clock_slots(bound.plan);
         for row in rows {
-            hash.row(row);
+            hash.row(row, &clock);
         }
+    }
+    let fingerprint = hash.0 as i64;
+    let mut row = row;
+    let mut child_rows = child_rows;
+    set_fingerprint(parent.plan, std::slice::from_mut(&mut row), fingerprint);
+    for ((bound, _), rows) in children.iter().zip(&mut child_rows) {
+        set_fingerprint(bound.plan, rows, fingerprint);
     }
     Decided::Ready(Ready {
         key_text: key_text(&key_values),
         key,
         row,
         children: child_rows,
-        fingerprint: hash.0 as i64,
+        fingerprint,
         members,
     })
+}
+
+/// The columns that hold the run's clock.
+fn clock_slots(plan: &TablePlan) -> Vec<usize> {
+    (0..plan.columns.len())
+        .filter(|&i| matches!(plan.slots[i].fill, Fill::Meta(Meta::Now)))
+        .collect()
+}
+
+/// Puts the family's fingerprint into the columns that store it.
+fn set_fingerprint(plan: &TablePlan, rows: &mut [Vec<SqlValue>], fingerprint: i64) {
+    for (i, slot) in plan.slots[..plan.columns.len()].iter().enumerate() {
+        if matches!(slot.fill, Fill::Meta(Meta::Fingerprint)) {
+            for row in rows.iter_mut() {
+                row[i] = SqlValue::Int(fingerprint);
+            }
+        }
+    }
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, unlike std's hasher.
@@ -505,8 +545,10 @@ impl Fnv {
         }
     }
 
-    fn row(&mut self, row: &[SqlValue]) {
-        for value in row {
+    /// Hashes `row`, each column in `skip` as if NULL.
+    fn row(&mut self, row: &[SqlValue], skip: &[usize]) {
+        for (i, value) in row.iter().enumerate() {
+            let value = if skip.contains(&i) { &SqlValue::Null } else { value };
             match value {
                 SqlValue::Null => self.bytes(&[0]),
                 SqlValue::Bool(b) => self.bytes(&[1, u8::from(*b)]),

@@ -71,6 +71,14 @@ pub(crate) struct TablePlan {
     pub(crate) link_columns: Vec<String>,
     /// How a child's records are found.
     pub(crate) join: Join,
+    /// A child from a file of its own: its slots holding the parent's
+    /// natural key, which it is sorted and joined by.
+    pub(crate) join_slots: Vec<usize>,
+    /// A child whose link column holds its parent's generated id (this
+    /// column of the parent), read back after the parent is written.
+    pub(crate) generated_link: Option<String>,
+    /// Rows with one key are one record repeated; the last is kept.
+    pub(crate) distinct: bool,
     /// The rounding of `round(x, n)` in expressions.
     pub(crate) round: Round,
 }
@@ -120,13 +128,30 @@ pub(crate) enum Fill {
     Constant(Value),
     /// Computed from the record's other values and its children's.
     Expr(Expr),
-    /// A child's value taken from its parent record's slot (a field or constant).
+    /// A child's value taken from its parent record's slot (a field or
+    /// constant), or the parent's generated id ([`GENERATED`]).
     Parent {
         /// The parent's column.
         column: String,
         /// Its slot in the parent's plan (set when the child is linked).
         slot: usize,
     },
+    /// A value of the run.
+    Meta(Meta),
+}
+
+/// The slot of a parent's generated id: known only once the parent is written.
+pub(crate) const GENERATED: usize = usize::MAX;
+
+/// A value the run provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Meta {
+    /// The path of the source file.
+    File,
+    /// The run's start, UTC.
+    Now,
+    /// The fingerprint of the family's rows.
+    Fingerprint,
 }
 
 /// A check between a record's values.
@@ -260,6 +285,32 @@ impl Binder<'_> {
         for (name, table) in &raw.tables {
             if let Some(family) = families.get_mut(name.get_ref()) {
                 self.aggregates(family, table)?;
+            }
+        }
+        for family in families.values() {
+            let parent = &family.parent;
+            if !parent.distinct {
+                continue;
+            }
+            let line =
+                raw.tables.keys().find(|k| k.get_ref() == &parent.name).map_or(0, |k| self.at(k));
+            if !family.children.is_empty() {
+                return Err(self
+                    .error(line, format!("{}: a `distinct` table has no children", parent.name)));
+            }
+            let owned = families.values().any(|f| {
+                std::iter::once(&f.parent)
+                    .chain(&f.children)
+                    .any(|t| !t.distinct && t.source == parent.source)
+            });
+            if !owned {
+                return Err(self.error(
+                    line,
+                    format!(
+                        "{}: a `distinct` table shares its file with a table whose records it holds; {} is read by no other",
+                        parent.name, parent.source
+                    ),
+                ));
             }
         }
         let families = self.write_order(families, &raw)?;
@@ -477,7 +528,14 @@ impl Binder<'_> {
                 ),
             ));
         }
-        let update = columns.iter().filter(|c| !key.contains(c)).cloned().collect();
+        let kept: Vec<&String> = raw
+            .columns
+            .iter()
+            .filter(|(_, v)| v.get_ref().update == Some(false))
+            .map(|(c, _)| c.get_ref())
+            .collect();
+        let update =
+            columns.iter().filter(|c| !key.contains(c) && !kept.contains(c)).cloned().collect();
         let mut plan = TablePlan {
             name: table_name.clone(),
             source: source.map(|s| s.name.clone()).unwrap_or_default(),
@@ -490,6 +548,9 @@ impl Binder<'_> {
             checks: Vec::new(),
             link_slots: Vec::new(),
             link_columns: Vec::new(),
+            join_slots: Vec::new(),
+            generated_link: None,
+            distinct: raw.distinct,
             join: match &raw.nested {
                 Some(n) => Join::Nested(n.get_ref().split('.').map(str::to_owned).collect()),
                 None => Join::None,
@@ -674,10 +735,38 @@ impl Binder<'_> {
             max: bound(&raw.max, "max")?,
         };
         let fill = match (&raw.field, &raw.value, &raw.expr, &raw.parent) {
-            (None, None, None, Some(p)) => {
+            (None, None, None, None) if raw.meta.is_some() => {
+                let m = raw.meta.as_ref().expect("checked");
+                let meta = match m.get_ref().as_str() {
+                    "file" => Meta::File,
+                    "now" => Meta::Now,
+                    "fingerprint" => Meta::Fingerprint,
+                    other => {
+                        return Err(self.error(
+                            self.at(m),
+                            format!("unknown meta {other:?} (file, now or fingerprint)"),
+                        ));
+                    }
+                };
+                let fits = match meta {
+                    Meta::File => matches!(rule.kind, ColumnKind::Text { .. }),
+                    Meta::Now => matches!(rule.kind, ColumnKind::Timestamp),
+                    Meta::Fingerprint => {
+                        matches!(rule.kind, ColumnKind::Integer { min, max } if min <= i64::MIN.into() && max >= i64::MAX.into())
+                    }
+                };
+                if !fits {
+                    return Err(self.error(
+                        self.at(m),
+                        format!("{named}: meta {:?} does not fit its column", m.get_ref()),
+                    ));
+                }
+                Fill::Meta(meta)
+            }
+            (None, None, None, Some(p)) if raw.meta.is_none() => {
                 Fill::Parent { column: p.get_ref().clone(), slot: usize::MAX }
             }
-            (Some(f), None, None, None) => {
+            (Some(f), None, None, None) if raw.meta.is_none() => {
                 let field = f.get_ref().clone();
                 if let Some(source) = source
                     && let Some(fields) = &source.fields
@@ -694,7 +783,7 @@ impl Binder<'_> {
                 }
                 Fill::Field(field)
             }
-            (None, Some(v), None, None) => {
+            (None, Some(v), None, None) if raw.meta.is_none() => {
                 let constant = match v.get_ref() {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
@@ -716,14 +805,16 @@ impl Binder<'_> {
                     .map_err(|e| self.error(self.at(v), format!("{named}: {}", e.detail)))?;
                 Fill::Constant(value)
             }
-            (None, None, Some(e), None) => Fill::Expr(
+            (None, None, Some(e), None) if raw.meta.is_none() => Fill::Expr(
                 Expr::parse(e.get_ref())
                     .map_err(|err| self.error(self.at(e), format!("{named}: {err}")))?,
             ),
             _ => {
                 return Err(self.error(
                     line,
-                    format!("{named} needs exactly one of `field`, `value`, `expr` or `parent`"),
+                    format!(
+                        "{named} needs exactly one of `field`, `value`, `expr`, `parent` or `meta`"
+                    ),
                 ));
             }
         };
@@ -867,11 +958,31 @@ impl Binder<'_> {
             _ if child.source == parent.source => Join::SameRows,
             _ => Join::Source,
         };
+        let parent_live = &self.schema.tables[&parent.name];
+        let generated = |column: &str| {
+            parent_live.primary_key == [column]
+                && !parent.columns.iter().any(|c| c == column)
+                && parent_live.column(column).is_some_and(|c| c.class == TypeClass::Integer)
+        };
+        let mut generated_link = None;
         for slot in &mut child.slots {
             if let Fill::Parent { column, slot: at } = &mut slot.fill {
                 let found = parent.columns.iter().position(|c| c == column);
                 match found.map(|i| &parent.slots[i].fill) {
                     Some(Fill::Field(_) | Fill::Constant(_)) => *at = found.expect("found"),
+                    None if generated(column) => {
+                        if parent.key.len() != 1 {
+                            return Err(self.error(
+                                slot.line,
+                                format!(
+                                    "{}: a parent's generated id is read back by its natural key, which must be one column",
+                                    slot.name
+                                ),
+                            ));
+                        }
+                        *at = GENERATED;
+                        generated_link = Some(column.clone());
+                    }
                     Some(_) => {
                         return Err(self.error(
                             slot.line,
@@ -893,12 +1004,22 @@ impl Binder<'_> {
                 }
             }
         }
+        child.generated_link = generated_link;
         let live = &self.schema.tables[&child.name];
-        let wanted: BTreeSet<&String> = parent.key.iter().collect();
+        let wanted: BTreeSet<&String> = if child.generated_link.is_some() {
+            parent_live.primary_key.iter().collect()
+        } else {
+            parent.key.iter().collect()
+        };
         let fk = live.foreign_keys.iter().find(|fk| {
             fk.references == parent.name
                 && fk.referenced_columns.iter().collect::<BTreeSet<_>>() == wanted
         });
+        let link_key: Vec<String> = if child.generated_link.is_some() {
+            parent_live.primary_key.clone()
+        } else {
+            parent.key.clone()
+        };
         let Some(fk) = fk else {
             return Err(self.error(
                 self.at(raw),
@@ -910,7 +1031,7 @@ impl Binder<'_> {
                 ),
             ));
         };
-        for parent_column in &parent.key {
+        for parent_column in &link_key {
             let at =
                 fk.referenced_columns.iter().position(|c| c == parent_column).expect("same set");
             let column = &fk.columns[at];
@@ -923,7 +1044,7 @@ impl Binder<'_> {
                     ),
                 ));
             };
-            let joined_by_field = child.join == Join::Source;
+            let joined_by_field = child.join == Join::Source && child.generated_link.is_none();
             match &child.slots[slot].fill {
                 Fill::Field(_) => {}
                 Fill::Parent { .. } if !joined_by_field => {}
@@ -940,6 +1061,50 @@ impl Binder<'_> {
             }
             child.link_slots.push(slot);
             child.link_columns.push(column.clone());
+        }
+        // A child of its own file is sorted and joined by the parent's
+        // natural key: its link fields, or the fields `join` names.
+        child.join_slots = match &raw.get_ref().join {
+            Some(names) => {
+                let mut slots = Vec::new();
+                for name in names.get_ref() {
+                    match child.slot(name) {
+                        Some(i) if matches!(child.slots[i].fill, Fill::Field(_)) => slots.push(i),
+                        _ => {
+                            return Err(self.error(
+                                self.at(names),
+                                format!(
+                                    "join: {name:?} is no field column or input of {}",
+                                    child.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if slots.len() != parent.key.len() {
+                    return Err(self.error(
+                        self.at(names),
+                        format!(
+                            "join names {} fields for a key of {}",
+                            slots.len(),
+                            parent.key.len()
+                        ),
+                    ));
+                }
+                slots
+            }
+            None => child.link_slots.clone(),
+        };
+        if child.join == Join::Source
+            && child.join_slots.iter().any(|&i| !matches!(child.slots[i].fill, Fill::Field(_)))
+        {
+            return Err(self.error(
+                self.at(raw),
+                format!(
+                    "{} takes its parent's id: name the fields holding the parent's key with `join = [...]`",
+                    child.name
+                ),
+            ));
         }
         Ok(())
     }

@@ -105,12 +105,13 @@ pub fn run_flow<D: FlowBackend>(
         })
     };
     // Open everything first: a missing field stops the run before it starts.
+    let now = chrono::Utc::now().naive_utc();
     let mut opened = Vec::new();
     for family in &flow.families {
-        let parent = open(flow, &family.parent, path_of(&family.parent.source)?)?;
+        let parent = open(flow, &family.parent, path_of(&family.parent.source)?, now)?;
         let mut children = Vec::new();
         for child in &family.children {
-            children.push(open(flow, child, path_of(&child.source)?)?);
+            children.push(open(flow, child, path_of(&child.source)?, now)?);
         }
         opened.push((parent, children));
     }
@@ -124,6 +125,7 @@ pub fn run_flow<D: FlowBackend>(
         counts: Counts::default(),
         by_reason: BTreeMap::new(),
         batches: 0,
+        faults: std::collections::HashMap::new(),
     };
     let result = opened
         .into_iter()
@@ -155,7 +157,12 @@ struct Opened<'p> {
     bound: Bound<'p>,
 }
 
-fn open<'p>(flow: &Flow, plan: &'p TablePlan, path: &Path) -> Result<Opened<'p>> {
+fn open<'p>(
+    flow: &Flow,
+    plan: &'p TablePlan,
+    path: &Path,
+    now: chrono::NaiveDateTime,
+) -> Result<Opened<'p>> {
     let spec = &flow.sources[&plan.source];
     let width = spec.fields.as_ref().map(Vec::len);
     let source = Source::open(path, spec.format, width)?;
@@ -190,7 +197,7 @@ fn open<'p>(flow: &Flow, plan: &'p TablePlan, path: &Path) -> Result<Opened<'p>>
         };
         at.push(Some(resolved));
     }
-    let bound = Bound { plan, at, file: path.display().to_string() };
+    let bound = Bound { plan, at, file: path.display().to_string(), now };
     Ok(Opened { source, bound })
 }
 
@@ -201,6 +208,9 @@ struct Run<'a, D: FlowBackend> {
     counts: Counts,
     by_reason: BTreeMap<String, u64>,
     batches: u64,
+    /// Why a key of a `distinct` table was not written, by (table, key):
+    /// the reason a record that looks it up is then refused with.
+    faults: std::collections::HashMap<(String, String), Reject>,
 }
 
 /// A sorted stream with its next entry at hand.
@@ -257,6 +267,9 @@ impl<D: FlowBackend> Run<'_, D> {
         while let Some(record) = opened.source.next_record()? {
             match opened.bound.key_of(slots, &record) {
                 Ok(key) => sorter.push(key, record).map_err(io(opened.source.path()))?,
+                // A row without a key of a `distinct` table is a record of
+                // the table that owns the file, which judges it.
+                Err(_) if opened.bound.plan.distinct => {}
                 Err(fault) => {
                     let reject = opened.bound.reject(&record, fault);
                     batch.rejects.push(reject);
@@ -278,7 +291,8 @@ impl<D: FlowBackend> Run<'_, D> {
         let mut parents = Stream::new(parents)?;
         // Rows of one key are one parent with its children when children
         // are rows of the parent's file; otherwise a key twice is a duplicate.
-        let same_rows = family.children.iter().any(|c| c.join == Join::SameRows);
+        let same_rows =
+            family.parent.distinct || family.children.iter().any(|c| c.join == Join::SameRows);
         let mut kids = Vec::with_capacity(children.len());
         for (child, plan) in children.iter_mut().zip(&family.children) {
             kids.push(match plan.join {
@@ -332,6 +346,26 @@ impl<D: FlowBackend> Run<'_, D> {
                 };
                 joined.push((&children[k].bound, records));
             }
+            if family.parent.distinct {
+                // The last row of a key stands for all; its rows are
+                // records of the table that owns the file.
+                let last = rows.pop().expect("a row");
+                match decide(family, &parent.bound, std::slice::from_ref(&last), &[]) {
+                    Decided::Ready(mut ready) => {
+                        ready.members.clear();
+                        batch.ready.push(ready);
+                    }
+                    Decided::Rejected(rejects) => {
+                        if let Some(first) = rejects.into_iter().next() {
+                            self.faults.insert((family.parent.name.clone(), key.clone()), first);
+                        }
+                    }
+                }
+                if batch.ready.len() >= self.options.batch_size {
+                    self.flush(family, std::mem::take(&mut batch))?;
+                }
+                continue;
+            }
             match decide(family, &parent.bound, &rows, &joined) {
                 Decided::Ready(ready) => {
                     batch.records += ready.members.len();
@@ -358,7 +392,7 @@ impl<D: FlowBackend> Run<'_, D> {
 
     /// Writes a batch; on a constraint failure, family by family.
     fn flush(&mut self, family: &Family, mut batch: Batch) -> Result<()> {
-        if batch.records == 0 {
+        if batch.records == 0 && batch.ready.is_empty() {
             return Ok(());
         }
         self.resolve(family, &mut batch)?;
@@ -457,10 +491,28 @@ impl<D: FlowBackend> Run<'_, D> {
                         Some(id) => row[*i] = SqlValue::Int(*id),
                         None => {
                             let l = tables[*t].slots[*i].lookup.as_ref().expect("a lookup");
-                            missing.get_or_insert(format!(
-                                "{}.{}: no {}.{} = {key:?}",
-                                tables[*t].name, tables[*t].slots[*i].name, l.table, l.key
-                            ));
+                            // A row of that table refused in this run says why.
+                            let why = self.faults.get(&(l.table.clone(), key.clone()));
+                            missing.get_or_insert(match why {
+                                Some(r) => (
+                                    r.reason.clone(),
+                                    format!(
+                                        "{}.{}: {}: {} ({})",
+                                        l.table,
+                                        r.field.as_deref().unwrap_or(&l.key),
+                                        key,
+                                        r.detail,
+                                        r.reason
+                                    ),
+                                ),
+                                None => (
+                                    Reason::MissingReference.as_str().to_owned(),
+                                    format!(
+                                        "{}.{}: no {}.{} = {key:?}",
+                                        tables[*t].name, tables[*t].slots[*i].name, l.table, l.key
+                                    ),
+                                ),
+                            });
                         }
                     }
                 }
@@ -471,10 +523,8 @@ impl<D: FlowBackend> Run<'_, D> {
                         family.parent.key_slots.iter().map(|&i| ready.row[i].clone()).collect();
                     kept.push(ready);
                 }
-                Some(detail) => {
-                    batch
-                        .rejects
-                        .extend(ready.reject_all(Reason::MissingReference.as_str(), &detail));
+                Some((reason, detail)) => {
+                    batch.rejects.extend(ready.reject_all(&reason, &detail));
                 }
             }
         }
@@ -521,15 +571,46 @@ impl<D: FlowBackend> Run<'_, D> {
                     &parent.key,
                     &parent.update,
                 )?;
+                // Children that hold the parent's generated id need it now.
+                let ids = match family.children.iter().find_map(|c| c.generated_link.as_deref()) {
+                    Some(id) => {
+                        let keys = changed.iter().map(|(r, _)| r.key[0].clone()).collect();
+                        generated_ids::<D>(conn, parent, id, keys, max_binds)?
+                    }
+                    None => Default::default(),
+                };
+                let id_of = |r: &Ready| -> diesel::QueryResult<SqlValue> {
+                    natural(&r.key[0])
+                        .and_then(|k| ids.get(&k))
+                        .map(|id| SqlValue::Int(*id))
+                        .ok_or_else(|| {
+                            diesel::result::Error::QueryBuilderError(
+                                format!(
+                                    "{} {} was written but is not found",
+                                    parent.name, r.key_text
+                                )
+                                .into(),
+                            )
+                        })
+                };
                 for (c, child) in family.children.iter().enumerate() {
-                    delete_children::<D>(
-                        conn,
-                        child,
-                        changed.iter().map(|(r, _)| &r.key[..]),
-                        max_binds,
-                    )?;
-                    let rows: Vec<Vec<SqlValue>> =
-                        changed.iter().flat_map(|(r, _)| r.children[c].iter().cloned()).collect();
+                    let mut keys = Vec::with_capacity(changed.len());
+                    let mut rows: Vec<Vec<SqlValue>> = Vec::new();
+                    for (r, _) in &changed {
+                        if child.generated_link.is_some() {
+                            let id = id_of(r)?;
+                            keys.push(vec![id.clone()]);
+                            for row in &r.children[c] {
+                                let mut row = row.clone();
+                                row[child.link_slots[0]] = id.clone();
+                                rows.push(row);
+                            }
+                        } else {
+                            keys.push(r.key.clone());
+                            rows.extend(r.children[c].iter().cloned());
+                        }
+                    }
+                    delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), max_binds)?;
                     if !rows.is_empty() {
                         writes.insert_values(conn, &child.name, &child.columns, &rows)?;
                     }
@@ -566,6 +647,29 @@ impl<D: FlowBackend> Run<'_, D> {
         self.batches += 1;
         Ok(())
     }
+}
+
+/// The generated ids (column `id`) of the rows of `parent` with these
+/// natural keys, by key text.
+fn generated_ids<D: FlowBackend>(
+    conn: &mut D::Connection,
+    parent: &TablePlan,
+    id: &str,
+    keys: Vec<SqlValue>,
+    max_binds: usize,
+) -> diesel::QueryResult<std::collections::HashMap<String, i64>> {
+    let mut ids = std::collections::HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(max_binds.max(1)) {
+        let mut select = Statement::new("SELECT CAST(t.");
+        select.ident(parent.key[0].as_str()).sql(" AS CHAR(255)) AS k, CAST(t.");
+        select.ident(id).sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
+        select.ident(parent.name.as_str()).sql(" t WHERE t.").ident(parent.key[0].as_str());
+        select.sql(" IN (").values(chunk.iter().cloned()).sql(")");
+        for p in conn.pairs(&select)? {
+            ids.insert(p.k.unwrap_or_default().trim_end().to_owned(), p.n);
+        }
+    }
+    Ok(ids)
 }
 
 /// The rows of table `t` of a family (0: the parent, then the children).

@@ -78,6 +78,14 @@ pub(crate) struct RawTable {
     /// JSONL: the key of the parent record's array that holds this table's records.
     pub(crate) nested: Option<Spanned<String>>,
     pub(crate) key: Spanned<Vec<String>>,
+    /// A child joined from a file of its own by these of its fields (the
+    /// parent's natural key), when its link column takes the parent's id.
+    pub(crate) join: Option<Spanned<Vec<String>>>,
+    /// Rows with one key are one record repeated (a customer on each of
+    /// its orders): the last one is kept, and they count as records of the
+    /// table that owns the file.
+    #[serde(default)]
+    pub(crate) distinct: bool,
     pub(crate) rounding: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) columns: BTreeMap<Spanned<String>, Spanned<RawValue>>,
@@ -99,6 +107,11 @@ pub(crate) struct RawValue {
     /// `table.column`: the field holds that natural key; the column stores
     /// the row's id its foreign key references.
     pub(crate) lookup: Option<Spanned<String>>,
+    /// A value of the run: `file` (the source file), `now` (the run's
+    /// start, UTC), `fingerprint` (of the family's rows).
+    pub(crate) meta: Option<Spanned<String>>,
+    /// Whether an upsert of an existing row sets this column (default true).
+    pub(crate) update: Option<bool>,
     #[serde(rename = "type")]
     pub(crate) kind: Option<Spanned<String>>,
     pub(crate) null: Option<Vec<String>>,
