@@ -494,7 +494,6 @@ pub(crate) fn decide(
     }
     let fingerprint = hash.0 as i64;
     let mut row = row;
-    let mut child_rows = child_rows;
     set_fingerprint(parent.plan, std::slice::from_mut(&mut row), fingerprint);
     for ((bound, _), rows) in children.iter().zip(&mut child_rows) {
         set_fingerprint(bound.plan, rows, fingerprint);
