@@ -250,3 +250,71 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    rows_known_only_at_run_time_go_through_the_bulk_path_unchanged,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        use diesel::sql_types::{BigInt, Nullable, Text};
+        use triglot::values::{SqlValue, Statement};
+
+        #[derive(diesel::QueryableByName, Debug, PartialEq)]
+        struct Loan {
+            #[diesel(sql_type = Text)]
+            borrower: String,
+            #[diesel(sql_type = BigInt)]
+            book_id: i64,
+            #[diesel(sql_type = Nullable<Text>)]
+            returned: Option<String>,
+        }
+
+        let columns: Vec<String> =
+            ["book_id", "borrower", "borrowed_at", "returned_at"].map(String::from).to_vec();
+        let at = |h| {
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                .unwrap()
+                .and_hms_micro_opt(h, 5, 0, 250)
+                .unwrap()
+        };
+        // Text COPY reads tabs, newlines and backslashes specially; these must arrive as written.
+        let odd = "tab\there\\back\nline\r“quote” 'single'";
+        let mut rows = vec![vec![
+            SqlValue::Int(1),
+            SqlValue::Text(odd.into()),
+            SqlValue::Timestamp(at(9)),
+            SqlValue::Null,
+        ]];
+        for n in 0..5_000 {
+            rows.push(vec![
+                SqlValue::Int(2),
+                SqlValue::Text(format!("reader {n}")),
+                SqlValue::Timestamp(at(10)),
+                SqlValue::Timestamp(at(11)),
+            ]);
+        }
+        let writes = db.writes();
+        let written = db
+            .write("bulk rows", |conn| writes.bulk_insert_values(conn, "loans", &columns, &rows))?;
+        assert_eq!(written, 5_001, "on {}", D::NAME);
+        let mut select = Statement::new("SELECT borrower, CAST(book_id AS ");
+        select.sql(format!("{}) AS book_id, SUBSTR(CAST(returned_at AS CHAR(32)), 1, 19) AS returned FROM loans WHERE borrower IN (", D::BIGINT_CAST));
+        select
+            .values([SqlValue::Text(odd.into()), SqlValue::Text("reader 4999".into())])
+            .sql(") ORDER BY book_id");
+        let loans: Vec<Loan> = db.run("reading", |conn| select.load(conn))?;
+        assert_eq!(
+            loans,
+            [
+                Loan { borrower: odd.into(), book_id: 1, returned: None },
+                Loan {
+                    borrower: "reader 4999".into(),
+                    book_id: 2,
+                    returned: Some("2026-12-01 11:05:00".into())
+                },
+            ],
+            "on {}",
+            D::NAME
+        );
+        Ok(())
+    }
+);

@@ -11,6 +11,7 @@ use diesel_migrations::MigrationHarness;
 use crate::error::{ErrorKind, Result};
 use crate::introspect::SchemaSnapshot;
 use crate::migrations::Migrations;
+use crate::sql_value::SqlValue;
 use crate::url::DatabaseUrl;
 
 /// What a backend can do, as data that shared code reads instead of branching
@@ -240,6 +241,22 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     {
         diesel::Connection::transaction(conn, f)
     }
+
+    /// Inserts rows known only at run time through the backend's bulk path:
+    /// multi-row INSERTs sized by the bind limit
+    /// ([`values::insert_rows`](crate::values::insert_rows)), or PostgreSQL's
+    /// `COPY`. Every row is as long as `columns`.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    fn bulk_insert_values(
+        conn: &mut Self::Connection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+    ) -> QueryResult<usize>;
 
     /// The id the connection's last INSERT generated, for backends without
     /// `RETURNING` ([`Capabilities::insert_returning`] false).

@@ -14,6 +14,31 @@ use diesel::result::QueryResult;
 use crate::dialect::UpsertForm;
 pub use crate::sql_value::{DynamicValues, SqlValue};
 
+/// Inserts `rows` of `table` as multi-row INSERTs of at most
+/// `max_bind_params` bound values each; returns the rows inserted.
+///
+/// # Errors
+///
+/// Any statement error; a row of the wrong length is a query-builder error.
+pub fn insert_rows<C>(
+    conn: &mut C,
+    max_bind_params: usize,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<SqlValue>],
+) -> QueryResult<usize>
+where
+    C: diesel::connection::Connection,
+    C::Backend: DynamicValues,
+{
+    let per_statement = (max_bind_params / columns.len().max(1)).max(1);
+    let mut written = 0;
+    for chunk in rows.chunks(per_statement) {
+        written += ValuesInsert::new(table, columns, chunk).execute(conn)?;
+    }
+    Ok(written)
+}
+
 /// `INSERT INTO table (columns) VALUES (…), (…)`, optionally followed by
 /// the upsert clause of `form` on `key`, updating `update`.
 #[derive(Debug, Clone, Copy)]

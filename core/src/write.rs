@@ -494,6 +494,23 @@ impl<D: Dialect> Writes<D> {
         Ok(written)
     }
 
+    /// Inserts rows known only at run time through the backend's bulk path
+    /// ([`Dialect::bulk_insert_values`]: PostgreSQL's `COPY`, multi-row
+    /// INSERTs elsewhere).
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn bulk_insert_values(
+        &self,
+        conn: &mut D::Connection,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<crate::values::SqlValue>],
+    ) -> QueryResult<usize> {
+        D::bulk_insert_values(conn, &self.caps, table, columns, rows)
+    }
+
     /// Like [`Writes::insert_values`], as an upsert by `key` that sets the
     /// `update` columns of rows whose key exists (none: leaves them). The
     /// driver's affected-row count is returned (on MySQL an unchanged row

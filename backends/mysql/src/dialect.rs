@@ -3,6 +3,7 @@
 use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
+use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion, UpsertForm,
 };
@@ -58,6 +59,16 @@ impl Dialect for MysqlDialect {
 
     fn introspect(conn: &mut MysqlConnection) -> QueryResult<SchemaSnapshot> {
         crate::introspect::snapshot(conn)
+    }
+
+    fn bulk_insert_values(
+        conn: &mut MysqlConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+    ) -> QueryResult<usize> {
+        triglot_core::values::insert_rows(conn, caps.max_bind_params, table, columns, rows)
     }
 
     fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {

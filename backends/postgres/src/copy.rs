@@ -13,23 +13,20 @@
 //! and a `None`) has no value to copy; such a chunk is inserted with a
 //! multi-row INSERT instead.
 
-use std::cell::RefCell;
 use std::io::Write;
 
 use diesel::dsl;
-use diesel::pg::{CopyFormat, CopyTarget, Pg, PgConnection, PgQueryBuilder};
+use diesel::pg::{CopyFormat, Pg, PgConnection, PgQueryBuilder};
 use diesel::prelude::*;
 use diesel::query_builder::bind_collector::RawBytesBindCollector;
-use diesel::query_builder::{AstPass, QueryBuilder, QueryFragment};
+use diesel::query_builder::{QueryBuilder, QueryFragment};
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::{Error, QueryResult};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, BulkInsert, owned_chunks, rows_per_statement};
 
+use crate::copy_target::{MESSAGE, TARGET, Target};
 use crate::dialect::PostgresDialect;
-
-/// Bytes gathered before they are handed to libpq as one `CopyData` message.
-const MESSAGE: usize = 64 * 1024;
 
 /// `PGCOPY\n\377\r\n\0`, then flags and header-extension length, both 0.
 const HEADER: [u8; 19] = *b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -158,26 +155,6 @@ fn column_count(target: &str) -> usize {
         }
     }
     count
-}
-
-thread_local! {
-    /// The target of the COPY this thread is about to run: diesel asks a
-    /// [`CopyTarget`] for its SQL through a function without `self`.
-    static TARGET: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// The columns of a COPY known only at run time (from the INSERT diesel built).
-struct Target<T>(std::marker::PhantomData<T>);
-
-impl<T: Table> CopyTarget for Target<T> {
-    type Table = T;
-    type SqlType = diesel::sql_types::Bool;
-
-    fn walk_target(mut pass: AstPass<'_, '_, Pg>) -> QueryResult<()> {
-        pass.unsafe_to_cache_prepared();
-        TARGET.with(|t| pass.push_sql(&t.borrow()));
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use diesel::pg::{Pg, PgConnection};
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
+use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ServerVersion,
     UpsertForm,
@@ -54,6 +55,16 @@ impl Dialect for PostgresDialect {
 
     fn introspect(conn: &mut PgConnection) -> QueryResult<SchemaSnapshot> {
         crate::introspect::snapshot(conn)
+    }
+
+    fn bulk_insert_values(
+        conn: &mut PgConnection,
+        _caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+    ) -> QueryResult<usize> {
+        crate::copy_values::copy_values(conn, table, columns, rows)
     }
 
     fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {

@@ -72,6 +72,8 @@ pub use crate::dialect::PostgresDialect;
 
 mod admin;
 mod copy;
+mod copy_target;
+mod copy_values;
 mod dialect;
 mod error;
 mod introspect;

@@ -3,6 +3,7 @@
 use diesel::result::QueryResult;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use triglot_core::introspect::SchemaSnapshot;
+use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion, UpsertForm,
 };
@@ -59,6 +60,16 @@ impl Dialect for SqliteDialect {
 
     fn introspect(conn: &mut SqliteConnection) -> QueryResult<SchemaSnapshot> {
         crate::introspect::snapshot(conn)
+    }
+
+    fn bulk_insert_values(
+        conn: &mut SqliteConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+    ) -> QueryResult<usize> {
+        triglot_core::values::insert_rows(conn, caps.max_bind_params, table, columns, rows)
     }
 
     fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>

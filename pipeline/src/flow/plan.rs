@@ -79,6 +79,10 @@ pub(crate) struct TablePlan {
     pub(crate) generated_link: Option<String>,
     /// Rows with one key are one record repeated; the last is kept.
     pub(crate) distinct: bool,
+    /// A column of the table that stores the family's fingerprint (`meta =
+    /// "fingerprint"`), read to find unchanged families when the key is one
+    /// column read as it is stored; otherwise `triglot_fingerprints` is.
+    pub(crate) fingerprint_column: Option<String>,
     /// The rounding of `round(x, n)` in expressions.
     pub(crate) round: Round,
 }
@@ -551,6 +555,7 @@ impl Binder<'_> {
             join_slots: Vec::new(),
             generated_link: None,
             distinct: raw.distinct,
+            fingerprint_column: None,
             join: match &raw.nested {
                 Some(n) => Join::Nested(n.get_ref().split('.').map(str::to_owned).collect()),
                 None => Join::None,
@@ -577,6 +582,14 @@ impl Binder<'_> {
             plan.checks.push(CheckPlan { name: c.name.get_ref().clone(), expr, reason });
         }
         plan.computed = self.evaluation_order(&plan)?;
+        if let [key] = &plan.key_slots[..]
+            && plan.slots[*key].lookup.is_none()
+        {
+            plan.fingerprint_column = plan.slots[..plan.columns.len()]
+                .iter()
+                .find(|s| matches!(s.fill, Fill::Meta(Meta::Fingerprint)))
+                .map(|s| s.name.clone());
+        }
         let fields_of_record = |expr: &Expr| -> Option<String> {
             expr.fields().into_iter().find(|f| plan.slot(f).is_none()).map(str::to_owned)
         };

@@ -547,9 +547,21 @@ impl<D: FlowBackend> Run<'_, D> {
         let parent = &family.parent;
         let run_id = self.run_id;
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
-            let keys: Vec<String> = ready.iter().map(|r| record_key(&r.key_text)).collect();
-            let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let known = books::fingerprints::<D>(conn, &parent.name, &key_refs, max_binds)?;
+            let (keys, known) = match &parent.fingerprint_column {
+                // The table keeps its fingerprints itself.
+                Some(column) => {
+                    let keys: Vec<String> = ready.iter().map(|r| r.key_text.clone()).collect();
+                    let values = ready.iter().map(|r| r.key[0].clone()).collect();
+                    let known = stored_ids::<D>(conn, parent, column, values, max_binds)?;
+                    (keys, known)
+                }
+                None => {
+                    let keys: Vec<String> = ready.iter().map(|r| record_key(&r.key_text)).collect();
+                    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    let known = books::fingerprints::<D>(conn, &parent.name, &key_refs, max_binds)?;
+                    (keys, known)
+                }
+            };
             let changed: Vec<(&Ready, &String)> = ready
                 .iter()
                 .zip(&keys)
@@ -575,7 +587,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 let ids = match family.children.iter().find_map(|c| c.generated_link.as_deref()) {
                     Some(id) => {
                         let keys = changed.iter().map(|(r, _)| r.key[0].clone()).collect();
-                        generated_ids::<D>(conn, parent, id, keys, max_binds)?
+                        stored_ids::<D>(conn, parent, id, keys, max_binds)?
                     }
                     None => Default::default(),
                 };
@@ -612,11 +624,12 @@ impl<D: FlowBackend> Run<'_, D> {
                     }
                     delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), max_binds)?;
                     if !rows.is_empty() {
-                        writes.insert_values(conn, &child.name, &child.columns, &rows)?;
+                        writes.bulk_insert_values(conn, &child.name, &child.columns, &rows)?;
                     }
                 }
                 let prints: Vec<Vec<SqlValue>> = changed
                     .iter()
+                    .filter(|_| parent.fingerprint_column.is_none())
                     .map(|(r, k)| {
                         vec![
                             SqlValue::Text(parent.name.clone()),
@@ -626,14 +639,16 @@ impl<D: FlowBackend> Run<'_, D> {
                         ]
                     })
                     .collect();
-                writes.upsert_values(
-                    conn,
-                    "triglot_fingerprints",
-                    &books::fingerprint_columns(),
-                    &prints,
-                    &["table_name".to_string(), "record_key".to_string()],
-                    &["fingerprint".to_string(), "run_id".to_string()],
-                )?;
+                if !prints.is_empty() {
+                    writes.upsert_values(
+                        conn,
+                        "triglot_fingerprints",
+                        &books::fingerprint_columns(),
+                        &prints,
+                        &["table_name".to_string(), "record_key".to_string()],
+                        &["fingerprint".to_string(), "run_id".to_string()],
+                    )?;
+                }
             }
             if !rejects.is_empty() {
                 let rows = books::reject_rows(run_id, rejects);
@@ -649,9 +664,9 @@ impl<D: FlowBackend> Run<'_, D> {
     }
 }
 
-/// The generated ids (column `id`) of the rows of `parent` with these
-/// natural keys, by key text.
-fn generated_ids<D: FlowBackend>(
+/// The integers in column `id` (a generated id, a stored fingerprint) of
+/// the rows of `parent` with these natural keys, by key text.
+fn stored_ids<D: FlowBackend>(
     conn: &mut D::Connection,
     parent: &TablePlan,
     id: &str,
