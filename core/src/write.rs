@@ -487,11 +487,7 @@ impl<D: Dialect> Writes<D> {
         columns: &[String],
         rows: &[Vec<crate::values::SqlValue>],
     ) -> QueryResult<usize> {
-        let mut written = 0;
-        for chunk in rows.chunks(self.rows_of(columns.len())) {
-            written += crate::values::ValuesInsert::new(table, columns, chunk).execute(conn)?;
-        }
-        Ok(written)
+        crate::values::insert_rows(conn, self.caps.max_bind_params, table, columns, rows)
     }
 
     /// Inserts rows known only at run time through the backend's bulk path

@@ -266,7 +266,7 @@ fn compute(
     plan: &TablePlan,
     values: &mut [Value],
     children: &[(&str, Vec<Values<'_>>)],
-) -> Result<(), (Option<String>, String, String)> {
+) -> Result<(), Failed> {
     for &i in &plan.computed {
         let slot = &plan.slots[i];
         let Fill::Expr(expr) = &slot.fill else { continue };
@@ -306,7 +306,11 @@ fn compute(
     Ok(())
 }
 
-fn as_failure(fault: Fault) -> (Option<String>, String, String) {
+/// Why a family is refused: the slot at fault (if one is), the reason
+/// code, the detail.
+type Failed = (Option<String>, String, String);
+
+fn as_failure(fault: Fault) -> Failed {
     (fault.0, fault.1.reason.as_str().to_owned(), fault.1.detail)
 }
 
@@ -349,7 +353,7 @@ pub(crate) fn decide(
         }
     }
     // The record at fault gets the reason; all others of the family go with it.
-    let refuse = |file: &str, line: u64, field: Option<String>, reason: String, detail: String| {
+    let refuse = |file: &str, line: u64, (field, reason, detail): Failed| {
         let mut rejects = Vec::with_capacity(members.len());
         for m in &members {
             if m.file == file && m.line == line {
@@ -379,18 +383,12 @@ pub(crate) fn decide(
     let mut values = match parent.read(parent_record, &[]) {
         Ok(v) => v,
         Err((field, e)) => {
-            return refuse(
-                &parent.file,
-                parent_record.line,
-                field,
-                e.reason.as_str().into(),
-                e.detail,
-            );
+            return refuse(&parent.file, parent_record.line, as_failure((field, e)));
         }
     };
     for row in &parent_rows[1..] {
         if let Err((field, e)) = parent.agrees(&values, row) {
-            return refuse(&parent.file, row.line, field, e.reason.as_str().into(), e.detail);
+            return refuse(&parent.file, row.line, as_failure((field, e)));
         }
     }
 
@@ -403,13 +401,7 @@ pub(crate) fn decide(
             let mut row = match bound.read(record, &values) {
                 Ok(v) => v,
                 Err((field, e)) => {
-                    return refuse(
-                        &bound.file,
-                        record.line,
-                        field,
-                        e.reason.as_str().into(),
-                        e.detail,
-                    );
+                    return refuse(&bound.file, record.line, as_failure((field, e)));
                 }
             };
             let key: Vec<Value> = bound.plan.key_slots.iter().map(|&i| row[i].clone()).collect();
@@ -417,17 +409,19 @@ pub(crate) fn decide(
                 return refuse(
                     &bound.file,
                     record.line,
-                    None,
-                    Reason::DuplicateKey.as_str().into(),
-                    format!(
-                        "({}) = ({}) appears twice in one family",
-                        bound.plan.key.join(", "),
-                        key.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+                    (
+                        None,
+                        Reason::DuplicateKey.as_str().into(),
+                        format!(
+                            "({}) = ({}) appears twice in one family",
+                            bound.plan.key.join(", "),
+                            key.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+                        ),
                     ),
                 );
             }
-            if let Err((field, reason, detail)) = compute(bound.plan, &mut row, &[]) {
-                return refuse(&bound.file, record.line, field, reason, detail);
+            if let Err(failed) = compute(bound.plan, &mut row, &[]) {
+                return refuse(&bound.file, record.line, failed);
             }
             rows.push(row);
         }
@@ -444,19 +438,13 @@ pub(crate) fn decide(
             (bound.plan.name.as_str(), records)
         })
         .collect();
-    if let Err((field, reason, detail)) = compute(parent.plan, &mut values, &related) {
-        return refuse(&parent.file, parent_record.line, field, reason, detail);
+    if let Err(failed) = compute(parent.plan, &mut values, &related) {
+        return refuse(&parent.file, parent_record.line, failed);
     }
     let row = match store(parent.plan, &values) {
         Ok(row) => row,
         Err((field, e)) => {
-            return refuse(
-                &parent.file,
-                parent_record.line,
-                field,
-                e.reason.as_str().into(),
-                e.detail,
-            );
+            return refuse(&parent.file, parent_record.line, as_failure((field, e)));
         }
     };
     let mut child_rows = Vec::with_capacity(children.len());
@@ -466,13 +454,7 @@ pub(crate) fn decide(
             match store(bound.plan, values) {
                 Ok(row) => stored.push(row),
                 Err((field, e)) => {
-                    return refuse(
-                        &bound.file,
-                        record.line,
-                        field,
-                        e.reason.as_str().into(),
-                        e.detail,
-                    );
+                    return refuse(&bound.file, record.line, as_failure((field, e)));
                 }
             }
         }

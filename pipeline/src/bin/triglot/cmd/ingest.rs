@@ -10,7 +10,7 @@ use triglot_pipeline::contract::Contract;
 use triglot_pipeline::ingest::{IngestOptions, IngestSummary, Progress, ingest};
 use triglot_pipeline::{OrderBackend, Result};
 
-use super::{Out, thousands};
+use super::{Out, rejects_by_reason, thousands};
 
 /// Options of `triglot ingest`.
 #[derive(Debug, clap::Args)]
@@ -139,12 +139,5 @@ fn print_summary<D: triglot::Dialect>(out: &mut Out, db: &Database<D>, s: &Inges
         s.elapsed.as_secs_f64(),
         thousands(s.records_per_second() as i64)
     );
-    if !s.rejects_by_reason.is_empty() {
-        outln!(out, "rejects by reason:");
-        let mut reasons: Vec<(&String, &u64)> = s.rejects_by_reason.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (reason, count) in reasons {
-            outln!(out, "  {reason:<26} {:>10}", thousands(*count as i64));
-        }
-    }
+    rejects_by_reason(out, &s.rejects_by_reason);
 }

@@ -8,7 +8,7 @@ use triglot::{AnyDatabase, Database};
 use triglot_pipeline::flow::{Flow, FlowBackend, FlowOptions, FlowSummary, run_flow};
 use triglot_pipeline::{Error, Result};
 
-use super::{Out, thousands};
+use super::{Out, rejects_by_reason, thousands};
 
 /// Options of `triglot load`.
 #[derive(Debug, clap::Args)]
@@ -92,12 +92,5 @@ fn print_summary<D: triglot::Dialect>(out: &mut Out, db: &Database<D>, s: &FlowS
         s.elapsed.as_secs_f64(),
         thousands((c.read as f64 / s.elapsed.as_secs_f64().max(1e-9)) as i64)
     );
-    if !s.rejects_by_reason.is_empty() {
-        outln!(out, "rejects by reason:");
-        let mut reasons: Vec<(&String, &u64)> = s.rejects_by_reason.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (reason, count) in reasons {
-            outln!(out, "  {reason:<26} {:>10}", thousands(*count as i64));
-        }
-    }
+    rejects_by_reason(out, &s.rejects_by_reason);
 }

@@ -69,6 +69,23 @@ pub(crate) fn thousands(n: i64) -> String {
     out
 }
 
+/// The lines `rejects by reason:` and one per reason, most first (none
+/// when nothing was rejected).
+pub(crate) fn rejects_by_reason(
+    out: &mut Out,
+    by_reason: &std::collections::BTreeMap<String, u64>,
+) {
+    if by_reason.is_empty() {
+        return;
+    }
+    outln!(out, "rejects by reason:");
+    let mut reasons: Vec<(&String, &u64)> = by_reason.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (reason, count) in reasons {
+        outln!(out, "  {reason:<26} {:>10}", thousands(*count as i64));
+    }
+}
+
 /// Integer cents as `"1,234.05"`.
 pub(crate) fn money(cents: i64) -> String {
     format!("{}.{:02}", thousands(cents / 100), (cents % 100).abs())
