@@ -133,6 +133,20 @@ triglot::backend_test!(
         let summary =
             run_flow(db, &flow, &file(&dir, "items", "items.csv", csv), &FlowOptions::default())?;
         assert_eq!((summary.counts.read, summary.counts.rejected), (5, 3), "{summary:?}");
+
+        // Declared grouped, the file is read as it comes: the same outcome,
+        // and rows of an invoice that come back after others are refused.
+        let grouped = ROWS.replace("delimiter = \";\"", "delimiter = \";\"\ngrouped = true");
+        let flow = Flow::bind(&grouped, "rows.toml", &schema)?;
+        let split = format!("{csv}201;;;;;3;1;1\n");
+        let again = run_flow(
+            db,
+            &flow,
+            &file(&dir, "items", "split.csv", &split),
+            &FlowOptions::default(),
+        )?;
+        assert_eq!((again.counts.read, again.counts.rejected), (6, 4), "{again:?}");
+        assert_eq!(again.rejects_by_reason.get("split_key"), Some(&1), "{again:?}");
         let reasons: BTreeMap<String, u64> = summary.rejects_by_reason.clone();
         assert_eq!(
             reasons,

@@ -71,6 +71,8 @@ pub enum Reason {
     ConflictingParentFields,
     /// A natural key that names no row of the table it is looked up in.
     MissingReference,
+    /// Rows of a key that reappear in a grouped file after rows of other keys.
+    SplitKey,
 }
 
 impl Reason {
@@ -105,6 +107,7 @@ impl Reason {
             Reason::RejectedWithParent => "rejected_with_parent",
             Reason::ConflictingParentFields => "conflicting_parent_fields",
             Reason::MissingReference => "missing_reference",
+            Reason::SplitKey => "split_key",
         }
     }
 }

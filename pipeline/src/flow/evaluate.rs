@@ -2,6 +2,7 @@
 //! fields read and checked, expressions computed, checks run, and either
 //! rows ready to write or a reject for every record of the family.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use triglot::values::SqlValue;
@@ -337,7 +338,7 @@ pub(crate) fn decide(
     family: &Family,
     parent: &Bound<'_>,
     parent_rows: &[SourceRecord],
-    children: &[(&Bound<'_>, Vec<SourceRecord>)],
+    children: &[(&Bound<'_>, Cow<'_, [SourceRecord]>)],
 ) -> Decided {
     let parent_record = &parent_rows[0];
     // Each record of the family once: a row may be the parent's and a child's,
@@ -346,7 +347,7 @@ pub(crate) fn decide(
     let mut seen: HashSet<(String, u64)> =
         members.iter().map(|m| (m.file.clone(), m.line)).collect();
     for (bound, records) in children {
-        for r in records {
+        for r in records.iter() {
             if seen.insert((bound.file.clone(), r.line)) {
                 members.push(bound.member(r));
             }
@@ -397,7 +398,7 @@ pub(crate) fn decide(
     for (bound, records) in children {
         let mut seen = HashSet::new();
         let mut rows = Vec::with_capacity(records.len());
-        for record in records {
+        for record in records.iter() {
             let mut row = match bound.read(record, &values) {
                 Ok(v) => v,
                 Err((field, e)) => {

@@ -38,6 +38,8 @@ pub(crate) struct SourcePlan {
     pub(crate) format: FileFormat,
     /// The names of a headerless CSV file's columns, in order.
     pub(crate) fields: Option<Vec<String>>,
+    /// The rows of one key are together: read as they come, not sorted.
+    pub(crate) grouped: bool,
     pub(crate) line: usize,
 }
 
@@ -405,6 +407,7 @@ impl Binder<'_> {
                 trailing_delimiter: raw.trailing_delimiter.unwrap_or(false),
             },
             fields,
+            grouped: raw.grouped,
             line,
         })
     }

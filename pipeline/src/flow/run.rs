@@ -10,6 +10,7 @@
 //! to a row that is not there, a CHECK), each family of the batch is written
 //! alone, and those the database refuses become rejects with its reason.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -126,6 +127,7 @@ pub fn run_flow<D: FlowBackend>(
         by_reason: BTreeMap::new(),
         batches: 0,
         faults: std::collections::HashMap::new(),
+        grouped: flow.sources.values().filter(|s| s.grouped).map(|s| s.name.clone()).collect(),
     };
     let result = opened
         .into_iter()
@@ -211,6 +213,154 @@ struct Run<'a, D: FlowBackend> {
     /// Why a key of a `distinct` table was not written, by (table, key):
     /// the reason a record that looks it up is then refused with.
     faults: std::collections::HashMap<(String, String), Reject>,
+    /// The sources whose rows of one key are together.
+    grouped: std::collections::BTreeSet<String>,
+}
+
+/// Sorts the records of `source` by the key `slots` make; records whose
+/// key cannot be read are refused into `batch`.
+fn sort_records(
+    memory: usize,
+    source: &mut Source,
+    bound: &Bound<'_>,
+    slots: &[usize],
+    batch: &mut Batch,
+) -> Result<Sorted> {
+    let mut sorter = Sorter::new(memory);
+    let path = source.path().to_owned();
+    let io = |source| Error::Io { path: path.clone(), source };
+    while let Some(record) = source.next_record()? {
+        match bound.key_of(slots, &record) {
+            Ok(key) => sorter.push(key, record).map_err(io)?,
+            // A row without a key of a `distinct` table is a record of
+            // the table that owns the file, which judges it.
+            Err(_) if bound.plan.distinct => {}
+            Err(fault) => {
+                batch.rejects.push(bound.reject(&record, fault));
+                batch.records += 1;
+            }
+        }
+    }
+    sorter.finish().map_err(io)
+}
+
+/// The parent's records one key at a time: sorted, or as they come.
+enum Parents {
+    Sorted(Stream),
+    Streamed {
+        /// The first record of the next key, read with the last group.
+        pending: Option<(String, SourceRecord)>,
+        /// Hashes of the keys whose records have ended.
+        finished: std::collections::HashSet<u64>,
+    },
+}
+
+impl Parents {
+    /// The next key and its records (more than one only when `same_rows`;
+    /// otherwise later ones are refused as duplicates into `batch`).
+    fn next_group(
+        &mut self,
+        source: &mut Source,
+        bound: &Bound<'_>,
+        plan: &TablePlan,
+        same_rows: bool,
+        batch: &mut Batch,
+    ) -> Result<Option<(String, Vec<SourceRecord>)>> {
+        let duplicate = |twin: &SourceRecord, first: &SourceRecord, batch: &mut Batch| {
+            let fault = (
+                None,
+                FieldError::new(
+                    Reason::DuplicateKey,
+                    format!(
+                        "key ({}) is also on line {} of this file",
+                        plan.key.join(", "),
+                        first.line
+                    ),
+                ),
+            );
+            batch.rejects.push(bound.reject(twin, fault));
+            batch.records += 1;
+        };
+        match self {
+            Parents::Sorted(stream) => {
+                let Some((key, record)) = stream.take()? else { return Ok(None) };
+                let mut rows = vec![record];
+                while stream.key() == Some(key.as_str()) {
+                    let (_, twin) = stream.take()?.expect("a head");
+                    if same_rows {
+                        rows.push(twin);
+                    } else {
+                        duplicate(&twin, &rows[0], batch);
+                    }
+                }
+                Ok(Some((key, rows)))
+            }
+            Parents::Streamed { pending, finished } => {
+                // The next record with a key, refusing those without one.
+                let mut read = |batch: &mut Batch| -> Result<Option<(String, SourceRecord)>> {
+                    while let Some(record) = source.next_record()? {
+                        match bound.key_of(&plan.key_slots, &record) {
+                            Ok(key) => return Ok(Some((key, record))),
+                            Err(fault) => {
+                                batch.rejects.push(bound.reject(&record, fault));
+                                batch.records += 1;
+                            }
+                        }
+                    }
+                    Ok(None)
+                };
+                loop {
+                    let next = match pending.take() {
+                        Some(p) => Some(p),
+                        None => read(batch)?,
+                    };
+                    let Some((key, first)) = next else { return Ok(None) };
+                    let hash = fnv(&key);
+                    if finished.contains(&hash) {
+                        // Rows of a key that reappear after others: refused,
+                        // not merged into what was written before.
+                        let fault = (
+                            None,
+                            FieldError::new(
+                                Reason::SplitKey,
+                                format!(
+                                    "key ({}) = {key:?} appeared before, with other keys in between; a grouped file keeps the rows of a key together",
+                                    plan.key.join(", ")
+                                ),
+                            ),
+                        );
+                        batch.rejects.push(bound.reject(&first, fault));
+                        batch.records += 1;
+                        continue;
+                    }
+                    let mut rows = vec![first];
+                    loop {
+                        match read(batch)? {
+                            Some((k, record)) if k == key => {
+                                if same_rows {
+                                    rows.push(record);
+                                } else {
+                                    duplicate(&record, &rows[0], batch);
+                                }
+                            }
+                            other => {
+                                *pending = other;
+                                break;
+                            }
+                        }
+                    }
+                    finished.insert(hash);
+                    return Ok(Some((key, rows)));
+                }
+            }
+        }
+    }
+}
+
+/// FNV-1a of a key.
+fn fnv(key: &str) -> u64 {
+    key.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// A sorted stream with its next entry at hand.
@@ -251,35 +401,6 @@ struct Batch {
 }
 
 impl<D: FlowBackend> Run<'_, D> {
-    /// Sorts `opened` by the key `slots` make; records whose key cannot be
-    /// read are refused into `batch`.
-    fn sort(
-        &mut self,
-        opened: &mut Opened<'_>,
-        slots: &[usize],
-        batch: &mut Batch,
-    ) -> Result<Sorted> {
-        let mut sorter = Sorter::new(self.options.sort_memory);
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Io { path: path.clone(), source }
-        };
-        while let Some(record) = opened.source.next_record()? {
-            match opened.bound.key_of(slots, &record) {
-                Ok(key) => sorter.push(key, record).map_err(io(opened.source.path()))?,
-                // A row without a key of a `distinct` table is a record of
-                // the table that owns the file, which judges it.
-                Err(_) if opened.bound.plan.distinct => {}
-                Err(fault) => {
-                    let reject = opened.bound.reject(&record, fault);
-                    batch.rejects.push(reject);
-                    batch.records += 1;
-                }
-            }
-        }
-        sorter.finish().map_err(io(opened.source.path()))
-    }
-
     fn family(
         &mut self,
         family: &Family,
@@ -287,50 +408,55 @@ impl<D: FlowBackend> Run<'_, D> {
         mut children: Vec<Opened<'_>>,
     ) -> Result<()> {
         let mut batch = Batch::default();
-        let parents = self.sort(&mut parent, &family.parent.key_slots, &mut batch)?;
-        let mut parents = Stream::new(parents)?;
         // Rows of one key are one parent with its children when children
         // are rows of the parent's file; otherwise a key twice is a duplicate.
         let same_rows =
             family.parent.distinct || family.children.iter().any(|c| c.join == Join::SameRows);
+        // A file whose rows of one key are together is read as it comes,
+        // unless a child of another file must be merged with it by key.
+        let streamed = self.grouped.contains(&family.parent.source)
+            && !family.parent.distinct
+            && family.children.iter().all(|c| c.join != Join::Source);
+        let Opened { source, bound: parent_bound } = &mut parent;
+        let parent_bound = &*parent_bound;
+        let mut parents = if streamed {
+            Parents::Streamed { pending: None, finished: std::collections::HashSet::new() }
+        } else {
+            let sorted = sort_records(
+                self.options.sort_memory,
+                source,
+                parent_bound,
+                &family.parent.key_slots,
+                &mut batch,
+            )?;
+            Parents::Sorted(Stream::new(sorted)?)
+        };
         let mut kids = Vec::with_capacity(children.len());
         for (child, plan) in children.iter_mut().zip(&family.children) {
             kids.push(match plan.join {
                 Join::Source => {
-                    Some(Stream::new(self.sort(child, &plan.link_slots, &mut batch)?)?)
+                    let sorted = sort_records(
+                        self.options.sort_memory,
+                        &mut child.source,
+                        &child.bound,
+                        &plan.join_slots,
+                        &mut batch,
+                    )?;
+                    Some(Stream::new(sorted)?)
                 }
                 _ => None,
             });
         }
-        while let Some((key, record)) = parents.take()? {
-            let mut rows = vec![record];
-            while parents.key() == Some(key.as_str()) {
-                let (_, twin) = parents.take()?.expect("a head");
-                if same_rows {
-                    rows.push(twin);
-                    continue;
-                }
-                let fault = (
-                    None,
-                    FieldError::new(
-                        Reason::DuplicateKey,
-                        format!(
-                            "key ({}) is also on line {} of this file",
-                            family.parent.key.join(", "),
-                            rows[0].line
-                        ),
-                    ),
-                );
-                batch.rejects.push(parent.bound.reject(&twin, fault));
-                batch.records += 1;
-            }
+        while let Some((key, mut rows)) =
+            parents.next_group(source, parent_bound, &family.parent, same_rows, &mut batch)?
+        {
             let mut joined = Vec::with_capacity(kids.len());
             for (k, plan) in family.children.iter().enumerate() {
                 let records = match (&plan.join, &mut kids[k]) {
                     (Join::Source, Some(kid)) => {
                         while kid.key().is_some_and(|k| k < key.as_str()) {
                             let (_, orphan) = kid.take()?.expect("a head");
-                            let reject = orphan_reject(&children[k].bound, &parent.bound, &orphan);
+                            let reject = orphan_reject(&children[k].bound, parent_bound, &orphan);
                             batch.rejects.push(reject);
                             batch.records += 1;
                         }
@@ -338,11 +464,11 @@ impl<D: FlowBackend> Run<'_, D> {
                         while kid.key() == Some(key.as_str()) {
                             records.push(kid.take()?.expect("a head").1);
                         }
-                        records
+                        Cow::Owned(records)
                     }
-                    (Join::SameRows, _) => rows.clone(),
-                    (Join::Nested(path), _) => nested(&rows[0], path),
-                    _ => Vec::new(),
+                    (Join::SameRows, _) => Cow::Borrowed(&rows[..]),
+                    (Join::Nested(path), _) => Cow::Owned(nested(&rows[0], path)),
+                    _ => Cow::Owned(Vec::new()),
                 };
                 joined.push((&children[k].bound, records));
             }
@@ -350,7 +476,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 // The last row of a key stands for all; its rows are
                 // records of the table that owns the file.
                 let last = rows.pop().expect("a row");
-                match decide(family, &parent.bound, std::slice::from_ref(&last), &[]) {
+                match decide(family, parent_bound, std::slice::from_ref(&last), &[]) {
                     Decided::Ready(mut ready) => {
                         ready.members.clear();
                         batch.ready.push(ready);
@@ -366,7 +492,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 }
                 continue;
             }
-            match decide(family, &parent.bound, &rows, &joined) {
+            match decide(family, parent_bound, &rows, &joined) {
                 Decided::Ready(ready) => {
                     batch.records += ready.members.len();
                     batch.ready.push(ready);
@@ -383,7 +509,7 @@ impl<D: FlowBackend> Run<'_, D> {
         for (k, kid) in kids.iter_mut().enumerate() {
             let Some(kid) = kid else { continue };
             while let Some((_, orphan)) = kid.take()? {
-                batch.rejects.push(orphan_reject(&children[k].bound, &parent.bound, &orphan));
+                batch.rejects.push(orphan_reject(&children[k].bound, parent_bound, &orphan));
                 batch.records += 1;
             }
         }

@@ -67,6 +67,11 @@ pub(crate) struct RawSource {
     pub(crate) header: Option<bool>,
     pub(crate) fields: Option<Spanned<Vec<String>>>,
     pub(crate) trailing_delimiter: Option<bool>,
+    /// The rows of one key are together (a file written by key): it is
+    /// read as it comes instead of sorted, and a key whose rows reappear
+    /// later is refused as `split_key`.
+    #[serde(default)]
+    pub(crate) grouped: bool,
 }
 
 /// `[tables.<name>]`: how one table of the database is filled.
