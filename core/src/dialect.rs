@@ -46,6 +46,14 @@ pub struct Capabilities {
     /// does not compare that backend's CHECK constraints, and
     /// `backend_test!(requires(check_constraints) …)` skips.
     pub check_constraints: bool,
+    /// Whether a NULL may be bound as a parameter whatever its column's type
+    /// (SQLite, MySQL). Rows known only at run time
+    /// ([`values::ValuesInsert`](crate::values::ValuesInsert)) then bind
+    /// their NULLs and go in statements of a few fixed sizes, so the
+    /// driver's statement cache reuses them; PostgreSQL types every
+    /// parameter, so there a NULL is the literal and the statement is
+    /// prepared afresh.
+    pub null_binds: bool,
 }
 
 /// The SQL form of insert-or-update by a unique key.

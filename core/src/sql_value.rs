@@ -6,7 +6,7 @@ use diesel::backend::Backend;
 use diesel::query_builder::AstPass;
 use diesel::result::QueryResult;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, Date, HasSqlType, Text};
+use diesel::sql_types::{BigInt, Bool, Date, HasSqlType, Nullable, Text};
 
 use crate::sql::UtcDateTime;
 
@@ -46,6 +46,15 @@ pub trait DynamicValues: Backend {
     ///
     /// The serialization error of a value.
     fn push_value<'b>(out: &mut AstPass<'_, 'b, Self>, value: &'b SqlValue) -> QueryResult<()>;
+
+    /// Writes a NULL bind parameter into `out` (typed as text; only for
+    /// backends that take an untyped NULL, see
+    /// [`Capabilities::null_binds`](crate::Capabilities::null_binds)).
+    ///
+    /// # Errors
+    ///
+    /// The serialization error of the bind.
+    fn push_null(out: &mut AstPass<'_, '_, Self>) -> QueryResult<()>;
 }
 
 impl<DB> DynamicValues for DB
@@ -62,6 +71,10 @@ where
     NaiveDate: ToSql<Date, DB>,
     NaiveDateTime: ToSql<UtcDateTime, DB>,
 {
+    fn push_null(out: &mut AstPass<'_, '_, Self>) -> QueryResult<()> {
+        out.push_bind_param::<Nullable<Text>, Option<&str>>(&None)
+    }
+
     fn push_value<'b>(out: &mut AstPass<'_, 'b, Self>, value: &'b SqlValue) -> QueryResult<()> {
         match value {
             SqlValue::Null => {

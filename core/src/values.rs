@@ -11,18 +11,18 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::result::QueryResult;
 
-use crate::dialect::UpsertForm;
+use crate::dialect::{Capabilities, UpsertForm};
 pub use crate::sql_value::{DynamicValues, SqlValue};
 
-/// Inserts `rows` of `table` as multi-row INSERTs of at most
-/// `max_bind_params` bound values each; returns the rows inserted.
+/// Inserts `rows` of `table` as multi-row INSERTs sized by `caps`
+/// ([`chunks`]); returns the rows inserted.
 ///
 /// # Errors
 ///
 /// Any statement error; a row of the wrong length is a query-builder error.
 pub fn insert_rows<C>(
     conn: &mut C,
-    max_bind_params: usize,
+    caps: &Capabilities,
     table: &str,
     columns: &[String],
     rows: &[Vec<SqlValue>],
@@ -31,12 +31,38 @@ where
     C: diesel::connection::Connection,
     C::Backend: DynamicValues,
 {
-    let per_statement = (max_bind_params / columns.len().max(1)).max(1);
     let mut written = 0;
-    for chunk in rows.chunks(per_statement) {
-        written += ValuesInsert::new(table, columns, chunk).execute(conn)?;
+    for chunk in chunks(rows, caps, columns.len()) {
+        written +=
+            ValuesInsert::new(table, columns, chunk).bind_nulls(caps.null_binds).execute(conn)?;
     }
     Ok(written)
+}
+
+/// The most rows of one cached multi-row statement.
+const CACHED_ROWS: usize = 256;
+
+/// `rows` cut into statements of `width` columns within the bind limit.
+///
+/// Where statements are cached ([`Capabilities::null_binds`]), every chunk
+/// has one of a few sizes (a fixed size, then powers of two for the rest),
+/// so a table's inserts share at most nine statements whatever the row
+/// counts; elsewhere chunks are as large as the limit allows.
+pub fn chunks<'r, T>(rows: &'r [T], caps: &Capabilities, width: usize) -> Vec<&'r [T]> {
+    let limit = (caps.max_bind_params / width.max(1)).max(1);
+    if !caps.null_binds {
+        return rows.chunks(limit).collect();
+    }
+    let size = limit.min(CACHED_ROWS);
+    let whole = rows.len() / size * size;
+    let mut out: Vec<&[T]> = rows[..whole].chunks(size).collect();
+    let mut rest = &rows[whole..];
+    while !rest.is_empty() {
+        let take = 1 << rest.len().ilog2();
+        out.push(&rest[..take]);
+        rest = &rest[take..];
+    }
+    out
 }
 
 /// `INSERT INTO table (columns) VALUES (…), (…)`, optionally followed by
@@ -47,12 +73,21 @@ pub struct ValuesInsert<'a> {
     columns: &'a [String],
     rows: &'a [Vec<SqlValue>],
     upsert: Option<(UpsertForm, &'a [String], &'a [String])>,
+    bind_nulls: bool,
 }
 
 impl<'a> ValuesInsert<'a> {
     /// An insert of `rows` (each as long as `columns`) into `table`.
     pub fn new(table: &'a str, columns: &'a [String], rows: &'a [Vec<SqlValue>]) -> Self {
-        Self { table, columns, rows, upsert: None }
+        Self { table, columns, rows, upsert: None, bind_nulls: false }
+    }
+
+    /// The same statement with its NULLs bound as parameters rather than
+    /// written as literals, so its text depends on its shape alone and the
+    /// driver may cache it ([`Capabilities::null_binds`]: not PostgreSQL).
+    pub fn bind_nulls(mut self, bind: bool) -> Self {
+        self.bind_nulls = bind;
+        self
     }
 
     /// The same rows inserted, or where `key` (MySQL: any unique key)
@@ -65,8 +100,10 @@ impl<'a> ValuesInsert<'a> {
 
 impl<DB: DynamicValues> QueryFragment<DB> for ValuesInsert<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        // The statement's text depends on the row count and the NULLs.
-        out.unsafe_to_cache_prepared();
+        // With NULLs as literals the text depends on where they are.
+        if !self.bind_nulls {
+            out.unsafe_to_cache_prepared();
+        }
         if self.rows.is_empty() || self.columns.is_empty() {
             return Err(diesel::result::Error::QueryBuilderError(
                 "an insert of dynamic rows needs columns and at least one row".into(),
@@ -99,7 +136,11 @@ impl<DB: DynamicValues> QueryFragment<DB> for ValuesInsert<'_> {
                 if i > 0 {
                     out.push_sql(", ");
                 }
-                DB::push_value(&mut out, value)?;
+                if self.bind_nulls && *value == SqlValue::Null {
+                    DB::push_null(&mut out)?;
+                } else {
+                    DB::push_value(&mut out, value)?;
+                }
             }
             out.push_sql(")");
         }
@@ -261,3 +302,38 @@ impl diesel::query_builder::Query for Statement {
 }
 
 impl<Conn> RunQueryDsl<Conn> for Statement {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(null_binds: bool) -> Capabilities {
+        Capabilities {
+            insert_returning: true,
+            max_bind_params: 4_000,
+            upsert: UpsertForm::OnConflict,
+            transactional_ddl: true,
+            check_constraints: true,
+            null_binds,
+        }
+    }
+
+    #[test]
+    fn cached_statements_come_in_a_few_sizes_and_others_as_large_as_the_limit_allows() {
+        let rows: Vec<u32> = (0..1_000).collect();
+        let sizes = |c: &Capabilities, n: usize| {
+            chunks(&rows[..n], c, 10).iter().map(|c| c.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(&caps(true), 1_000), [256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(sizes(&caps(true), 3), [2, 1]);
+        assert_eq!(sizes(&caps(false), 1_000), [400, 400, 200]);
+        // Every row once, in order.
+        let joined: Vec<u32> = chunks(&rows, &caps(true), 10).concat();
+        assert_eq!(joined, rows);
+        let mut all = std::collections::BTreeSet::new();
+        for n in 0..1_000 {
+            all.extend(sizes(&caps(true), n));
+        }
+        assert!(all.len() <= 9, "{all:?}");
+    }
+}

@@ -487,7 +487,7 @@ impl<D: Dialect> Writes<D> {
         columns: &[String],
         rows: &[Vec<crate::values::SqlValue>],
     ) -> QueryResult<usize> {
-        crate::values::insert_rows(conn, self.caps.max_bind_params, table, columns, rows)
+        crate::values::insert_rows(conn, &self.caps, table, columns, rows)
     }
 
     /// Inserts rows known only at run time through the backend's bulk path
@@ -525,17 +525,13 @@ impl<D: Dialect> Writes<D> {
         update: &[String],
     ) -> QueryResult<usize> {
         let mut written = 0;
-        for chunk in rows.chunks(self.rows_of(columns.len())) {
+        for chunk in crate::values::chunks(rows, &self.caps, columns.len()) {
             written += crate::values::ValuesInsert::new(table, columns, chunk)
+                .bind_nulls(self.caps.null_binds)
                 .upsert(self.caps.upsert, key, update)
                 .execute(conn)?;
         }
         Ok(written)
-    }
-
-    /// Rows of `columns` values that fit one statement's binds.
-    fn rows_of(&self, columns: usize) -> usize {
-        (self.caps.max_bind_params / columns.max(1)).max(1)
     }
 
     /// The capabilities the writes are sized and spelled by.

@@ -29,6 +29,7 @@ impl Dialect for MysqlDialect {
         upsert: UpsertForm::OnDuplicateKey,
         transactional_ddl: false,
         check_constraints: true,
+        null_binds: true,
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");
@@ -68,7 +69,7 @@ impl Dialect for MysqlDialect {
         columns: &[String],
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize> {
-        triglot_core::values::insert_rows(conn, caps.max_bind_params, table, columns, rows)
+        triglot_core::values::insert_rows(conn, caps, table, columns, rows)
     }
 
     fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {

@@ -27,6 +27,7 @@ impl Dialect for PostgresDialect {
         upsert: UpsertForm::OnConflict,
         transactional_ddl: true,
         check_constraints: true,
+        null_binds: false,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");

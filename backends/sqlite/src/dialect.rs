@@ -26,6 +26,7 @@ impl Dialect for SqliteDialect {
         upsert: UpsertForm::OnConflict,
         transactional_ddl: true,
         check_constraints: true,
+        null_binds: true,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;
@@ -69,7 +70,7 @@ impl Dialect for SqliteDialect {
         columns: &[String],
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize> {
-        triglot_core::values::insert_rows(conn, caps.max_bind_params, table, columns, rows)
+        triglot_core::values::insert_rows(conn, caps, table, columns, rows)
     }
 
     fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use triglot::values::SqlValue;
 
-use super::plan::{Family, Fill, GENERATED, Meta, TablePlan};
+use super::plan::{Fill, GENERATED, Meta, TablePlan};
 use crate::contract::{FieldError, Reason, Reject};
 use crate::ingest::source::{RecordData, Resolved, SourceRecord};
 use crate::transform::{EvalError, Failure, Record, Value};
@@ -57,9 +57,39 @@ pub(crate) struct Ready {
     /// The family's records, the parent first: for rejects if the database
     /// refuses the rows.
     pub(crate) members: Vec<Member>,
+    /// The row of each attached (`distinct`) table, if the records give one.
+    pub(crate) attached: Vec<Option<Ready>>,
+    /// Lookups of rows an attached table writes in this batch, resolved
+    /// once they are written: (table of the family, row, slot, natural key).
+    pub(crate) pending: Vec<(usize, usize, usize, String)>,
 }
 
 impl Ready {
+    /// Every record of the family refused because of `fault`, a reject of
+    /// one of its records (the others `rejected_with_parent`).
+    pub(crate) fn reject_because(&self, fault: &Reject) -> Vec<Reject> {
+        self.members
+            .iter()
+            .map(|m| {
+                if m.file == fault.source && m.line == fault.line {
+                    Reject { raw: m.raw.clone(), ..fault.clone() }
+                } else {
+                    Reject {
+                        source: m.file.clone(),
+                        line: m.line,
+                        field: None,
+                        reason: Reason::RejectedWithParent.as_str().to_owned(),
+                        detail: format!(
+                            "another record of its family, {}:{}, was refused",
+                            fault.source, fault.line
+                        ),
+                        raw: m.raw.clone(),
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// Every record of the family refused with `reason` (the parent) and
     /// `rejected_with_parent` (the children).
     pub(crate) fn reject_all(&self, reason: &str, detail: &str) -> Vec<Reject> {
@@ -335,10 +365,10 @@ fn store(plan: &TablePlan, values: &[Value]) -> Result<Vec<SqlValue>, Fault> {
 /// are rows of the same file, the parent's fields on the first) and each
 /// child table's records (in the family's child order), already joined.
 pub(crate) fn decide(
-    family: &Family,
     parent: &Bound<'_>,
     parent_rows: &[SourceRecord],
     children: &[(&Bound<'_>, Cow<'_, [SourceRecord]>)],
+    salt: u64,
 ) -> Decided {
     let parent_record = &parent_rows[0];
     // Each record of the family once: a row may be the parent's and a child's,
@@ -461,9 +491,8 @@ pub(crate) fn decide(
         }
         child_rows.push(stored);
     }
-    let key_values: Vec<Value> =
-        family.parent.key_slots.iter().map(|&i| values[i].clone()).collect();
-    let key = family.parent.key_slots.iter().map(|&i| row[i].clone()).collect();
+    let key_values: Vec<Value> = parent.plan.key_slots.iter().map(|&i| values[i].clone()).collect();
+    let key = parent.plan.key_slots.iter().map(|&i| row[i].clone()).collect();
     // The run's clock is no part of the content: a row unchanged but for
     // a `meta = "now"` column is unchanged.
     let mut hash = Fnv::default();
@@ -475,6 +504,7 @@ pub(crate) fn decide(
             hash.row(row, &clock);
         }
     }
+    hash.0 ^= salt;
     let fingerprint = hash.0 as i64;
     let mut row = row;
     set_fingerprint(parent.plan, std::slice::from_mut(&mut row), fingerprint);
@@ -488,7 +518,37 @@ pub(crate) fn decide(
         children: child_rows,
         fingerprint,
         members,
+        attached: Vec::new(),
+        pending: Vec::new(),
     })
+}
+
+/// The row a `distinct` table takes from a family's records: that of the
+/// last record with its key that passes its rules. `Ok(None)` when no
+/// record has the key; the reject of the last record with the key when
+/// none passes.
+pub(crate) fn decide_attached(
+    bound: &Bound<'_>,
+    rows: &[SourceRecord],
+) -> Result<Option<Ready>, Box<Reject>> {
+    let mut fault = None;
+    for row in rows.iter().rev() {
+        if bound.key_of(&bound.plan.key_slots, row).is_err() {
+            continue;
+        }
+        match decide(bound, std::slice::from_ref(row), &[], 0) {
+            Decided::Ready(mut ready) => {
+                ready.members.clear();
+                return Ok(Some(ready));
+            }
+            Decided::Rejected(rejects) => {
+                if fault.is_none() {
+                    fault = rejects.into_iter().next();
+                }
+            }
+        }
+    }
+    fault.map_or(Ok(None), |reject| Err(Box::new(reject)))
 }
 
 /// The columns that hold the run's clock.

@@ -48,6 +48,17 @@ pub(crate) struct SourcePlan {
 pub(crate) struct Family {
     pub(crate) parent: TablePlan,
     pub(crate) children: Vec<TablePlan>,
+    /// `distinct` tables of the parent's file, written with it: each
+    /// family upserts the row its records give them (a customer of an
+    /// order) before the parent, in the same transaction.
+    pub(crate) attached: Vec<TablePlan>,
+}
+
+impl Family {
+    /// Every table of the family: the parent, its children, the attached.
+    pub(crate) fn tables(&self) -> impl Iterator<Item = &TablePlan> {
+        std::iter::once(&self.parent).chain(&self.children).chain(&self.attached)
+    }
 }
 
 /// How one table is filled.
@@ -207,11 +218,7 @@ impl Flow {
 
     /// The tables it fills, in the order they are written.
     pub fn tables(&self) -> Vec<&str> {
-        self.families
-            .iter()
-            .flat_map(|f| std::iter::once(&f.parent).chain(&f.children))
-            .map(|t| t.name.as_str())
-            .collect()
+        self.families.iter().flat_map(Family::tables).map(|t| t.name.as_str()).collect()
     }
 }
 
@@ -277,8 +284,10 @@ impl Binder<'_> {
         let mut families: BTreeMap<String, Family> = BTreeMap::new();
         for (name, (parent, plan)) in &plans {
             if parent.is_none() {
-                families
-                    .insert(name.clone(), Family { parent: plan.clone(), children: Vec::new() });
+                families.insert(
+                    name.clone(),
+                    Family { parent: plan.clone(), children: Vec::new(), attached: Vec::new() },
+                );
             }
         }
         for (name, table) in &raw.tables {
@@ -304,27 +313,32 @@ impl Binder<'_> {
                 return Err(self
                     .error(line, format!("{}: a `distinct` table has no children", parent.name)));
             }
-            let owned = families.values().any(|f| {
-                std::iter::once(&f.parent)
-                    .chain(&f.children)
-                    .any(|t| !t.distinct && t.source == parent.source)
-            });
+            let owned =
+                families.values().any(|f| !f.parent.distinct && f.parent.source == parent.source);
             if !owned {
                 return Err(self.error(
                     line,
                     format!(
-                        "{}: a `distinct` table shares its file with a table whose records it holds; {} is read by no other",
+                        "{}: a `distinct` table takes its rows from the file of another top-level table; {} is read by no other",
                         parent.name, parent.source
                     ),
                 ));
             }
         }
+        // Each distinct table goes with a family of its file.
+        let distinct: Vec<String> =
+            families.iter().filter(|(_, f)| f.parent.distinct).map(|(n, _)| n.clone()).collect();
+        for name in distinct {
+            let table = families.remove(&name).expect("listed").parent;
+            let owner = families
+                .values_mut()
+                .find(|f| !f.parent.distinct && f.parent.source == table.source)
+                .expect("checked above");
+            owner.attached.push(table);
+        }
         let families = self.write_order(families, &raw)?;
         for source in sources.keys() {
-            let used = families
-                .iter()
-                .flat_map(|f| std::iter::once(&f.parent).chain(&f.children))
-                .any(|t| &t.source == source);
+            let used = families.iter().flat_map(Family::tables).any(|t| &t.source == source);
             if !used {
                 return Err(
                     self.error(sources[source].line, format!("source {source:?} fills no table"))
@@ -1179,11 +1193,7 @@ impl Binder<'_> {
     ) -> Result<Vec<Family>, ContractError> {
         let member: BTreeMap<String, String> = families
             .values()
-            .flat_map(|f| {
-                std::iter::once(&f.parent)
-                    .chain(&f.children)
-                    .map(|t| (t.name.clone(), f.parent.name.clone()))
-            })
+            .flat_map(|f| f.tables().map(|t| (t.name.clone(), f.parent.name.clone())))
             .collect();
         let mut after: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (table, family) in &member {

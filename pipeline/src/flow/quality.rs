@@ -386,7 +386,7 @@ pub fn quality_report<D: FlowBackend>(
     // The contract's rules, on what is stored.
     if let Some(flow) = &options.flow {
         for family in &flow.families {
-            for plan in std::iter::once(&family.parent).chain(&family.children) {
+            for plan in family.tables() {
                 for slot in &plan.slots[..plan.columns.len()] {
                     if !matches!(slot.fill, Fill::Field(_) | Fill::Expr(_)) {
                         continue;

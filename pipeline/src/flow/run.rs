@@ -19,7 +19,7 @@ use triglot::values::{SqlValue, Statement};
 use triglot::{Database, ErrorKind, RetryPolicy};
 
 use super::books::{self, Counts, FlowBackend, FlowQueries};
-use super::evaluate::{Bound, Decided, Ready, decide};
+use super::evaluate::{Bound, Decided, Ready, decide, decide_attached};
 use super::plan::{Family, Fill, Flow, Join, TablePlan};
 use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
 use crate::error::{Error, Result};
@@ -114,7 +114,11 @@ pub fn run_flow<D: FlowBackend>(
         for child in &family.children {
             children.push(open(flow, child, path_of(&child.source)?, now)?);
         }
-        opened.push((parent, children));
+        let mut attached = Vec::new();
+        for table in &family.attached {
+            attached.push(open(flow, table, path_of(&table.source)?, now)?);
+        }
+        opened.push((parent, children, attached));
     }
     books::ensure(db)?;
     let listed: Vec<String> = files.iter().map(|(s, p)| format!("{s}={}", p.display())).collect();
@@ -126,13 +130,12 @@ pub fn run_flow<D: FlowBackend>(
         counts: Counts::default(),
         by_reason: BTreeMap::new(),
         batches: 0,
-        faults: std::collections::HashMap::new(),
         grouped: flow.sources.values().filter(|s| s.grouped).map(|s| s.name.clone()).collect(),
+        written: std::collections::HashMap::new(),
     };
-    let result = opened
-        .into_iter()
-        .zip(&flow.families)
-        .try_for_each(|((parent, children), family)| run.family(family, parent, children));
+    let result = opened.into_iter().zip(&flow.families).try_for_each(
+        |((parent, children, attached), family)| run.family(family, parent, children, attached),
+    );
     if let Err(cause) = result {
         let _ = books::finish_run(db, run_id, "failed");
         return Err(Error::FlowStopped {
@@ -210,11 +213,11 @@ struct Run<'a, D: FlowBackend> {
     counts: Counts,
     by_reason: BTreeMap<String, u64>,
     batches: u64,
-    /// Why a key of a `distinct` table was not written, by (table, key):
-    /// the reason a record that looks it up is then refused with.
-    faults: std::collections::HashMap<(String, String), Reject>,
     /// The sources whose rows of one key are together.
     grouped: std::collections::BTreeSet<String>,
+    /// Rows of attached tables this run has committed, by (table, key):
+    /// their fingerprints (at most a million kept).
+    written: std::collections::HashMap<(String, String), i64>,
 }
 
 /// Sorts the records of `source` by the key `slots` make; records whose
@@ -406,16 +409,16 @@ impl<D: FlowBackend> Run<'_, D> {
         family: &Family,
         mut parent: Opened<'_>,
         mut children: Vec<Opened<'_>>,
+        attached: Vec<Opened<'_>>,
     ) -> Result<()> {
         let mut batch = Batch::default();
         // Rows of one key are one parent with its children when children
         // are rows of the parent's file; otherwise a key twice is a duplicate.
         let same_rows =
-            family.parent.distinct || family.children.iter().any(|c| c.join == Join::SameRows);
+            !family.attached.is_empty() || family.children.iter().any(|c| c.join == Join::SameRows);
         // A file whose rows of one key are together is read as it comes,
         // unless a child of another file must be merged with it by key.
         let streamed = self.grouped.contains(&family.parent.source)
-            && !family.parent.distinct
             && family.children.iter().all(|c| c.join != Join::Source);
         let Opened { source, bound: parent_bound } = &mut parent;
         let parent_bound = &*parent_bound;
@@ -447,7 +450,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 _ => None,
             });
         }
-        while let Some((key, mut rows)) =
+        while let Some((key, rows)) =
             parents.next_group(source, parent_bound, &family.parent, same_rows, &mut batch)?
         {
             let mut joined = Vec::with_capacity(kids.len());
@@ -472,28 +475,31 @@ impl<D: FlowBackend> Run<'_, D> {
                 };
                 joined.push((&children[k].bound, records));
             }
-            if family.parent.distinct {
-                // The last row of a key stands for all; its rows are
-                // records of the table that owns the file.
-                let last = rows.pop().expect("a row");
-                match decide(family, parent_bound, std::slice::from_ref(&last), &[]) {
-                    Decided::Ready(mut ready) => {
-                        ready.members.clear();
-                        batch.ready.push(ready);
-                    }
-                    Decided::Rejected(rejects) => {
-                        if let Some(first) = rejects.into_iter().next() {
-                            self.faults.insert((family.parent.name.clone(), key.clone()), first);
-                        }
+            // The rows the attached tables take from these records; a
+            // refused one refuses the family.
+            let mut rows_of_attached = Vec::with_capacity(attached.len());
+            let mut fault = None;
+            for table in &attached {
+                match decide_attached(&table.bound, &rows) {
+                    Ok(row) => rows_of_attached.push(row),
+                    Err(reject) => {
+                        fault.get_or_insert(reject);
+                        rows_of_attached.push(None);
                     }
                 }
-                if batch.ready.len() >= self.options.batch_size {
-                    self.flush(family, std::mem::take(&mut batch))?;
-                }
-                continue;
             }
-            match decide(family, parent_bound, &rows, &joined) {
-                Decided::Ready(ready) => {
+            let salt = rows_of_attached
+                .iter()
+                .flatten()
+                .fold(0_u64, |h, r| h.rotate_left(17) ^ r.fingerprint as u64);
+            match decide(parent_bound, &rows, &joined, salt) {
+                Decided::Ready(ready) if fault.is_some() => {
+                    let rejects = ready.reject_because(fault.as_ref().expect("a fault"));
+                    batch.records += rejects.len();
+                    batch.rejects.extend(rejects);
+                }
+                Decided::Ready(mut ready) => {
+                    ready.attached = rows_of_attached;
                     batch.records += ready.members.len();
                     batch.ready.push(ready);
                 }
@@ -607,42 +613,49 @@ impl<D: FlowBackend> Run<'_, D> {
         if ids.is_empty() {
             return Ok(());
         }
+        // Keys of the rows the attached tables write with this batch.
+        let upcoming_owned: Vec<(String, String)> = batch
+            .ready
+            .iter()
+            .flat_map(|r| {
+                r.attached.iter().zip(&family.attached).filter_map(|(row, table)| {
+                    let row = row.as_ref()?;
+                    Some((table.name.clone(), natural(&row.key[0])?))
+                })
+            })
+            .collect();
+        let upcoming: std::collections::HashSet<(&str, &str)> =
+            upcoming_owned.iter().map(|(t, k)| (t.as_str(), k.as_str())).collect();
         let mut kept = Vec::with_capacity(batch.ready.len());
         for mut ready in std::mem::take(&mut batch.ready) {
             let mut missing = None;
+            let mut pending = Vec::new();
             for ((t, i), found) in &ids {
-                for row in rows_of_mut(&mut ready, *t) {
+                for (r, row) in rows_of_mut(&mut ready, *t).into_iter().enumerate() {
                     let Some(key) = natural(&row[*i]) else { continue };
                     match found.get(&key) {
                         Some(id) => row[*i] = SqlValue::Int(*id),
+                        None if upcoming.contains(&(
+                            tables[*t].slots[*i].lookup.as_ref().expect("a lookup").table.as_str(),
+                            key.as_str(),
+                        )) =>
+                        {
+                            pending.push((*t, r, *i, key));
+                        }
                         None => {
                             let l = tables[*t].slots[*i].lookup.as_ref().expect("a lookup");
-                            // A row of that table refused in this run says why.
-                            let why = self.faults.get(&(l.table.clone(), key.clone()));
-                            missing.get_or_insert(match why {
-                                Some(r) => (
-                                    r.reason.clone(),
-                                    format!(
-                                        "{}.{}: {}: {} ({})",
-                                        l.table,
-                                        r.field.as_deref().unwrap_or(&l.key),
-                                        key,
-                                        r.detail,
-                                        r.reason
-                                    ),
+                            missing.get_or_insert((
+                                Reason::MissingReference.as_str().to_owned(),
+                                format!(
+                                    "{}.{}: no {}.{} = {key:?}",
+                                    tables[*t].name, tables[*t].slots[*i].name, l.table, l.key
                                 ),
-                                None => (
-                                    Reason::MissingReference.as_str().to_owned(),
-                                    format!(
-                                        "{}.{}: no {}.{} = {key:?}",
-                                        tables[*t].name, tables[*t].slots[*i].name, l.table, l.key
-                                    ),
-                                ),
-                            });
+                            ));
                         }
                     }
                 }
             }
+            ready.pending = pending;
             match missing {
                 None => {
                     ready.key =
@@ -672,13 +685,21 @@ impl<D: FlowBackend> Run<'_, D> {
         let max_binds = writes.capabilities().max_bind_params;
         let parent = &family.parent;
         let run_id = self.run_id;
+        let mut attached_wrote = Vec::new();
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
             let (keys, known) = match &parent.fingerprint_column {
                 // The table keeps its fingerprints itself.
                 Some(column) => {
                     let keys: Vec<String> = ready.iter().map(|r| r.key_text.clone()).collect();
                     let values = ready.iter().map(|r| r.key[0].clone()).collect();
-                    let known = stored_ids::<D>(conn, parent, column, values, max_binds)?;
+                    let known = stored_ids::<D>(
+                        conn,
+                        &parent.name,
+                        &parent.key[0],
+                        column,
+                        values,
+                        max_binds,
+                    )?;
                     (keys, known)
                 }
                 None => {
@@ -700,7 +721,27 @@ impl<D: FlowBackend> Run<'_, D> {
                 .map(|(r, _)| r.members.len() as u64)
                 .sum();
             if !changed.is_empty() {
-                let rows: Vec<Vec<SqlValue>> = changed.iter().map(|(r, _)| r.row.clone()).collect();
+                let (fills, wrote) = write_attached::<D>(
+                    conn,
+                    family,
+                    ready,
+                    &changed,
+                    &writes,
+                    max_binds,
+                    &self.written,
+                )?;
+                attached_wrote = wrote;
+                let filled = |c: usize, t: usize, r: usize, row: &[SqlValue]| -> Vec<SqlValue> {
+                    let mut row = row.to_vec();
+                    for (slot, value) in row.iter_mut().enumerate() {
+                        if let Some(id) = fills.get(&(c, t, r, slot)) {
+                            *value = SqlValue::Int(*id);
+                        }
+                    }
+                    row
+                };
+                let rows: Vec<Vec<SqlValue>> =
+                    changed.iter().enumerate().map(|(c, (r, _))| filled(c, 0, 0, &r.row)).collect();
                 writes.upsert_values(
                     conn,
                     &parent.name,
@@ -713,7 +754,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 let ids = match family.children.iter().find_map(|c| c.generated_link.as_deref()) {
                     Some(id) => {
                         let keys = changed.iter().map(|(r, _)| r.key[0].clone()).collect();
-                        stored_ids::<D>(conn, parent, id, keys, max_binds)?
+                        stored_ids::<D>(conn, &parent.name, &parent.key[0], id, keys, max_binds)?
                     }
                     None => Default::default(),
                 };
@@ -734,18 +775,18 @@ impl<D: FlowBackend> Run<'_, D> {
                 for (c, child) in family.children.iter().enumerate() {
                     let mut keys = Vec::with_capacity(changed.len());
                     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
-                    for (r, _) in &changed {
-                        if child.generated_link.is_some() {
-                            let id = id_of(r)?;
-                            keys.push(vec![id.clone()]);
-                            for row in &r.children[c] {
-                                let mut row = row.clone();
+                    for (i, (r, _)) in changed.iter().enumerate() {
+                        let id = match child.generated_link {
+                            Some(_) => Some(id_of(r)?),
+                            None => None,
+                        };
+                        keys.push(id.clone().map_or_else(|| r.key.clone(), |id| vec![id]));
+                        for (n, row) in r.children[c].iter().enumerate() {
+                            let mut row = filled(i, c + 1, n, row);
+                            if let Some(id) = &id {
                                 row[child.link_slots[0]] = id.clone();
-                                rows.push(row);
                             }
-                        } else {
-                            keys.push(r.key.clone());
-                            rows.extend(r.children[c].iter().cloned());
+                            rows.push(row);
                         }
                     }
                     delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), max_binds)?;
@@ -786,15 +827,21 @@ impl<D: FlowBackend> Run<'_, D> {
         })?;
         self.counts += done.value;
         self.batches += 1;
+        // Committed: later batches need not write these attached rows again.
+        if self.written.len() > 1_000_000 {
+            self.written.clear();
+        }
+        self.written.extend(attached_wrote);
         Ok(())
     }
 }
 
 /// The integers in column `id` (a generated id, a stored fingerprint) of
-/// the rows of `parent` with these natural keys, by key text.
+/// the rows of `table` whose column `key` holds these keys, by key text.
 fn stored_ids<D: FlowBackend>(
     conn: &mut D::Connection,
-    parent: &TablePlan,
+    table: &str,
+    key: &str,
     id: &str,
     keys: Vec<SqlValue>,
     max_binds: usize,
@@ -802,15 +849,106 @@ fn stored_ids<D: FlowBackend>(
     let mut ids = std::collections::HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(max_binds.max(1)) {
         let mut select = Statement::new("SELECT CAST(t.");
-        select.ident(parent.key[0].as_str()).sql(" AS CHAR(255)) AS k, CAST(t.");
+        select.ident(key).sql(" AS CHAR(255)) AS k, CAST(t.");
         select.ident(id).sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
-        select.ident(parent.name.as_str()).sql(" t WHERE t.").ident(parent.key[0].as_str());
+        select.ident(table).sql(" t WHERE t.").ident(key);
         select.sql(" IN (").values(chunk.iter().cloned()).sql(")");
         for p in conn.pairs(&select)? {
             ids.insert(p.k.unwrap_or_default().trim_end().to_owned(), p.n);
         }
     }
     Ok(ids)
+}
+
+/// Upserts the rows the attached tables take from the changed families
+/// (and those a pending lookup waits for), then reads the ids the pending
+/// lookups name: by (changed family, table, row, slot).
+#[allow(clippy::type_complexity)]
+fn write_attached<D: FlowBackend>(
+    conn: &mut D::Connection,
+    family: &Family,
+    ready: &[Ready],
+    changed: &[(&Ready, &String)],
+    writes: &triglot::write::Writes<D>,
+    max_binds: usize,
+    written: &std::collections::HashMap<(String, String), i64>,
+) -> diesel::QueryResult<(
+    std::collections::HashMap<(usize, usize, usize, usize), i64>,
+    Vec<((String, String), i64)>,
+)> {
+    let tables: Vec<&TablePlan> = std::iter::once(&family.parent).chain(&family.children).collect();
+    let mut fills = std::collections::HashMap::new();
+    let mut wrote = Vec::new();
+    if family.attached.is_empty() {
+        return Ok((fills, wrote));
+    }
+    let changed_keys: std::collections::HashSet<&str> =
+        changed.iter().map(|(r, _)| r.key_text.as_str()).collect();
+    for (a, table) in family.attached.iter().enumerate() {
+        let waited: std::collections::HashSet<&str> = changed
+            .iter()
+            .flat_map(|(r, _)| &r.pending)
+            .filter(|(t, _, slot, _)| {
+                tables[*t].slots[*slot].lookup.as_ref().is_some_and(|l| l.table == table.name)
+            })
+            .map(|(.., key)| key.as_str())
+            .collect();
+        // One row per key, the batch's last; none that this run already
+        // wrote as it is.
+        let mut rows: BTreeMap<String, (&Ready, i64)> = BTreeMap::new();
+        for r in ready {
+            let Some(row) = &r.attached[a] else { continue };
+            let key = natural(&row.key[0]).unwrap_or_default();
+            if changed_keys.contains(r.key_text.as_str()) || waited.contains(key.as_str()) {
+                rows.insert(key, (row, row.fingerprint));
+            }
+        }
+        rows.retain(|key, (_, print)| {
+            waited.contains(key.as_str())
+                || written.get(&(table.name.clone(), key.clone())) != Some(print)
+        });
+        wrote.extend(rows.iter().map(|(k, (_, p))| ((table.name.clone(), k.clone()), *p)));
+        if !rows.is_empty() {
+            let rows: Vec<Vec<SqlValue>> = rows.into_values().map(|(r, _)| r.row.clone()).collect();
+            writes.upsert_values(
+                conn,
+                &table.name,
+                &table.columns,
+                &rows,
+                &table.key,
+                &table.update,
+            )?;
+        }
+    }
+    // The ids of what the pending lookups name, now written.
+    let mut wanted: BTreeMap<(String, String, String), Vec<SqlValue>> = BTreeMap::new();
+    for (r, _) in changed {
+        for (t, _, slot, key) in &r.pending {
+            let s = &tables[*t].slots[*slot];
+            let l = s.lookup.as_ref().expect("a pending lookup");
+            wanted
+                .entry((l.table.clone(), l.key.clone(), l.target.clone()))
+                .or_default()
+                .push(key_value(&s.rule, key));
+        }
+    }
+    let mut found = BTreeMap::new();
+    for ((table, key, target), keys) in wanted {
+        let ids = stored_ids::<D>(conn, &table, &key, &target, keys, max_binds)?;
+        found.insert(table, ids);
+    }
+    for (c, (r, _)) in changed.iter().enumerate() {
+        for (t, row, slot, key) in &r.pending {
+            let l = tables[*t].slots[*slot].lookup.as_ref().expect("a pending lookup");
+            let id = found.get(&l.table).and_then(|ids| ids.get(key)).ok_or_else(|| {
+                diesel::result::Error::QueryBuilderError(
+                    format!("{} {key:?} was written but is not found", l.table).into(),
+                )
+            })?;
+            fills.insert((c, *t, *row, *slot), *id);
+        }
+    }
+    Ok((fills, wrote))
 }
 
 /// The rows of table `t` of a family (0: the parent, then the children).
