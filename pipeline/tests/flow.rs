@@ -117,6 +117,17 @@ triglot::backend_test!(
     }
 );
 
+/// A reject as both engines store it: line, reason, field.
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Refused {
+    #[diesel(sql_type = BigInt)]
+    line: i64,
+    #[diesel(sql_type = Text)]
+    reason: String,
+    #[diesel(sql_type = Text)]
+    field: String,
+}
+
 triglot::backend_test!(
     the_order_schema_as_a_flow_loads_what_the_order_engine_loads,
     |db| -> Result<(), Box<dyn std::error::Error>> {
@@ -124,7 +135,7 @@ triglot::backend_test!(
         use triglot_pipeline::ingest::{IngestOptions, ingest};
 
         let dir = tempfile::tempdir()?;
-        let g = crate::harness::generated(dir.path(), 300, 0.0);
+        let g = crate::harness::generated(dir.path(), 400, 0.05);
         let csv = dir.path().join("orders.csv");
         ingest(
             db,
@@ -140,7 +151,21 @@ triglot::backend_test!(
         let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &other.introspect()?)?;
         let files = BTreeMap::from([("rows".to_string(), csv.clone())]);
         let summary = run_flow(&other, &flow, &files, &FlowOptions::default())?;
-        assert_eq!(summary.counts.rejected, 0, "{summary:?}");
+        // The same records refused for the same reasons at the same fields,
+        // under the order engine's names (the contract's `[reasons]`).
+        let refused = |db: &triglot::Database<D>,
+                       table: &str|
+         -> Result<Vec<Refused>, triglot::Error> {
+            let sql = format!(
+                "SELECT line, reason, COALESCE(field, '') AS field FROM {table} ORDER BY line, reason"
+            );
+            db.run("reading rejects", |conn| diesel::RunQueryDsl::load(Statement::new(&sql), conn))
+        };
+        let expected = refused(db, "rejects")?;
+        assert_eq!(expected.len() as u64, g.csv.rejected);
+        assert!(g.csv.by_reason.len() > 5, "{:?}", g.csv.by_reason);
+        assert_eq!(refused(&other, "triglot_rejects")?, expected, "on {}", D::NAME);
+        assert_eq!(summary.counts.rejected, expected.len() as u64, "{summary:?}");
         let flowed = crate::harness::snapshot(&other);
         // The same rows but for the fingerprint, which each engine computes its own way.
         let strip = |s: &crate::harness::Snapshot| {
@@ -153,7 +178,41 @@ triglot::backend_test!(
         assert_eq!(strip(&flowed), strip(&engine), "on {}", D::NAME);
         assert_eq!(flowed.lines, engine.lines, "on {}", D::NAME);
         let again = run_flow(&other, &flow, &files, &FlowOptions::default())?;
-        assert_eq!(again.counts.unchanged, again.counts.read, "{again:?}");
+        // A second run writes nothing and refuses the same records again.
+        assert_eq!(again.counts.unchanged, again.counts.accepted, "{again:?}");
+        assert_eq!(again.counts.rejected, summary.counts.rejected, "{again:?}");
+        assert_eq!(crate::harness::snapshot(&other).lines, flowed.lines, "on {}", D::NAME);
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
+    reason_codes_a_contract_renames_must_be_triglots_and_well_formed,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+
+        let schema = db.introspect()?;
+        let line_of =
+            |needle: &str| ORDERS_FLOW.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+        let cases = [
+            (
+                "missing_parent = ",
+                "missing_parnet = ",
+                "\"missing_parnet\" is not a reason code of triglot's",
+            ),
+            (
+                "split_key = \"split_order\"",
+                "split_key = \"Split order\"",
+                "reason \"Split order\" is not a code",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let line = line_of(from);
+            let text = ORDERS_FLOW.replacen(from, to, 1);
+            let err = Flow::bind(&text, "orders-flow.toml", &schema).expect_err(to);
+            assert!(err.message.contains(expected), "{err}");
+            assert_eq!(err.line, line, "{err}");
+        }
         Ok(())
     }
 );

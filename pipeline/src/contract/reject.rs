@@ -76,6 +76,44 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Reason; 29] = [
+        Reason::MissingRequired,
+        Reason::InvalidNumber,
+        Reason::InvalidMoney,
+        Reason::InvalidTimestamp,
+        Reason::OutOfRange,
+        Reason::UnknownValue,
+        Reason::TooLong,
+        Reason::PatternMismatch,
+        Reason::InvalidUtf8,
+        Reason::WrongColumnCount,
+        Reason::InvalidJson,
+        Reason::DuplicateLineNo,
+        Reason::MissingOrder,
+        Reason::OrderWithoutLines,
+        Reason::ConflictingOrderFields,
+        Reason::SplitOrder,
+        Reason::DuplicateKey,
+        Reason::TotalMismatch,
+        Reason::RejectedWithOrder,
+        Reason::InvalidDecimal,
+        Reason::InvalidDate,
+        Reason::InvalidBoolean,
+        Reason::InvalidValue,
+        Reason::DivisionByZero,
+        Reason::MissingParent,
+        Reason::RejectedWithParent,
+        Reason::ConflictingParentFields,
+        Reason::MissingReference,
+        Reason::SplitKey,
+    ];
+
+    /// The reason whose code is `code`.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+
     /// The stable code.
     pub fn as_str(self) -> &'static str {
         match self {

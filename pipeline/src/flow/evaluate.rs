@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use triglot::values::SqlValue;
 
-use super::plan::{Fill, GENERATED, Meta, TablePlan};
-use crate::contract::{FieldError, Reason, Reject};
+use super::plan::{Fill, GENERATED, Join, Meta, TablePlan};
+use crate::contract::{FieldError, RawValue, Reason, Reject};
 use crate::ingest::source::{RecordData, Resolved, SourceRecord};
 use crate::transform::{EvalError, Failure, Record, Value};
 
@@ -141,7 +141,7 @@ impl Bound<'_> {
     /// The value of field slot `i` of `record`.
     pub(crate) fn field(&self, i: usize, record: &SourceRecord) -> Result<Value, Fault> {
         let slot = &self.plan.slots[i];
-        let fault = |e: FieldError| (Some(slot.name.clone()), e);
+        let fault = |e: FieldError| (Some(self.plan.shown(i).to_owned()), e);
         let at = self.at[i].as_ref().expect("field slots are resolved");
         let raw = record.data.get(at, None);
         let text = match raw {
@@ -181,7 +181,7 @@ impl Bound<'_> {
             if value == Value::Null {
                 let slot = &self.plan.slots[i];
                 return Err((
-                    Some(slot.name.clone()),
+                    Some(self.plan.shown(i).to_owned()),
                     FieldError::new(
                         Reason::MissingRequired,
                         format!("no value for key column {}", slot.name),
@@ -213,6 +213,20 @@ impl Bound<'_> {
         Ok(values)
     }
 
+    /// Whether `record` carries a value (not absent, not blank) for any of
+    /// the fields the table reads outside its key.
+    fn carries(&self, record: &SourceRecord) -> bool {
+        self.plan.slots.iter().enumerate().any(|(i, slot)| {
+            matches!(slot.fill, Fill::Field(_))
+                && !self.plan.key_slots.contains(&i)
+                && self.at[i].as_ref().is_some_and(|at| match record.data.get(at, None) {
+                    RawValue::Absent | RawValue::Null => false,
+                    RawValue::Text(t) => !t.trim().is_empty(),
+                    RawValue::NotUtf8 | RawValue::NotScalar => true,
+                })
+        })
+    }
+
     /// Refuses a row that repeats `first`'s fields with other values (a
     /// field left empty repeats nothing).
     fn agrees(&self, first: &[Value], row: &SourceRecord) -> Result<(), Fault> {
@@ -224,7 +238,7 @@ impl Bound<'_> {
             let value = self.field(i, row)?;
             if value != Value::Null && value != first[i] {
                 return Err((
-                    Some(slot.name.clone()),
+                    Some(self.plan.shown(i).to_owned()),
                     FieldError::new(
                         Reason::ConflictingParentFields,
                         format!("{value} here, {} on the family's first row", first[i]),
@@ -370,7 +384,16 @@ pub(crate) fn decide(
     children: &[(&Bound<'_>, Cow<'_, [SourceRecord]>)],
     salt: u64,
 ) -> Decided {
-    let parent_record = &parent_rows[0];
+    // Rows of one file that hold a parent and its children carry the
+    // parent's fields on one of them (the first that does); the others
+    // repeat them or leave them empty.
+    let same_rows = children.iter().any(|(bound, _)| bound.plan.join == Join::SameRows);
+    let carrier =
+        if same_rows { parent_rows.iter().position(|r| parent.carries(r)) } else { Some(0) };
+    let Some(carrier) = carrier else {
+        return missing_parent(parent, parent_rows, children);
+    };
+    let parent_record = &parent_rows[carrier];
     // Each record of the family once: a row may be the parent's and a child's,
     // and nested children are part of their parent's record.
     let mut members: Vec<Member> = parent_rows.iter().map(|r| parent.member(r)).collect();
@@ -417,7 +440,7 @@ pub(crate) fn decide(
             return refuse(&parent.file, parent_record.line, as_failure((field, e)));
         }
     };
-    for row in &parent_rows[1..] {
+    for (_, row) in parent_rows.iter().enumerate().filter(|(j, _)| *j != carrier) {
         if let Err((field, e)) = parent.agrees(&values, row) {
             return refuse(&parent.file, row.line, as_failure((field, e)));
         }
@@ -441,7 +464,14 @@ pub(crate) fn decide(
                     &bound.file,
                     record.line,
                     (
-                        None,
+                        // The key's own field: the rest is the parent's.
+                        bound
+                            .plan
+                            .key_slots
+                            .iter()
+                            .rev()
+                            .find(|&&i| matches!(bound.plan.slots[i].fill, Fill::Field(_)))
+                            .map(|&i| bound.plan.shown(i).to_owned()),
                         Reason::DuplicateKey.as_str().into(),
                         format!(
                             "({}) = ({}) appears twice in one family",
@@ -521,6 +551,43 @@ pub(crate) fn decide(
         attached: Vec::new(),
         pending: Vec::new(),
     })
+}
+
+/// Every record of a family none of whose rows carries its parent's
+/// fields, refused as `missing_parent` (the parent's key field at fault).
+fn missing_parent(
+    parent: &Bound<'_>,
+    parent_rows: &[SourceRecord],
+    children: &[(&Bound<'_>, Cow<'_, [SourceRecord]>)],
+) -> Decided {
+    let plan = parent.plan;
+    let key = parent.key_of(&plan.key_slots, &parent_rows[0]).unwrap_or_default();
+    let detail = format!(
+        "no record carries the fields of {} ({}) = ({})",
+        plan.name,
+        plan.key.join(", "),
+        key.replace('\u{1f}', ", ")
+    );
+    let field = plan.key_slots.first().map(|&i| plan.shown(i).to_owned());
+    let mut seen = HashSet::new();
+    let mut rejects = Vec::new();
+    let all = std::iter::once((parent, parent_rows))
+        .chain(children.iter().map(|(bound, records)| (*bound, &records[..])));
+    for (bound, records) in all {
+        for record in records {
+            if seen.insert((bound.file.as_str(), record.line)) {
+                rejects.push(Reject {
+                    source: bound.file.clone(),
+                    line: record.line,
+                    field: field.clone(),
+                    reason: Reason::MissingParent.as_str().to_owned(),
+                    detail: detail.clone(),
+                    raw: record.raw.clone(),
+                });
+            }
+        }
+    }
+    Decided::Rejected(rejects)
 }
 
 /// The row a `distinct` table takes from a family's records: that of the

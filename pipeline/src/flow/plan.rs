@@ -14,7 +14,7 @@ use triglot::introspect::{SchemaSnapshot, TableSnapshot, TypeClass};
 
 use super::rules::TextRules;
 use super::spec::{self, RawFlow, RawTable, RawValue};
-use crate::contract::{Case, ContractError, Format};
+use crate::contract::{Case, ContractError, Format, Reason};
 use crate::ingest::source::FileFormat;
 use crate::transform::{ColumnKind, ColumnRule, Exact, Expr, Round, Value};
 
@@ -29,6 +29,8 @@ pub struct Flow {
     /// Top-level tables with their children, in the order they are written
     /// (a table before those whose foreign keys reference it).
     pub(crate) families: Vec<Family>,
+    /// The contract's code for an engine's reason code, where it renames one.
+    pub(crate) reasons: BTreeMap<String, String>,
 }
 
 /// How one source's files are read.
@@ -98,6 +100,17 @@ pub(crate) struct TablePlan {
     pub(crate) fingerprint_column: Option<String>,
     /// The rounding of `round(x, n)` in expressions.
     pub(crate) round: Round,
+}
+
+impl TablePlan {
+    /// What a reject names for slot `i`: the source field it reads, else
+    /// the column (or input) it fills.
+    pub(crate) fn shown(&self, i: usize) -> &str {
+        match &self.slots[i].fill {
+            Fill::Field(field) => field,
+            _ => &self.slots[i].name,
+        }
+    }
 }
 
 /// How a child table's records are found beside its parent's.
@@ -345,12 +358,40 @@ impl Binder<'_> {
                 );
             }
         }
+        let mut reasons = BTreeMap::new();
+        for (from, to) in &raw.reasons {
+            if Reason::from_code(from.get_ref()).is_none() {
+                return Err(self.error(
+                    self.at(from),
+                    format!("{:?} is not a reason code of triglot's", from.get_ref()),
+                ));
+            }
+            reasons.insert(from.get_ref().clone(), self.code(to)?);
+        }
         Ok(Flow {
             name: raw.name.get_ref().clone(),
             origin: self.origin.to_owned(),
             sources,
             families,
+            reasons,
         })
+    }
+
+    /// A reason code of the contract's: lower-case letters, digits and `_`.
+    fn code(&self, code: &Spanned<String>) -> Result<String, ContractError> {
+        let text = code.get_ref();
+        if text.is_empty()
+            || text.len() > 64
+            || !text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(self.error(
+                self.at(code),
+                format!(
+                    "reason {text:?} is not a code of at most 64 lower-case letters, digits and _"
+                ),
+            ));
+        }
+        Ok(text.clone())
     }
 
     fn round(&self, r: &Spanned<String>) -> Result<Round, ContractError> {
@@ -584,18 +625,7 @@ impl Binder<'_> {
             let expr = Expr::parse(c.expr.get_ref()).map_err(|e| {
                 self.error(self.at(&c.expr), format!("check {:?}: {e}", c.name.get_ref()))
             })?;
-            let reason =
-                c.reason.as_ref().map_or_else(|| c.name.get_ref().clone(), |r| r.get_ref().clone());
-            if reason.is_empty()
-                || !reason
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            {
-                return Err(self.error(
-                    self.at(check),
-                    format!("reason {reason:?} is not a code of lower-case letters, digits and _"),
-                ));
-            }
+            let reason = self.code(c.reason.as_ref().unwrap_or(&c.name))?;
             plan.checks.push(CheckPlan { name: c.name.get_ref().clone(), expr, reason });
         }
         plan.computed = self.evaluation_order(&plan)?;

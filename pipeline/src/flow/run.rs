@@ -129,6 +129,7 @@ pub fn run_flow<D: FlowBackend>(
         options,
         counts: Counts::default(),
         by_reason: BTreeMap::new(),
+        reasons: &flow.reasons,
         batches: 0,
         grouped: flow.sources.values().filter(|s| s.grouped).map(|s| s.name.clone()).collect(),
         written: std::collections::HashMap::new(),
@@ -212,6 +213,8 @@ struct Run<'a, D: FlowBackend> {
     options: &'a FlowOptions,
     counts: Counts,
     by_reason: BTreeMap<String, u64>,
+    /// The contract's codes for the engine's reasons.
+    reasons: &'a BTreeMap<String, String>,
     batches: u64,
     /// The sources whose rows of one key are together.
     grouped: std::collections::BTreeSet<String>,
@@ -528,6 +531,7 @@ impl<D: FlowBackend> Run<'_, D> {
             return Ok(());
         }
         self.resolve(family, &mut batch)?;
+        self.rename(&mut batch.rejects);
         let accepted: usize = batch.ready.iter().map(|r| r.members.len()).sum();
         let delta = Counts {
             read: batch.records as u64,
@@ -552,6 +556,7 @@ impl<D: FlowBackend> Run<'_, D> {
                         Err(e) => return Err(e.into()),
                     }
                 }
+                self.rename(&mut rejects);
                 let rejected = rejects.len() as u64;
                 let delta = Counts { read: rejected, accepted: 0, rejected, unchanged: 0 };
                 self.write(family, &[], &rejects, delta)?;
@@ -566,6 +571,18 @@ impl<D: FlowBackend> Run<'_, D> {
             *self.by_reason.entry(r.reason.clone()).or_default() += 1;
         }
         Ok(())
+    }
+
+    /// Gives each reject the contract's code for its reason.
+    fn rename(&self, rejects: &mut [Reject]) {
+        if self.reasons.is_empty() {
+            return;
+        }
+        for r in rejects {
+            if let Some(code) = self.reasons.get(&r.reason) {
+                r.reason.clone_from(code);
+            }
+        }
     }
 
     /// Replaces the natural keys of lookup columns by the ids they name; a

@@ -5,6 +5,9 @@
 //! name = "billing"
 //! rounding = "half_even"            # how computed decimals reach a column's scale
 //!
+//! [reasons]                         # the contract's own codes for the engine's reasons
+//! duplicate_key = "duplicate_item_no"
+//!
 //! [sources.invoices]                # one input file per source, given at run time
 //! format = "csv"                    # or "jsonl"
 //! delimiter = "|"
@@ -56,6 +59,10 @@ pub(crate) struct RawFlow {
     pub(crate) sources: BTreeMap<Spanned<String>, Spanned<RawSource>>,
     #[serde(default)]
     pub(crate) tables: BTreeMap<Spanned<String>, Spanned<RawTable>>,
+    /// The contract's own codes for the engine's reasons
+    /// (`rejected_with_parent = "rejected_with_order"`).
+    #[serde(default)]
+    pub(crate) reasons: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// `[sources.<name>]`: how one input file is written.
