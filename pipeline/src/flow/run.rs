@@ -26,10 +26,15 @@ use crate::error::{Error, Result};
 use crate::ingest::sort::{Sorted, Sorter};
 use crate::ingest::source::{RecordData, Resolved, Source, SourceRecord};
 
+/// The rejects one batch holds at most: a file of nothing but refused
+/// records still commits as it goes.
+pub const REJECTS_PER_BATCH: usize = 2_000;
+
 /// How a flow runs.
 #[derive(Debug, Clone)]
 pub struct FlowOptions {
-    /// Records per transaction (about: a family is never split).
+    /// Families (a parent with its children) per transaction; a batch
+    /// also ends at [`REJECTS_PER_BATCH`] rejects.
     pub batch_size: usize,
     /// The bytes of records each table's sort holds in memory; past it,
     /// sorted runs go to anonymous temporary files.
@@ -40,7 +45,7 @@ pub struct FlowOptions {
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        Self { batch_size: 2_000, sort_memory: 64 << 20, retry: RetryPolicy::default() }
+        Self { batch_size: 1_000, sort_memory: 64 << 20, retry: RetryPolicy::default() }
     }
 }
 
@@ -404,6 +409,8 @@ struct Batch {
     ready: Vec<Ready>,
     rejects: Vec<Reject>,
     records: usize,
+    /// Families decided, written or refused.
+    families: usize,
 }
 
 impl<D: FlowBackend> Run<'_, D> {
@@ -511,7 +518,9 @@ impl<D: FlowBackend> Run<'_, D> {
                     batch.rejects.extend(rejects);
                 }
             }
-            if batch.records >= self.options.batch_size {
+            batch.families += 1;
+            if batch.families >= self.options.batch_size || batch.rejects.len() >= REJECTS_PER_BATCH
+            {
                 self.flush(family, std::mem::take(&mut batch))?;
             }
         }

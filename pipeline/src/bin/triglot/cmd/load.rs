@@ -19,8 +19,8 @@ pub(crate) struct Args {
     /// One file per source of the contract: NAME=PATH (repeat the option).
     #[arg(long = "source", value_name = "NAME=PATH", required = true)]
     sources: Vec<String>,
-    /// Records per transaction (a parent and its children are never split).
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Families (a parent with its children) per transaction.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
     /// MiB of records each table's sort holds in memory before it spills
     /// sorted runs to temporary files.
