@@ -217,6 +217,7 @@ impl<Conn> RunQueryDsl<Conn> for ValuesInsert<'_> {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Statement {
     parts: Vec<Part>,
+    cacheable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,7 +230,16 @@ enum Part {
 impl Statement {
     /// A statement starting with `sql`.
     pub fn new(sql: impl Into<String>) -> Self {
-        Self { parts: vec![Part::Sql(sql.into())] }
+        Self { parts: vec![Part::Sql(sql.into())], cacheable: false }
+    }
+
+    /// Lets the driver keep the statement prepared, for a shape that
+    /// repeats: a statement over keys cut by [`chunks`] where
+    /// [`Capabilities::null_binds`] holds. A statement with a NULL among
+    /// its values (a literal) is prepared afresh all the same.
+    pub fn cacheable(&mut self, cache: bool) -> &mut Self {
+        self.cacheable = cache;
+        self
     }
 
     /// Appends SQL text as it is.
@@ -280,7 +290,9 @@ impl Statement {
 
 impl<DB: DynamicValues> QueryFragment<DB> for Statement {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
+        if !self.cacheable || self.parts.contains(&Part::Value(SqlValue::Null)) {
+            out.unsafe_to_cache_prepared();
+        }
         for part in &self.parts {
             match part {
                 Part::Sql(sql) => out.push_sql(sql),

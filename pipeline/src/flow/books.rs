@@ -289,14 +289,17 @@ pub(crate) fn fingerprints<D: FlowBackend>(
     conn: &mut D::Connection,
     table: &str,
     keys: &[&str],
-    max_binds: usize,
+    caps: &triglot::Capabilities,
 ) -> QueryResult<std::collections::HashMap<String, i64>> {
     let mut found = std::collections::HashMap::new();
-    for chunk in keys.chunks(max_binds.saturating_sub(1).max(1)) {
+    // One bind is the table's name.
+    let caps = triglot::Capabilities { max_bind_params: caps.max_bind_params.max(2) - 1, ..*caps };
+    for chunk in triglot::values::chunks(keys, &caps, 1) {
         let mut select = Statement::new(
             "SELECT record_key, fingerprint FROM triglot_fingerprints WHERE table_name = ",
         );
         select
+            .cacheable(caps.null_binds)
             .value(SqlValue::Text(table.into()))
             .sql(" AND record_key IN (")
             .values(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))

@@ -18,8 +18,8 @@ pub(crate) struct Bound<'p> {
     pub(crate) plan: &'p TablePlan,
     /// Where each slot's field is (`None` for slots that are not fields).
     pub(crate) at: Vec<Option<Resolved>>,
-    /// The file, as reported in rejects.
-    pub(crate) file: String,
+    /// The file, as reported in rejects (shared by the members it gives).
+    pub(crate) file: std::sync::Arc<str>,
     /// The run's start, UTC (`meta = "now"`).
     pub(crate) now: chrono::NaiveDateTime,
 }
@@ -27,7 +27,7 @@ pub(crate) struct Bound<'p> {
 /// A record that read fine so far, with its file.
 #[derive(Debug)]
 pub(crate) struct Member {
-    pub(crate) file: String,
+    pub(crate) file: std::sync::Arc<str>,
     pub(crate) line: u64,
     pub(crate) raw: String,
 }
@@ -71,11 +71,11 @@ impl Ready {
         self.members
             .iter()
             .map(|m| {
-                if m.file == fault.source && m.line == fault.line {
+                if *m.file == fault.source && m.line == fault.line {
                     Reject { raw: m.raw.clone(), ..fault.clone() }
                 } else {
                     Reject {
-                        source: m.file.clone(),
+                        source: m.file.to_string(),
                         line: m.line,
                         field: None,
                         reason: Reason::RejectedWithParent.as_str().to_owned(),
@@ -97,7 +97,7 @@ impl Ready {
             .iter()
             .enumerate()
             .map(|(i, m)| Reject {
-                source: m.file.clone(),
+                source: m.file.to_string(),
                 line: m.line,
                 field: None,
                 reason: if i == 0 {
@@ -121,6 +121,33 @@ impl Ready {
 
 /// A failure of one record: the slot at fault, if one is, and why.
 pub(crate) type Fault = (Option<String>, FieldError);
+
+/// The keys of a family's children so far: a list while it is short (most
+/// families have a few children), hashed past that.
+#[derive(Default)]
+struct SeenKeys {
+    few: Vec<Vec<Value>>,
+    many: HashSet<String>,
+}
+
+impl SeenKeys {
+    const FEW: usize = 32;
+
+    /// Whether `key` is new.
+    fn insert(&mut self, key: Vec<Value>) -> bool {
+        if self.few.len() < Self::FEW {
+            if self.few.contains(&key) {
+                return false;
+            }
+            self.few.push(key);
+            return true;
+        }
+        if self.many.is_empty() {
+            self.many = self.few.iter().map(|k| key_text(k)).collect();
+        }
+        self.many.insert(key_text(&key))
+    }
+}
 
 /// The canonical text of a key value: equal values, equal text.
 pub(crate) fn key_text(values: &[Value]) -> String {
@@ -204,7 +231,7 @@ impl Bound<'_> {
                 Fill::Field(_) => self.field(i, record)?,
                 Fill::Constant(v) => v.clone(),
                 Fill::Expr(_) | Fill::Meta(Meta::Fingerprint) => Value::Null,
-                Fill::Meta(Meta::File) => Value::Text(self.file.clone()),
+                Fill::Meta(Meta::File) => Value::Text(self.file.to_string()),
                 Fill::Meta(Meta::Now) => Value::Timestamp(self.now),
                 // A parent's generated id is known once the parent is written.
                 Fill::Parent { slot, .. } => parent.get(*slot).cloned().unwrap_or(Value::Null),
@@ -252,7 +279,7 @@ impl Bound<'_> {
     /// A reject of `record` for `fault`.
     pub(crate) fn reject(&self, record: &SourceRecord, fault: Fault) -> Reject {
         Reject {
-            source: self.file.clone(),
+            source: self.file.to_string(),
             line: record.line,
             field: fault.0,
             reason: fault.1.reason.as_str().to_owned(),
@@ -397,22 +424,20 @@ pub(crate) fn decide(
     // Each record of the family once: a row may be the parent's and a child's,
     // and nested children are part of their parent's record.
     let mut members: Vec<Member> = parent_rows.iter().map(|r| parent.member(r)).collect();
-    let mut seen: HashSet<(String, u64)> =
-        members.iter().map(|m| (m.file.clone(), m.line)).collect();
     for (bound, records) in children {
-        for r in records.iter() {
-            if seen.insert((bound.file.clone(), r.line)) {
-                members.push(bound.member(r));
-            }
+        // Rows of the parent's file, or arrays in its records: members already.
+        if matches!(bound.plan.join, Join::SameRows | Join::Nested(_)) {
+            continue;
         }
+        members.extend(records.iter().map(|r| bound.member(r)));
     }
     // The record at fault gets the reason; all others of the family go with it.
     let refuse = |file: &str, line: u64, (field, reason, detail): Failed| {
         let mut rejects = Vec::with_capacity(members.len());
         for m in &members {
-            if m.file == file && m.line == line {
+            if *m.file == *file && m.line == line {
                 rejects.push(Reject {
-                    source: m.file.clone(),
+                    source: m.file.to_string(),
                     line: m.line,
                     field: field.clone(),
                     reason: reason.clone(),
@@ -421,7 +446,7 @@ pub(crate) fn decide(
                 });
             } else {
                 rejects.push(Reject {
-                    source: m.file.clone(),
+                    source: m.file.to_string(),
                     line: m.line,
                     field: None,
                     reason: Reason::RejectedWithParent.as_str().to_owned(),
@@ -449,7 +474,7 @@ pub(crate) fn decide(
     // Then the children: the parent may aggregate them.
     let mut child_values: Vec<Vec<Vec<Value>>> = Vec::with_capacity(children.len());
     for (bound, records) in children {
-        let mut seen = HashSet::new();
+        let mut seen = SeenKeys::default();
         let mut rows = Vec::with_capacity(records.len());
         for record in records.iter() {
             let mut row = match bound.read(record, &values) {
@@ -459,7 +484,7 @@ pub(crate) fn decide(
                 }
             };
             let key: Vec<Value> = bound.plan.key_slots.iter().map(|&i| row[i].clone()).collect();
-            if !seen.insert(key_text(&key)) {
+            if !seen.insert(key.clone()) {
                 return refuse(
                     &bound.file,
                     record.line,
@@ -575,9 +600,9 @@ fn missing_parent(
         .chain(children.iter().map(|(bound, records)| (*bound, &records[..])));
     for (bound, records) in all {
         for record in records {
-            if seen.insert((bound.file.as_str(), record.line)) {
+            if seen.insert((&*bound.file, record.line)) {
                 rejects.push(Reject {
-                    source: bound.file.clone(),
+                    source: bound.file.to_string(),
                     line: record.line,
                     field: field.clone(),
                     reason: Reason::MissingParent.as_str().to_owned(),
@@ -686,5 +711,24 @@ impl Fnv {
             }
         }
         self.bytes(&[0xfe]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::Exact;
+
+    #[test]
+    fn a_key_seen_before_is_found_in_a_short_list_and_past_it() {
+        let key = |n: i128| vec![Value::Number(Exact::int(n)), Value::Text("a".into())];
+        let mut seen = SeenKeys::default();
+        for n in 0..100 {
+            assert!(seen.insert(key(n)), "{n} is new");
+        }
+        for n in [0, 5, 31, 32, 33, 99] {
+            assert!(!seen.insert(key(n)), "{n} was seen");
+        }
+        assert!(seen.insert(vec![Value::Number(Exact::int(5)), Value::Text("b".into())]));
     }
 }

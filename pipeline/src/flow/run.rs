@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use triglot::values::{SqlValue, Statement};
-use triglot::{Database, ErrorKind, RetryPolicy};
+use triglot::{Capabilities, Database, ErrorKind, RetryPolicy};
 
 use super::books::{self, Counts, FlowBackend, FlowQueries};
 use super::evaluate::{Bound, Decided, Ready, decide, decide_attached};
@@ -208,7 +208,7 @@ fn open<'p>(
         };
         at.push(Some(resolved));
     }
-    let bound = Bound { plan, at, file: path.display().to_string(), now };
+    let bound = Bound { plan, at, file: path.display().to_string().into(), now };
     Ok(Opened { source, bound })
 }
 
@@ -601,7 +601,7 @@ impl<D: FlowBackend> Run<'_, D> {
             std::iter::once(&family.parent).chain(&family.children).collect();
         let mut ids: BTreeMap<(usize, usize), std::collections::HashMap<String, i64>> =
             BTreeMap::new();
-        let max_binds = self.db.capabilities().max_bind_params.max(2);
+        let caps = self.db.capabilities();
         for (t, plan) in tables.iter().enumerate() {
             for (i, slot) in plan.slots[..plan.columns.len()].iter().enumerate() {
                 let Some(lookup) = &slot.lookup else { continue };
@@ -613,26 +613,11 @@ impl<D: FlowBackend> Run<'_, D> {
                     .collect();
                 wanted.sort_unstable();
                 wanted.dedup();
-                let mut found = std::collections::HashMap::new();
-                for chunk in wanted.chunks(max_binds - 1) {
-                    let mut select = Statement::new("SELECT CAST(t.");
-                    select.ident(lookup.key.as_str()).sql(" AS CHAR(255)) AS k, CAST(t.");
-                    select
-                        .ident(lookup.target.as_str())
-                        .sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
-                    select
-                        .ident(lookup.table.as_str())
-                        .sql(" t WHERE t.")
-                        .ident(lookup.key.as_str());
-                    select
-                        .sql(" IN (")
-                        .values(chunk.iter().map(|k| key_value(&slot.rule, k)))
-                        .sql(")");
-                    let pairs = self.db.run("looking up ids", |conn| conn.pairs(&select))?;
-                    for p in pairs {
-                        found.insert(p.k.unwrap_or_default().trim_end().to_owned(), p.n);
-                    }
-                }
+                let keys: Vec<SqlValue> = wanted.iter().map(|k| key_value(&slot.rule, k)).collect();
+                let (table, key, target) = (&lookup.table, &lookup.key, &lookup.target);
+                let found = self.db.run("looking up ids", |conn| {
+                    stored_ids::<D>(conn, table, key, target, keys, caps)
+                })?;
                 ids.insert((t, i), found);
             }
         }
@@ -708,7 +693,7 @@ impl<D: FlowBackend> Run<'_, D> {
         delta: Counts,
     ) -> triglot::Result<()> {
         let writes = self.db.writes();
-        let max_binds = writes.capabilities().max_bind_params;
+        let caps = writes.capabilities();
         let parent = &family.parent;
         let run_id = self.run_id;
         let mut attached_wrote = Vec::new();
@@ -718,20 +703,14 @@ impl<D: FlowBackend> Run<'_, D> {
                 Some(column) => {
                     let keys: Vec<String> = ready.iter().map(|r| r.key_text.clone()).collect();
                     let values = ready.iter().map(|r| r.key[0].clone()).collect();
-                    let known = stored_ids::<D>(
-                        conn,
-                        &parent.name,
-                        &parent.key[0],
-                        column,
-                        values,
-                        max_binds,
-                    )?;
+                    let known =
+                        stored_ids::<D>(conn, &parent.name, &parent.key[0], column, values, caps)?;
                     (keys, known)
                 }
                 None => {
                     let keys: Vec<String> = ready.iter().map(|r| record_key(&r.key_text)).collect();
                     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                    let known = books::fingerprints::<D>(conn, &parent.name, &key_refs, max_binds)?;
+                    let known = books::fingerprints::<D>(conn, &parent.name, &key_refs, caps)?;
                     (keys, known)
                 }
             };
@@ -747,22 +726,13 @@ impl<D: FlowBackend> Run<'_, D> {
                 .map(|(r, _)| r.members.len() as u64)
                 .sum();
             if !changed.is_empty() {
-                let (fills, wrote) = write_attached::<D>(
-                    conn,
-                    family,
-                    ready,
-                    &changed,
-                    &writes,
-                    max_binds,
-                    &self.written,
-                )?;
+                let (fills, wrote) =
+                    write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
                 attached_wrote = wrote;
                 let filled = |c: usize, t: usize, r: usize, row: &[SqlValue]| -> Vec<SqlValue> {
                     let mut row = row.to_vec();
-                    for (slot, value) in row.iter_mut().enumerate() {
-                        if let Some(id) = fills.get(&(c, t, r, slot)) {
-                            *value = SqlValue::Int(*id);
-                        }
+                    for &(slot, id) in fills.get(&(c, t, r)).into_iter().flatten() {
+                        row[slot] = SqlValue::Int(id);
                     }
                     row
                 };
@@ -780,7 +750,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 let ids = match family.children.iter().find_map(|c| c.generated_link.as_deref()) {
                     Some(id) => {
                         let keys = changed.iter().map(|(r, _)| r.key[0].clone()).collect();
-                        stored_ids::<D>(conn, &parent.name, &parent.key[0], id, keys, max_binds)?
+                        stored_ids::<D>(conn, &parent.name, &parent.key[0], id, keys, caps)?
                     }
                     None => Default::default(),
                 };
@@ -815,7 +785,7 @@ impl<D: FlowBackend> Run<'_, D> {
                             rows.push(row);
                         }
                     }
-                    delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), max_binds)?;
+                    delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), caps)?;
                     if !rows.is_empty() {
                         writes.bulk_insert_values(conn, &child.name, &child.columns, &rows)?;
                     }
@@ -870,11 +840,12 @@ fn stored_ids<D: FlowBackend>(
     key: &str,
     id: &str,
     keys: Vec<SqlValue>,
-    max_binds: usize,
+    caps: &Capabilities,
 ) -> diesel::QueryResult<std::collections::HashMap<String, i64>> {
     let mut ids = std::collections::HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(max_binds.max(1)) {
+    for chunk in triglot::values::chunks(&keys, caps, 1) {
         let mut select = Statement::new("SELECT CAST(t.");
+        select.cacheable(caps.null_binds);
         select.ident(key).sql(" AS CHAR(255)) AS k, CAST(t.");
         select.ident(id).sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
         select.ident(table).sql(" t WHERE t.").ident(key);
@@ -886,24 +857,27 @@ fn stored_ids<D: FlowBackend>(
     Ok(ids)
 }
 
+/// The ids lookups take from attached rows written in the same batch, by
+/// (changed family, table of the family, row): (slot, id).
+type Fills = std::collections::HashMap<(usize, usize, usize), Vec<(usize, i64)>>;
+
+/// Attached rows committed, by (table, key): their fingerprints.
+type Wrote = Vec<((String, String), i64)>;
+
 /// Upserts the rows the attached tables take from the changed families
 /// (and those a pending lookup waits for), then reads the ids the pending
-/// lookups name: by (changed family, table, row, slot).
-#[allow(clippy::type_complexity)]
+/// lookups name.
 fn write_attached<D: FlowBackend>(
     conn: &mut D::Connection,
     family: &Family,
     ready: &[Ready],
     changed: &[(&Ready, &String)],
     writes: &triglot::write::Writes<D>,
-    max_binds: usize,
     written: &std::collections::HashMap<(String, String), i64>,
-) -> diesel::QueryResult<(
-    std::collections::HashMap<(usize, usize, usize, usize), i64>,
-    Vec<((String, String), i64)>,
-)> {
+) -> diesel::QueryResult<(Fills, Wrote)> {
+    let caps = writes.capabilities();
     let tables: Vec<&TablePlan> = std::iter::once(&family.parent).chain(&family.children).collect();
-    let mut fills = std::collections::HashMap::new();
+    let mut fills = Fills::new();
     let mut wrote = Vec::new();
     if family.attached.is_empty() {
         return Ok((fills, wrote));
@@ -960,7 +934,7 @@ fn write_attached<D: FlowBackend>(
     }
     let mut found = BTreeMap::new();
     for ((table, key, target), keys) in wanted {
-        let ids = stored_ids::<D>(conn, &table, &key, &target, keys, max_binds)?;
+        let ids = stored_ids::<D>(conn, &table, &key, &target, keys, caps)?;
         found.insert(table, ids);
     }
     for (c, (r, _)) in changed.iter().enumerate() {
@@ -971,7 +945,7 @@ fn write_attached<D: FlowBackend>(
                     format!("{} {key:?} was written but is not found", l.table).into(),
                 )
             })?;
-            fills.insert((c, *t, *row, *slot), *id);
+            fills.entry((c, *t, *row)).or_default().push((*slot, *id));
         }
     }
     Ok((fills, wrote))
@@ -1035,12 +1009,13 @@ fn delete_children<'k, D: FlowBackend>(
     conn: &mut D::Connection,
     child: &TablePlan,
     keys: impl Iterator<Item = &'k [SqlValue]>,
-    max_binds: usize,
+    caps: &Capabilities,
 ) -> diesel::QueryResult<()> {
     let keys: Vec<&[SqlValue]> = keys.collect();
     let per = child.link_columns.len().max(1);
-    for chunk in keys.chunks((max_binds / per).max(1)) {
+    for chunk in triglot::values::chunks(&keys, caps, per) {
         let mut delete = Statement::new("DELETE FROM ");
+        delete.cacheable(caps.null_binds);
         delete.ident(child.name.as_str()).sql(" WHERE ");
         if per == 1 {
             delete.ident(child.link_columns[0].as_str()).sql(" IN (");

@@ -55,13 +55,31 @@ pub enum Round {
     Refuse,
 }
 
-fn gcd(mut a: i128, mut b: i128) -> i128 {
-    a = a.abs();
-    b = b.abs();
-    while b != 0 {
-        (a, b) = (b, a % b);
+/// The greatest common divisor of `|a|` and `|b|`, at least 1. Whole
+/// numbers (a denominator of 1) and values within 64 bits skip 128-bit
+/// division, which is most of the cost of exact arithmetic.
+fn gcd(a: i128, b: i128) -> i128 {
+    let (a, b) = (a.unsigned_abs(), b.unsigned_abs());
+    if a == 1 || b == 1 {
+        return 1;
     }
-    a.max(1)
+    let g = match (u64::try_from(a), u64::try_from(b)) {
+        (Ok(mut a), Ok(mut b)) => {
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            u128::from(a)
+        }
+        _ => {
+            let (mut a, mut b) = (a, b);
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        }
+    };
+    // At most |i128::MIN| = 2^127, which only gcd(i128::MIN, 0) reaches.
+    i128::try_from(g).unwrap_or(i128::MAX).max(1)
 }
 
 /// `10^n`, if it fits.
@@ -84,7 +102,7 @@ impl Exact {
             return Err(ExactError::DivisionByZero);
         }
         let g = gcd(num, den);
-        let (mut num, mut den) = (num / g, den / g);
+        let (mut num, mut den) = if g == 1 { (num, den) } else { (num / g, den / g) };
         if den < 0 {
             num = num.checked_neg().ok_or(ExactError::Overflow)?;
             den = den.checked_neg().ok_or(ExactError::Overflow)?;
@@ -327,6 +345,17 @@ mod tests {
         assert_eq!(x("1").checked_div(Exact::ZERO), Err(ExactError::DivisionByZero));
         assert_eq!(big.to_scaled(2, Round::HalfUp), Err(ExactError::Overflow));
         assert_eq!(Exact::parse("1".repeat(60).as_str()), Err(ExactError::Overflow));
+    }
+
+    #[test]
+    fn lowest_terms_hold_past_64_bits_and_at_the_edges() -> Result<(), ExactError> {
+        let wide = i128::from(u64::MAX) * 6;
+        assert_eq!(Exact::ratio(wide, 4)?, Exact::ratio(i128::from(u64::MAX) * 3, 2)?);
+        assert_eq!(Exact::ratio(i128::MIN, 2)?, Exact::int(i128::MIN / 2));
+        assert_eq!(Exact::ratio(i128::MIN, 1)?, Exact::int(i128::MIN));
+        assert_eq!(Exact::ratio(6, -4)?, Exact::ratio(-3, 2)?);
+        assert_eq!(Exact::ratio(0, 7)?, Exact::ZERO);
+        Ok(())
     }
 
     #[test]
