@@ -555,3 +555,44 @@ triglot::backend_test!(declared_null_texts_are_null_and_a_pattern_mismatch_is_re
     // lower-case "null" is text.
     assert_eq!(notes, [None, None, None, Some("gift wrap".to_owned()), Some("null".to_owned())]);
 });
+
+triglot::backend_test!(a_nul_byte_and_a_huge_record_are_rejects_and_the_run_completes, |db| {
+    use triglot_pipeline::contract::{ORDERS_FLOW, STORED_TEXT_BYTES};
+    use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 40, 0.0);
+    let csv = dir.path().join("orders.csv");
+    let text = std::fs::read(&csv).unwrap();
+    let mut lines: Vec<Vec<u8>> = text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+    // Line 3: a NUL in its note. Line 5: a note of 200 KiB.
+    lines[2].extend_from_slice(b"bad\0note");
+    lines[4].extend(std::iter::repeat_n(b'x', 200 * 1024));
+    std::fs::write(&csv, lines.join(&b'\n')).unwrap();
+
+    for again in [false, true] {
+        let s = run(db, &Contract::builtin_csv(), std::slice::from_ref(&csv));
+        assert_eq!(s.records_read, s.records_accepted + s.records_rejected);
+        let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+        let nul = stored.iter().find(|r| r.line == 3).expect("line 3 refused");
+        assert_eq!((nul.reason.as_str(), nul.field.as_deref()), ("invalid_value", Some("note")));
+        assert!(nul.raw.contains("bad\u{FFFD}note"), "{:?}", nul.raw);
+        let huge = stored.iter().find(|r| r.line == 5).expect("line 5 refused");
+        assert_eq!(huge.reason, "too_long", "{huge:?}");
+        assert!(huge.raw.len() <= STORED_TEXT_BYTES && huge.raw.ends_with("more bytes]"));
+        let w = &s.written;
+        if again {
+            assert_eq!((w.orders_inserted, w.orders_updated), (0, 0), "{s:?}");
+        } else {
+            assert!(w.orders_inserted > 30, "{s:?}");
+        }
+    }
+
+    // The flow engine refuses them alike.
+    let other = triglot::testing::TestDb::<D>::new("nul_flow", &MIGRATIONS);
+    let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &other.introspect().unwrap()).unwrap();
+    let files = std::collections::BTreeMap::from([("rows".to_string(), csv.clone())]);
+    let summary = run_flow(&other, &flow, &files, &FlowOptions::default()).unwrap();
+    assert_eq!(summary.rejects_by_reason.get("invalid_value"), Some(&1), "{summary:?}");
+    assert_eq!(summary.rejects_by_reason.get("too_long"), Some(&1), "{summary:?}");
+});

@@ -29,7 +29,7 @@ use toml::Spanned;
 pub use self::field::RawValue;
 pub use self::parse::Rounding;
 pub(crate) use self::parse::offset as parse_offset;
-pub use self::reject::{FieldError, Reason, Reject};
+pub use self::reject::{FieldError, Reason, Reject, STORED_TEXT_BYTES, storable_text};
 pub use self::spec::{Case, Column, FieldSpec, FieldType, Format, Target, Value};
 
 /// The text of the built-in CSV contract.

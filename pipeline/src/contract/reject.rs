@@ -190,6 +190,25 @@ pub struct Reject {
     pub raw: String,
 }
 
+/// The most bytes of a reject's detail or raw text that are stored: well
+/// within a MySQL `TEXT` column (65,535 bytes).
+pub const STORED_TEXT_BYTES: usize = 16 * 1024;
+
+/// `text` as a reject stores it: NUL (which PostgreSQL cannot store) as
+/// U+FFFD, and past [`STORED_TEXT_BYTES`] cut at a character boundary with
+/// the cut marked by how many bytes were left out.
+pub fn storable_text(text: &str) -> String {
+    let text = if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text.to_owned() };
+    if text.len() <= STORED_TEXT_BYTES {
+        return text;
+    }
+    let mut end = STORED_TEXT_BYTES - 64;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [truncated: {} more bytes]", &text[..end], text.len() - end)
+}
+
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.source, self.line)?;
@@ -197,5 +216,32 @@ impl fmt::Display for Reject {
             write!(f, ": {field}")?;
         }
         write!(f, ": {} ({})", self.reason, self.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_has_no_nul_and_a_marked_bounded_length() {
+        assert_eq!(storable_text("a\0b"), "a\u{FFFD}b");
+        assert_eq!(storable_text("plain"), "plain");
+        let long = "é".repeat(STORED_TEXT_BYTES);
+        let stored = storable_text(&long);
+        assert!(stored.len() <= STORED_TEXT_BYTES, "{}", stored.len());
+        assert!(stored.ends_with("more bytes]"), "{}", &stored[stored.len() - 40..]);
+        let kept = stored.split('…').next().unwrap();
+        assert!(kept.chars().all(|c| c == 'é'));
+        let left_out: usize = stored
+            .rsplit("truncated: ")
+            .next()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(kept.len() + left_out, long.len());
     }
 }

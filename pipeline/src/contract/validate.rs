@@ -7,6 +7,13 @@ use crate::model::OrderStatus;
 
 /// Checks text against the contract's rules and the model's.
 pub(crate) fn text(spec: &FieldSpec, value: &str) -> Result<(), FieldError> {
+    // PostgreSQL stores no NUL in text: refused everywhere, alike.
+    if value.contains('\0') {
+        return Err(FieldError::new(
+            Reason::InvalidValue,
+            "text holds a NUL character, which PostgreSQL refuses",
+        ));
+    }
     let chars = value.chars().count();
     if let Some(max) = spec.max_length
         && chars > max

@@ -15,7 +15,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use triglot::values::{SqlValue, Statement};
 use triglot::{Database, Dialect};
 
-use crate::contract::Reject;
+use crate::contract::{Reject, storable_text};
 
 /// The prefix of the engine's tables.
 pub const BOOK_PREFIX: &str = "triglot_";
@@ -267,8 +267,8 @@ pub(crate) fn reject_rows(run_id: i64, rejects: &[Reject]) -> Vec<Vec<SqlValue>>
                 int(r.line),
                 r.field.clone().map_or(SqlValue::Null, SqlValue::Text),
                 SqlValue::Text(r.reason.clone()),
-                SqlValue::Text(r.detail.replace('\0', "\u{FFFD}")),
-                SqlValue::Text(r.raw.replace('\0', "\u{FFFD}")),
+                SqlValue::Text(storable_text(&r.detail)),
+                SqlValue::Text(storable_text(&r.raw)),
             ]
         })
         .collect()

@@ -369,8 +369,8 @@ impl<D: OrderBackend> Batch<'_, D> {
                 line: i64::try_from(r.line).unwrap_or(i64::MAX),
                 field: r.field.clone(),
                 reason: r.reason.clone(),
-                detail: r.detail.clone(),
-                raw: r.raw.clone(),
+                detail: crate::contract::storable_text(&r.detail),
+                raw: crate::contract::storable_text(&r.raw),
                 created_at: now,
             })
             .collect();
