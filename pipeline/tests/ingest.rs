@@ -596,3 +596,42 @@ triglot::backend_test!(a_nul_byte_and_a_huge_record_are_rejects_and_the_run_comp
     assert_eq!(summary.rejects_by_reason.get("invalid_value"), Some(&1), "{summary:?}");
     assert_eq!(summary.rejects_by_reason.get("too_long"), Some(&1), "{summary:?}");
 });
+
+triglot::backend_test!(an_order_whose_lines_sum_past_bigint_is_out_of_range, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    let head = "order_id,customer_id,customer_name,customer_email,customer_country,status,currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note";
+    let order = "C-1,Cat,c@example.com,DE,paid,EUR,2026-11-20T10:00:00Z,";
+    let rows = [
+        format!("BIG-1,{order},1,SKU-1,1,50000000000000000.00,,"),
+        "BIG-1,,,,,,,,,2,SKU-2,1,50000000000000000.00,,".to_string(),
+        format!("BIG-2,{order},1,SKU-1,2,50000000000000000.00,,"),
+        format!("OK-1,{order},1,SKU-1,2,1.50,,"),
+    ];
+    std::fs::write(&csv, format!("{head}\n{}\n", rows.join("\n"))).unwrap();
+    let s = run(db, &Contract::builtin_csv(), std::slice::from_ref(&csv));
+    assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (4, 1, 3), "{s:?}");
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let got: Vec<(i64, &str, Option<&str>)> =
+        stored.iter().map(|r| (r.line, r.reason.as_str(), r.field.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            (2, "out_of_range", Some("total")),
+            (3, "rejected_with_order", None),
+            (4, "out_of_range", Some("total"))
+        ]
+    );
+    let orders = snapshot(db).orders;
+    assert_eq!(orders.len(), 1);
+
+    // The flow's exact arithmetic refuses the same orders.
+    use triglot_pipeline::contract::ORDERS_FLOW;
+    use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+    let other = triglot::testing::TestDb::<D>::new("big_flow", &MIGRATIONS);
+    let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &other.introspect().unwrap()).unwrap();
+    let files = std::collections::BTreeMap::from([("rows".to_string(), csv.clone())]);
+    let summary = run_flow(&other, &flow, &files, &FlowOptions::default()).unwrap();
+    assert_eq!(summary.rejects_by_reason.get("out_of_range"), Some(&2), "{summary:?}");
+    assert_eq!(summary.counts.accepted, 1, "{summary:?}");
+});

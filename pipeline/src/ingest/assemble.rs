@@ -10,7 +10,7 @@ use super::sort::{Sorted, Sorter};
 use super::source::{RecordData, Resolved, Source, SourceRecord, json_at};
 use crate::contract::{Contract, FieldError, FieldSpec, RawValue, Reason, Reject, Target, Value};
 use crate::error::{Error, Result};
-use crate::model::{NewCustomer, OrderStatus, line_amount_cents};
+use crate::model::{NewCustomer, OrderStatus, order_total_cents};
 use crate::writer::{LineRecord, OrderRecord};
 
 /// What assembling produces: an order ready to write, or a refused record.
@@ -288,10 +288,7 @@ impl Group {
         }
         let lines: Vec<&LinePart> =
             self.members.iter().filter_map(|m| m.line_part.as_ref()).collect();
-        let total: i64 = lines
-            .iter()
-            .map(|l| line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp))
-            .sum();
+        let total = order_total(lines.iter().copied());
         if self.members.iter().all(|m| m.failure.is_none()) {
             if lines.is_empty() {
                 let error = FieldError::new(
@@ -299,12 +296,21 @@ impl Group {
                     format!("order {:?} has no lines", self.key),
                 );
                 self.members[0].fail(Failure::record(error));
-            } else if let Some(declared) = order.total.filter(|t| *t != total) {
-                let detail = format!("declared total {declared} cents, the lines sum to {total}");
-                self.members[0].fail(Failure::of(
-                    Target::Total,
-                    FieldError::new(Reason::TotalMismatch, detail),
-                ));
+            } else {
+                match total {
+                    Err(failure) => self.members[0].fail(failure),
+                    Ok(total) => {
+                        if let Some(declared) = order.total.filter(|t| *t != total) {
+                            let detail = format!(
+                                "declared total {declared} cents, the lines sum to {total}"
+                            );
+                            self.members[0].fail(Failure::of(
+                                Target::Total,
+                                FieldError::new(Reason::TotalMismatch, detail),
+                            ));
+                        }
+                    }
+                }
             }
         }
 
@@ -334,12 +340,25 @@ impl Group {
     }
 }
 
-/// The order to write from its parts; its total is the sum of its lines.
+/// The sum of `lines`' amounts; one that no BIGINT holds refuses the order.
+fn order_total<'l>(lines: impl Iterator<Item = &'l LinePart>) -> Result<i64, Failure> {
+    order_total_cents(lines.map(|l| (l.quantity, l.unit_price_cents, l.discount_bp))).ok_or_else(
+        || {
+            Failure::of(
+                Target::Total,
+                FieldError::new(
+                    Reason::OutOfRange,
+                    "the lines' amounts sum to more than a BIGINT holds",
+                ),
+            )
+        },
+    )
+}
+
+/// The order to write from its parts; its total (checked to fit before) is
+/// the sum of its lines.
 fn build_record(order: OrderPart, lines: Vec<LinePart>, source: &str) -> OrderRecord {
-    let total_cents = lines
-        .iter()
-        .map(|l| line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp))
-        .sum();
+    let total_cents = order_total(lines.iter()).unwrap_or(i64::MAX);
     OrderRecord {
         customer: NewCustomer {
             external_id: order.customer_id,
@@ -732,10 +751,7 @@ fn nested_order(
             format!("order {key:?} has no lines"),
         )));
     }
-    let total: i64 = lines
-        .iter()
-        .map(|l| line_amount_cents(l.quantity, l.unit_price_cents, l.discount_bp))
-        .sum();
+    let total = order_total(lines.iter())?;
     if let Some(declared) = order.total.filter(|t| *t != total) {
         let detail = format!("declared total {declared} cents, the lines sum to {total}");
         return Err(Failure::of(Target::Total, FieldError::new(Reason::TotalMismatch, detail)));

@@ -14,7 +14,9 @@ mod reject;
 pub use customer::{Customer, CustomerQueries, NewCustomer};
 pub use ingest_run::{IngestRun, IngestRunQueries, NewIngestRun, RunStatus, RunUpdate};
 pub use order::{NewOrder, Order, OrderQueries, OrderStatus, StatusTotal};
-pub use order_line::{NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents};
+pub use order_line::{
+    NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents, order_total_cents,
+};
 pub use reject::{NewReject, Reject, RejectQueries};
 
 /// Every query of the order model; implemented for any connection that can run them.

@@ -51,10 +51,34 @@ impl OrderLine {
 /// assert_eq!(triglot_pipeline::model::line_amount_cents(1, 5, Some(5_000)), 3); // 2.5 → 3
 /// ```
 pub fn line_amount_cents(quantity: i32, unit_price_cents: i64, discount_bp: Option<i32>) -> i64 {
+    i64::try_from(line_amount(quantity, unit_price_cents, discount_bp)).unwrap_or(i64::MAX)
+}
+
+/// A line's amount in cents, exactly: no i32 and i64 operands overflow it.
+fn line_amount(quantity: i32, unit_price_cents: i64, discount_bp: Option<i32>) -> i128 {
     let gross = i128::from(quantity) * i128::from(unit_price_cents);
     let kept = 10_000 - i128::from(discount_bp.unwrap_or(0));
-    let amount = (gross * kept + 5_000).div_euclid(10_000);
-    i64::try_from(amount).unwrap_or(i64::MAX)
+    (gross * kept + 5_000).div_euclid(10_000)
+}
+
+/// An order's total in cents: the sum of its lines' amounts
+/// (`(quantity, unit_price_cents, discount_bp)` each), or `None` when it
+/// does not fit a BIGINT.
+///
+/// # Example
+///
+/// ```
+/// use triglot_pipeline::model::order_total_cents;
+///
+/// assert_eq!(order_total_cents([(3, 333, Some(1_000)), (1, 100, None)]), Some(999));
+/// assert_eq!(order_total_cents([(2, i64::MAX, None)]), None);
+/// ```
+pub fn order_total_cents(lines: impl IntoIterator<Item = (i32, i64, Option<i32>)>) -> Option<i64> {
+    let mut total: i128 = 0;
+    for (quantity, price, discount) in lines {
+        total = total.checked_add(line_amount(quantity, price, discount))?;
+    }
+    i64::try_from(total).ok()
 }
 
 /// A line to insert; `order_id` is filled in by the writer.
