@@ -808,3 +808,24 @@ const CHECK_NAMES: &[&str] = &[
     "runs.not_reconciling",
     "runs.failed",
 ];
+
+triglot::backend_test!(accepted_lines_of_large_amounts_are_summed_without_overflow, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("large.csv");
+    // 3 × 10,000,000,000,000.00 with 10 % off and 7 × 0.13 with 33.33 % off:
+    // q × p × (10000 − d) is past a BIGINT for the first line, the amounts are not.
+    std::fs::write(
+        &csv,
+        "order_id,customer_id,customer_name,customer_email,customer_country,status,currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note\n\
+         LARGE-1,C-1,Cat,c@example.com,DE,paid,EUR,2026-11-20T10:00:00Z,,1,SKU-1,3,10000000000000.00,10,\n\
+         LARGE-1,,,,,,,,,2,SKU-2,7,0.13,33.33,\n\
+         LARGE-2,C-1,Cat,c@example.com,DE,paid,EUR,2026-11-21T10:00:00Z,,1,SKU-1,99999,92233720368547.75,99.99,\n",
+    )
+    .unwrap();
+    let s = ingest(db, &Contract::builtin_csv(), &[csv], &IngestOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(s.records_rejected, 0, "{s:?}");
+    let report = build(db, &options(at(2026, 11, 25, 6, 0, 0, 0))).unwrap();
+    assert_eq!(value(&report, "consistency.order_total_matches_lines"), 0.0);
+    assert_eq!(report.check("consistency.order_total_matches_lines").unwrap().status, Status::Pass);
+});

@@ -107,9 +107,16 @@ impl<D: OrderBackend> Sql<D> {
     /// Orders of the window with lines whose total is not the sum of their
     /// lines' amounts (`quantity × price × (1 − discount)`, half up to the cent).
     pub(crate) fn totals_not_matching(&self) -> String {
-        let amount = D::int_div(
-            "l.quantity * l.unit_price_cents * (10000 - COALESCE(l.discount_bp, 0)) + 5000",
-            "10000",
+        // q × p × (10000 − d) / 10000, half up, without its 64-bit overflow:
+        // with p = 10000·p1 + p0 it is q·p1·(10000 − d) (about the amount
+        // itself) plus the rounded q·p0·(10000 − d) / 10000 (below 2^58).
+        // Exact for what the contract accepts (q ≥ 1, p ≥ 0, 0 ≤ d ≤ 10000).
+        let kept = "(10000 - COALESCE(l.discount_bp, 0))";
+        let high = format!("({})", D::int_div("l.unit_price_cents", "10000"));
+        let low = format!("(l.unit_price_cents - 10000 * {high})");
+        let amount = format!(
+            "l.quantity * ({kept} * {high}) + ({})",
+            D::int_div(&format!("l.quantity * {low} * {kept} + 5000"), "10000")
         );
         let window = self.window("o.placed_at");
         format!(
