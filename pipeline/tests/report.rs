@@ -829,3 +829,39 @@ triglot::backend_test!(accepted_lines_of_large_amounts_are_summed_without_overfl
     assert_eq!(value(&report, "consistency.order_total_matches_lines"), 0.0);
     assert_eq!(report.check("consistency.order_total_matches_lines").unwrap().status, Status::Pass);
 });
+
+triglot::backend_test!(
+    allowed_values_with_quotes_and_backslashes_are_literals_on_every_backend,
+    |db| {
+        use triglot_pipeline::contract::BUILTIN_CSV;
+
+        let dir = tempfile::tempdir().unwrap();
+        generated(dir.path(), 30, 0.0);
+        ingest_csv(db, dir.path());
+        // Values no stored row holds, spelled to break a naive literal: a lone
+        // backslash (MySQL's escape), a quote, both.
+        let odd = r#"allowed = ["EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CZK", "BRL", "CNY", "INR", "A\\", "it's", "\\'", "\\\\"]"#;
+        let toml = BUILTIN_CSV.replacen(
+        r#"allowed = ["EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CZK", "BRL", "CNY", "INR"]"#,
+        odd,
+        1,
+    );
+        assert_ne!(toml, BUILTIN_CSV, "the currency rule was edited");
+        let contract = Contract::from_toml(&toml, "odd.toml").unwrap();
+        let report =
+            build(db, &ReportOptions { contract, ..options(at(2026, 11, 25, 6, 0, 0, 0)) })
+                .unwrap();
+        assert_eq!(value(&report, "contract.order.currency"), 0.0);
+
+        // And one value that is not in the list is counted.
+        let toml =
+            BUILTIN_CSV.replacen("\"EUR\", ", "", 1).replacen("\"INR\"]", "\"INR\", \"\\\\'\"]", 1);
+        let contract = Contract::from_toml(&toml, "odd.toml").unwrap();
+        let report =
+            build(db, &ReportOptions { contract, ..options(at(2026, 11, 25, 6, 0, 0, 0)) })
+                .unwrap();
+        let eur = crate::harness::snapshot(db).orders.iter().filter(|o| o.3 == "EUR").count();
+        assert!(eur > 0);
+        assert_eq!(value(&report, "contract.order.currency"), eur as f64);
+    }
+);

@@ -33,6 +33,9 @@ pub trait OrderBackend: Dialect<Connection: ModelConnection + ReportQueries> {
     /// The UTC day of a timestamp expression as `YYYY-MM-DD` text.
     fn day_text(expr: &str) -> String;
 
+    /// Text as a quoted SQL literal, whatever characters it holds.
+    fn text_literal(text: &str) -> String;
+
     /// Inserts customers, or updates name, email and country of those whose
     /// `external_id` exists (the toolkit's generic upsert).
     ///
@@ -148,6 +151,10 @@ macro_rules! order_backend {
 
             fn day_text(expr: &str) -> String {
                 (spelling::$spell.day_text)(expr)
+            }
+
+            fn text_literal(text: &str) -> String {
+                (spelling::$spell.text_literal)(text)
             }
 
             fn upsert_customers(

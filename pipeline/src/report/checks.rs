@@ -13,11 +13,6 @@ pub(crate) fn literal(t: NaiveDateTime) -> String {
     format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.f"))
 }
 
-/// A text SQL literal.
-fn text_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// The SQL of the report, for one dialect and window.
 pub(crate) struct Sql<D> {
     since: String,
@@ -170,7 +165,7 @@ impl<D: OrderBackend> Sql<D> {
                 broken.push(format!("{} > {max}", D::char_length(column)));
             }
             if let Some(allowed) = &spec.allowed {
-                let list: Vec<String> = allowed.iter().map(|a| text_literal(a)).collect();
+                let list: Vec<String> = allowed.iter().map(|a| D::text_literal(a)).collect();
                 broken.push(format!("{column} NOT IN ({})", list.join(", ")));
             }
         }
