@@ -199,7 +199,8 @@ pub fn run_demo<D: OrderBackend>(
     let writer = OrderWriter::new(db);
     let started = Instant::now();
     let mut written = WriteSummary::default();
-    let mut batch = Vec::with_capacity(batch_size);
+    // A batch size may exceed what memory holds; the batch grows as it fills.
+    let mut batch = Vec::with_capacity(batch_size.min(4_096));
     let mut outcome = Ok(());
     for record in data.records() {
         batch.push(record);

@@ -730,3 +730,46 @@ fn load_fills_a_schema_of_its_own_and_report_derives_its_checks_from_the_catalog
     assert!(page.contains(r#"aria-label="rows per table""#), "{page}");
     assert!(external_references(&page).is_empty(), "{:?}", external_references(&page));
 }
+
+#[test]
+fn arguments_at_the_edges_of_their_types_give_results_or_clear_errors_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("edges.db").display());
+    // The largest batch: one transaction for everything.
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "demo",
+        "--orders",
+        "20",
+        "--batch-size",
+        &u64::MAX.to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("20 new"), "{}", stdout(&out));
+
+    // Days every backend stores report; others are refused by name.
+    let out = triglot(&["--database-url", &url, "report", "--day", "9999-12-31"]);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("9999-12-31"), "{}", stdout(&out));
+    for (option, value) in
+        [("--day", "+262142-12-31"), ("--day", "0999-12-31"), ("--day", "-0001-01-01")]
+    {
+        let out = triglot(&["--database-url", &url, "report", &format!("{option}={value}")]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("--day") && err.contains("outside the years 1000 to 9999"), "{err}");
+    }
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "report",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "+262142-12-31T00:00:00",
+    ]);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -635,3 +635,41 @@ triglot::backend_test!(an_order_whose_lines_sum_past_bigint_is_out_of_range, |db
     assert_eq!(summary.rejects_by_reason.get("out_of_range"), Some(&2), "{summary:?}");
     assert_eq!(summary.counts.accepted, 1, "{summary:?}");
 });
+
+triglot::backend_test!(times_outside_the_years_every_backend_stores_are_rejects, |db| {
+    use triglot_pipeline::contract::ORDERS_FLOW;
+    use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("edges.csv");
+    let head = "order_id,customer_id,customer_name,customer_email,customer_country,status,currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note";
+    // Lines 2–3 are stored everywhere; lines 4–8 are not (their UTC years
+    // are past 9999 or before 1000, or past chrono's own range).
+    let times = [
+        "1000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-14:00",
+        "0000-01-01T00:00:00+14:00",
+        "0999-12-31T12:00:00Z",
+        "+262142-12-31T23:59:59-14:00",
+        "262142-12-31 23:59:59",
+    ];
+    let rows: Vec<String> = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("EDGE-{i},C-1,Cat,c@example.com,DE,paid,EUR,{t},,1,SKU-1,1,1.00,,"))
+        .collect();
+    std::fs::write(&csv, format!("{head}\n{}\n", rows.join("\n"))).unwrap();
+    let s = run(db, &Contract::builtin_csv(), std::slice::from_ref(&csv));
+    assert_eq!((s.records_read, s.records_accepted, s.records_rejected), (7, 2, 5), "{s:?}");
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let lines: Vec<i64> = stored.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [4, 5, 6, 7, 8]);
+    assert!(stored[..3].iter().all(|r| r.reason == "out_of_range"), "{stored:?}");
+
+    let other = triglot::testing::TestDb::<D>::new("edge_flow", &MIGRATIONS);
+    let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &other.introspect().unwrap()).unwrap();
+    let files = std::collections::BTreeMap::from([("rows".to_string(), csv.clone())]);
+    let summary = run_flow(&other, &flow, &files, &FlowOptions::default()).unwrap();
+    assert_eq!((summary.counts.accepted, summary.counts.rejected), (2, 5), "{summary:?}");
+});

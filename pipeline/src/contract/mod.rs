@@ -14,7 +14,7 @@
 
 mod field;
 mod normalize;
-mod parse;
+pub(crate) mod parse;
 mod reject;
 mod spec;
 mod validate;

@@ -112,9 +112,36 @@ pub(crate) fn offset(text: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (hours * 3_600 + minutes * 60))
 }
 
+/// The years every backend stores in its date and time columns (MySQL's
+/// `DATETIME` and `DATE` hold 1000 to 9999).
+pub(crate) const STORED_YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+
+/// `day` if its year is one of [`STORED_YEARS`]; otherwise `out_of_range`
+/// for `text`.
+pub(crate) fn stored_day(day: NaiveDate, text: &str) -> Result<NaiveDate, FieldError> {
+    if STORED_YEARS.contains(&chrono::Datelike::year(&day)) {
+        return Ok(day);
+    }
+    Err(FieldError::new(
+        Reason::OutOfRange,
+        format!("{text:?} is outside the years 1000 to 9999 (UTC) that every backend stores"),
+    ))
+}
+
 /// A timestamp converted to UTC: RFC 3339 first, then each of `formats`
-/// (with an offset, or without one when `assume` gives it).
+/// (with an offset, or without one when `assume` gives it); its UTC year
+/// one of [`STORED_YEARS`].
 pub(crate) fn timestamp(
+    text: &str,
+    formats: &[String],
+    assume: Option<FixedOffset>,
+) -> Result<NaiveDateTime, FieldError> {
+    let t = any_timestamp(text, formats, assume)?;
+    stored_day(t.date(), text)?;
+    Ok(t)
+}
+
+fn any_timestamp(
     text: &str,
     formats: &[String],
     assume: Option<FixedOffset>,
@@ -131,7 +158,10 @@ pub(crate) fn timestamp(
         });
         if let Some(naive) = naive {
             return match assume {
-                Some(offset) => Ok(naive - offset),
+                // At chrono's limits the shift leaves its range.
+                Some(offset) => naive.checked_sub_offset(offset).ok_or_else(|| {
+                    FieldError::new(Reason::OutOfRange, format!("{text:?} is out of range"))
+                }),
                 None => Err(FieldError::new(
                     Reason::InvalidTimestamp,
                     format!("{text:?} has no UTC offset and the contract assumes none"),
@@ -177,6 +207,25 @@ mod tests {
             cents("99999999999999999999", Rounding::HalfEven).unwrap_err().reason,
             Reason::OutOfRange
         );
+    }
+
+    #[test]
+    fn times_at_chronos_limits_or_past_9999_are_out_of_range_not_a_panic() {
+        let formats = ["%Y-%m-%d %H:%M:%S".to_owned()];
+        let west = FixedOffset::west_opt(14 * 3_600);
+        let east = FixedOffset::east_opt(14 * 3_600);
+        for (text, assume) in [
+            ("+262142-12-31 23:59:59", west),
+            ("-262143-01-01 00:00:00", east),
+            ("9999-12-31 23:59:59", west),
+            ("1000-01-01 00:00:00", east),
+        ] {
+            let err = timestamp(text, &formats, assume).expect_err(text);
+            assert_eq!(err.reason, Reason::OutOfRange, "{text}: {}", err.detail);
+        }
+        assert!(timestamp("9999-12-31 23:59:59", &formats, east).is_ok());
+        let signed = timestamp("+262142-12-31T23:59:59-14:00", &formats, None);
+        assert_eq!(signed.map_err(|e| e.reason), Err(Reason::InvalidTimestamp));
     }
 
     #[test]

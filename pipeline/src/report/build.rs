@@ -267,8 +267,9 @@ pub fn order_totals_sql<D: OrderBackend>(since: NaiveDateTime, until: NaiveDateT
     Sql::<D>::new(since, until).totals_not_matching()
 }
 
-/// The window of one UTC day.
+/// The window of one UTC day (the last day chrono knows ends at its last
+/// instant).
 pub fn day_window(day: chrono::NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     let since = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    (since, since + TimeDelta::days(1))
+    (since, since.checked_add_signed(TimeDelta::days(1)).unwrap_or(NaiveDateTime::MAX))
 }

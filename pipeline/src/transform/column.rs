@@ -15,6 +15,7 @@ use triglot::values::SqlValue;
 
 use super::exact::{Exact, ExactError, Round};
 use super::value::Value;
+use crate::contract::parse::stored_day;
 use crate::contract::{FieldError, Reason};
 
 /// What a column holds.
@@ -181,8 +182,12 @@ impl ColumnRule {
                     ));
                 }
             },
-            ColumnKind::Date => Value::Date(self.date(text)?),
-            ColumnKind::Timestamp => Value::Timestamp(self.timestamp(text)?),
+            ColumnKind::Date => Value::Date(stored_day(self.date(text)?, text)?),
+            ColumnKind::Timestamp => {
+                let t = self.timestamp(text)?;
+                stored_day(t.date(), text)?;
+                Value::Timestamp(t)
+            }
         })
     }
 

@@ -101,7 +101,7 @@ fn days(since: NaiveDateTime, until: NaiveDateTime) -> (NaiveDate, NaiveDate) {
     let end = if until.time() == chrono::NaiveTime::MIN {
         until.date()
     } else {
-        until.date() + TimeDelta::days(1)
+        until.date().succ_opt().unwrap_or(NaiveDate::MAX)
     };
     (since.date(), end)
 }
@@ -203,17 +203,35 @@ fn write_out(
 
 fn window(args: &Args, now: NaiveDateTime) -> Result<(NaiveDateTime, NaiveDateTime)> {
     if let (Some(since), Some(until)) = (&args.since, &args.until) {
-        return Ok((instant(since, "--since")?, instant(until, "--until")?));
+        let (since_at, until_at) = (instant(since, "--since")?, instant(until, "--until")?);
+        storable(since_at.date(), "--since", since)?;
+        storable(until_at.date(), "--until", until)?;
+        return Ok((since_at, until_at));
     }
     let today = now.date();
     let day = match args.day.as_deref() {
         None | Some("yesterday") => today - TimeDelta::days(1),
         Some("today") => today,
-        Some(text) => {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("--day", text))?
-        }
+        Some(text) => storable(
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("--day", text))?,
+            "--day",
+            text,
+        )?,
     };
     Ok(day_window(day))
+}
+
+/// `day` if every backend stores it: years 1000 to 9999 (MySQL's
+/// `DATETIME`), whatever chrono can parse.
+fn storable(day: NaiveDate, option: &str, text: &str) -> Result<NaiveDate> {
+    if (1000..=9999).contains(&chrono::Datelike::year(&day)) {
+        return Ok(day);
+    }
+    Err(Error::Input {
+        path: PathBuf::from(option),
+        line: None,
+        message: format!("{text:?} is outside the years 1000 to 9999 that every backend stores"),
+    })
 }
 
 fn instant(text: &str, option: &str) -> Result<NaiveDateTime> {
