@@ -673,3 +673,59 @@ triglot::backend_test!(times_outside_the_years_every_backend_stores_are_rejects,
     let summary = run_flow(&other, &flow, &files, &FlowOptions::default()).unwrap();
     assert_eq!((summary.counts.accepted, summary.counts.rejected), (2, 5), "{summary:?}");
 });
+
+triglot::backend_test!(the_reasons_no_generated_defect_makes_are_produced_with_their_lines, |db| {
+    use triglot_pipeline::contract::BUILTIN_JSONL;
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("reasons.csv");
+    let head = "order_id,customer_id,customer_name,customer_email,customer_country,status,currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note";
+    let order = |id: &str, status: &str| {
+        format!("{id},C-1,Cat,c@example.com,DE,{status},EUR,2026-11-20T10:00:00Z,")
+    };
+    let rows = [
+        format!("{},1,SKU-1,1,12.3x,,", order("R-1", "paid")), // 2: invalid_money
+        format!("{},1,SKU-1,1,1.00,,", order("R-2", "paid")),  // 3
+        format!("{},2,SKU-2,1,1.00,,", order("R-2", "shipped")), // 4: conflicting_order_fields
+        format!("{},1,SKU-1,1,1.00,,", order("R-3", "paid")),  // 5
+        format!("{},1,SKU-1,1,1.00,,", order("R-4", "paid")),  // 6
+        "R-3,,,,,,,,,2,SKU-2,1,1.00,,".to_string(),            // 7: split_order
+    ];
+    std::fs::write(&csv, format!("{head}\n{}\n", rows.join("\n"))).unwrap();
+    let s = run(db, &Contract::builtin_csv(), std::slice::from_ref(&csv));
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let got: Vec<(i64, &str)> = stored.iter().map(|r| (r.line, r.reason.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (2, "invalid_money"),
+            (3, "rejected_with_order"),
+            (4, "conflicting_order_fields"),
+            (7, "split_order")
+        ]
+    );
+
+    let jsonl = dir.path().join("reasons.jsonl");
+    let line = r#"{"line_no": 1, "sku": "SKU-1", "quantity": 2, "unit_price": "12.50"}"#;
+    let order = |id: &str, lines: &str, total: &str| {
+        format!(
+            r#"{{"order_id": "{id}", "customer": {{"id": "C-1", "name": "Cat"}}, "status": "paid", "currency": "EUR", "placed_at": "2026-11-20T10:00:00Z", "total": "{total}", "lines": [{lines}]}}"#
+        )
+    };
+    let records = [
+        order("J-1", "", "0"),         // 1: order_without_lines
+        "{\"order_id\": ".to_string(), // 2: invalid_json
+        order("J-3", line, "25.01"),   // 3: total_mismatch
+        order("J-4", line, "25.00"),   // 4: accepted
+    ];
+    std::fs::write(&jsonl, records.join("\n") + "\n").unwrap();
+    let toml = format!(
+        "{BUILTIN_JSONL}\n[order.total]\ncolumn = \"total\"\ntype = \"money\"\ntrim = true\n"
+    );
+    let contract = Contract::from_toml(&toml, "with-total.toml").unwrap();
+    let s = run(db, &contract, std::slice::from_ref(&jsonl));
+    assert_eq!((s.records_accepted, s.records_rejected), (1, 3), "{s:?}");
+    let stored = db.run("rejects", |conn| conn.rejects_of_run(s.run_id)).unwrap();
+    let got: Vec<(i64, &str)> = stored.iter().map(|r| (r.line, r.reason.as_str())).collect();
+    assert_eq!(got, [(1, "order_without_lines"), (2, "invalid_json"), (3, "total_mismatch")]);
+});

@@ -181,3 +181,44 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    a_value_that_is_no_boolean_and_a_division_by_zero_are_refused_with_their_reasons,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let schema = db.introspect()?;
+        let reference = Flow::bind(CONTRACT, "billing.toml", &schema)?;
+        let data = |s: &str| example.join(format!("data/{s}.tbl"));
+        let files = ["regions", "sites", "invoices", "items"].map(|s| (s.to_string(), data(s)));
+        run_flow(db, &reference, &BTreeMap::from(files), &FlowOptions::default())?;
+
+        // The amount as energy per unit of rate: a rate of 0 divides by zero.
+        let divided = NESTED.replace(r#"expr = "kwh * rate""#, r#"expr = "kwh / rate""#);
+        assert_ne!(divided, NESTED);
+        let jsonl = [
+            r#"{"no": 301, "site": {"no": 1}, "issued": "2026-11-20", "paid": "maybe", "items": [{"no": 1, "kwh": 1, "rate": 1}]}"#,
+            r#"{"no": 302, "site": {"no": 1}, "issued": "2026-11-20", "paid": true, "items": [{"no": 1, "kwh": 1, "rate": "0.00"}]}"#,
+            r#"{"no": 303, "site": {"no": 1}, "issued": "2026-11-20", "paid": "yes", "items": [{"no": 1, "kwh": 3, "rate": 2}]}"#,
+        ]
+        .join("\n");
+        let flow = Flow::bind(&divided, "divided.toml", &schema)?;
+        let summary = run_flow(
+            db,
+            &flow,
+            &file(&dir, "invoices", "odd.jsonl", &jsonl),
+            &FlowOptions::default(),
+        )?;
+        assert_eq!((summary.counts.accepted, summary.counts.rejected), (1, 2), "{summary:?}");
+        assert_eq!(
+            summary.rejects_by_reason,
+            BTreeMap::from([
+                ("division_by_zero".to_string(), 1),
+                ("invalid_boolean".to_string(), 1)
+            ]),
+            "on {}",
+            D::NAME
+        );
+        Ok(())
+    }
+);
