@@ -54,6 +54,15 @@ pub struct Capabilities {
     /// parameter, so there a NULL is the literal and the statement is
     /// prepared afresh.
     pub null_binds: bool,
+    /// What ends a `SELECT` that must see the rows other transactions have
+    /// committed since this transaction's first read: MySQL's REPEATABLE
+    /// READ reads from that first read's snapshot, and a row another
+    /// writer inserted meanwhile, which an upsert then left unchanged, is
+    /// not in it; a locking read (`LOCK IN SHARE MODE`) reads the latest
+    /// version. Empty where every statement reads the latest committed rows
+    /// (PostgreSQL's READ COMMITTED, SQLite's single writer). Flows read
+    /// back the ids of rows they upserted with it.
+    pub current_read: &'static str,
 }
 
 /// The SQL form of insert-or-update by a unique key.

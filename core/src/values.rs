@@ -327,6 +327,7 @@ mod tests {
             transactional_ddl: true,
             check_constraints: true,
             null_binds,
+            current_read: "",
         }
     }
 

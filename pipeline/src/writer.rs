@@ -183,12 +183,17 @@ impl<'db, D: OrderBackend> OrderWriter<'db, D> {
         records: &[OrderRecord],
         also: &mut dyn FnMut(&mut D::Connection, &WriteSummary) -> diesel::QueryResult<()>,
     ) -> Result<WriteSummary> {
-        let records = last_per_key(records);
+        let mut records = last_per_key(records);
+        let customers = unique_customers(&records);
+        // Concurrent writers lock rows in one order, key by key (customers,
+        // then orders, then their lines), so that batches over the same keys
+        // wait for each other instead of deadlocking.
+        records.sort_unstable_by(|a, b| a.external_id.cmp(&b.external_id));
         let caps = self.db.capabilities();
         let mut conn = self.db.get()?;
         let mut step = "upserting customers";
         D::write_transaction(&mut conn, |conn| {
-            let customers = unique_customers(&records);
+            let customers = customers.clone();
             let keys: Vec<String> = customers.iter().map(|c| c.external_id.clone()).collect();
             D::upsert_customers(conn, caps, customers)?;
             step = "reading customer ids";
@@ -320,7 +325,8 @@ fn last_per_key(records: &[OrderRecord]) -> Vec<&OrderRecord> {
     out
 }
 
-/// The last version of each customer in the batch, in first-seen order.
+/// The last version of each customer in the batch (by file order), in key
+/// order.
 fn unique_customers(records: &[&OrderRecord]) -> Vec<NewCustomer> {
     let mut seen = HashSet::with_capacity(records.len());
     let mut out: Vec<NewCustomer> = Vec::new();
@@ -329,7 +335,7 @@ fn unique_customers(records: &[&OrderRecord]) -> Vec<NewCustomer> {
             out.push(record.customer.clone());
         }
     }
-    out.reverse();
+    out.sort_unstable_by(|a, b| a.external_id.cmp(&b.external_id));
     out
 }
 

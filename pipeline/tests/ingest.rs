@@ -729,3 +729,58 @@ triglot::backend_test!(the_reasons_no_generated_defect_makes_are_produced_with_t
     let got: Vec<(i64, &str)> = stored.iter().map(|r| (r.line, r.reason.as_str())).collect();
     assert_eq!(got, [(1, "order_without_lines"), (2, "invalid_json"), (3, "total_mismatch")]);
 });
+
+triglot::backend_test!(eight_concurrent_runs_over_the_same_keys_all_complete, |db| {
+    use triglot_pipeline::contract::ORDERS_FLOW;
+    use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 600, 0.02);
+    let csv = dir.path().join("orders.csv");
+    // Small batches, so that writers interleave on the same keys.
+    let options = IngestOptions { batch_size: 50, ..IngestOptions::default() };
+    let results: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    ingest(
+                        db,
+                        &Contract::builtin_csv(),
+                        std::slice::from_ref(&csv),
+                        &options,
+                        &mut |_| {},
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for r in &results {
+        let s = r.as_ref().unwrap_or_else(|e| panic!("a run stopped on {}: {e}", D::NAME));
+        assert_eq!(s.records_read, s.records_accepted + s.records_rejected);
+    }
+    let clean = triglot::testing::TestDb::<D>::new("concurrent_clean", &MIGRATIONS);
+    ingest(&clean, &Contract::builtin_csv(), std::slice::from_ref(&csv), &options, &mut |_| {})
+        .unwrap();
+    let strip = |s: crate::harness::Snapshot| {
+        let orders: Vec<_> = s.orders.into_iter().map(|o| (o.0, o.1, o.2, o.3, o.4)).collect();
+        (s.customers, orders, s.lines)
+    };
+    assert_eq!(strip(snapshot(db)), strip(snapshot(&clean)), "on {}", D::NAME);
+
+    // Flows, eight at once into a database of their own.
+    let flowed = triglot::testing::TestDb::<D>::new("concurrent_flow", &MIGRATIONS);
+    let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &flowed.introspect().unwrap()).unwrap();
+    let files = std::collections::BTreeMap::from([("rows".to_string(), csv.clone())]);
+    let options = FlowOptions { batch_size: 50, ..FlowOptions::default() };
+    let results: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> =
+            (0..8).map(|_| s.spawn(|| run_flow(&flowed, &flow, &files, &options))).collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for r in &results {
+        let s = r.as_ref().unwrap_or_else(|e| panic!("a flow stopped on {}: {e}", D::NAME));
+        assert_eq!(s.counts.read, s.counts.accepted + s.counts.rejected);
+    }
+    assert_eq!(strip(snapshot(&flowed)), strip(snapshot(&clean)), "on {}", D::NAME);
+});

@@ -30,6 +30,7 @@ impl Dialect for MysqlDialect {
         transactional_ddl: false,
         check_constraints: true,
         null_binds: true,
+        current_read: " LOCK IN SHARE MODE",
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");

@@ -28,6 +28,7 @@ impl Dialect for PostgresDialect {
         transactional_ddl: true,
         check_constraints: true,
         null_binds: false,
+        current_read: "",
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");

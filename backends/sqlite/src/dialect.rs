@@ -27,6 +27,7 @@ impl Dialect for SqliteDialect {
         transactional_ddl: true,
         check_constraints: true,
         null_binds: true,
+        current_read: "",
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;

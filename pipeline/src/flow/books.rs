@@ -145,9 +145,16 @@ impl<D> FlowBackend for D where D: Dialect<Connection: FlowQueries> {}
 /// Creates the engine's tables where they are missing.
 pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
     for ddl in DDL {
-        db.run("creating the flow's bookkeeping tables", |conn| {
-            diesel::connection::SimpleConnection::batch_execute(conn, ddl)
-        })?;
+        let create = || {
+            db.run("creating the flow's bookkeeping tables", |conn| {
+                diesel::connection::SimpleConnection::batch_execute(conn, ddl)
+            })
+        };
+        // PostgreSQL's `IF NOT EXISTS` races: of two runs creating the same
+        // table at once, one may fail ("already exists", or the catalog's
+        // own unique key) once the other has committed it. A second try
+        // then finds the table; any other failure fails it again.
+        create().or_else(|_| create())?;
     }
     Ok(())
 }
@@ -213,8 +220,11 @@ pub(crate) fn start_run<D: FlowBackend>(
             Ok(run_id)
         });
         match result {
-            // Two runs starting at once took the same id: take the next.
-            Err(e) if attempt < 5 && e.kind() == Some(triglot::ErrorKind::UniqueViolation) => {}
+            // Runs starting at once took the same id: take the next, after
+            // a jittered wait so that they spread out.
+            Err(e) if attempt < 50 && e.kind() == Some(triglot::ErrorKind::UniqueViolation) => {
+                std::thread::sleep(triglot::RetryPolicy::default().delay_before(attempt.min(4)));
+            }
             other => return other,
         }
     }

@@ -601,7 +601,9 @@ impl<D: FlowBackend> Run<'_, D> {
             std::iter::once(&family.parent).chain(&family.children).collect();
         let mut ids: BTreeMap<(usize, usize), std::collections::HashMap<String, i64>> =
             BTreeMap::new();
-        let caps = self.db.capabilities();
+        // Outside a transaction each statement reads the latest rows; no
+        // locking read (which may deadlock, with no retry here) is needed.
+        let caps = &Capabilities { current_read: "", ..*self.db.capabilities() };
         for (t, plan) in tables.iter().enumerate() {
             for (i, slot) in plan.slots[..plan.columns.len()].iter().enumerate() {
                 let Some(lookup) = &slot.lookup else { continue };
@@ -714,11 +716,14 @@ impl<D: FlowBackend> Run<'_, D> {
                     (keys, known)
                 }
             };
-            let changed: Vec<(&Ready, &String)> = ready
+            let mut changed: Vec<(&Ready, &String)> = ready
                 .iter()
                 .zip(&keys)
                 .filter(|(r, k)| known.get(*k) != Some(&r.fingerprint))
                 .collect();
+            // Concurrent writers lock rows in one order, key by key, so that
+            // batches over the same keys wait instead of deadlocking.
+            changed.sort_unstable_by(|a, b| a.0.key_text.cmp(&b.0.key_text));
             let unchanged: u64 = ready
                 .iter()
                 .zip(&keys)
@@ -849,7 +854,9 @@ fn stored_ids<D: FlowBackend>(
         select.ident(key).sql(" AS CHAR(255)) AS k, CAST(t.");
         select.ident(id).sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
         select.ident(table).sql(" t WHERE t.").ident(key);
-        select.sql(" IN (").values(chunk.iter().cloned()).sql(")");
+        // Rows other writers committed since this transaction's first read
+        // count: an upsert may have found them and left them as they were.
+        select.sql(" IN (").values(chunk.iter().cloned()).sql(")").sql(caps.current_read);
         for p in conn.pairs(&select)? {
             ids.insert(p.k.unwrap_or_default().trim_end().to_owned(), p.n);
         }
