@@ -158,7 +158,7 @@ fn is_secret_key(key: &str) -> bool {
 ///
 /// A password typed unencoded may hold `/`, `?`, `#` or `@`, so the user-info
 /// ends at the last `@` that a host (and port) follows, up to the next `/`,
-/// `?` or the end. That may take more than the password from an odd URL (an
+/// `?` or the end (or at the last `@` of all, when no host follows one). That may take more than the password from an odd URL (an
 /// `@` in a query value), never less.
 fn userinfo_password(url: &str) -> Option<(usize, usize)> {
     let start = url.find("://")? + 3;
@@ -167,7 +167,13 @@ fn userinfo_password(url: &str) -> Option<(usize, usize)> {
         let host = after.split(['/', '?']).next().unwrap_or_default();
         !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:[]%".contains(c))
     };
-    let at = rest.rmatch_indices('@').map(|(i, _)| i).find(|&i| is_host(&rest[i + 1..]))?;
+    // Without such an `@` (an empty or broken host), the last `@` of all
+    // still ends what was meant as user-info.
+    let at = rest
+        .rmatch_indices('@')
+        .map(|(i, _)| i)
+        .find(|&i| is_host(&rest[i + 1..]))
+        .or_else(|| rest.rfind('@'))?;
     let colon = rest[..at].find(':')?;
     Some((start + colon + 1, start + at))
 }
@@ -202,6 +208,13 @@ mod tests {
         assert_eq!(redact("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
         assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
         assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn a_password_before_an_empty_or_broken_host_is_replaced() {
+        assert_eq!(redact("postgres://u:s3cret@"), "postgres://u:***@");
+        assert_eq!(redact("mysql://u:s3/cr?et@[::1/db"), "mysql://u:***@[::1/db");
+        assert_eq!(redact("postgres://u:s3cret@/db"), "postgres://u:***@/db");
     }
 
     #[test]

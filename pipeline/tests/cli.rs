@@ -773,3 +773,60 @@ fn arguments_at_the_edges_of_their_types_give_results_or_clear_errors_never_a_pa
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_canary_password_is_in_no_output_of_any_command_whatever_its_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "5", "0");
+    let csv = dir.path().join("orders.csv");
+    let csv = csv.to_str().unwrap();
+    let source = format!("rows={csv}");
+    let contract = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts/orders-flow.toml");
+    // Unencoded and percent-encoded, with every character that ends a URL
+    // part; servers that refuse, hosts that do not parse, no host at all.
+    let passwords = ["CANARY/9?x#y@%41w", "CANARY%2F9%3Fx%23y%40w", "CANARY"];
+    let mut urls = Vec::new();
+    for pw in passwords {
+        for scheme in ["postgres", "postgresql", "mysql", "mariadb"] {
+            urls.push(format!("{scheme}://app:{pw}@127.0.0.1:1/db"));
+            urls.push(format!("{scheme}://app:{pw}@[::1/db"));
+            urls.push(format!("{scheme}://app:{pw}@"));
+            urls.push(format!(
+                "{scheme}://app:{pw}@127.0.0.1:1/db?password={pw}&connect_timeout=2"
+            ));
+        }
+    }
+    let commands: [&[&str]; 7] = [
+        &["migrate"],
+        &["status"],
+        &["demo", "--orders", "1"],
+        &["ingest", csv],
+        &["load", "--contract", contract, "--source", &source],
+        &["report"],
+        &["report", "--any-schema"],
+    ];
+    for url in &urls {
+        for command in commands {
+            let mut args = vec!["--database-url", url.as_str()];
+            args.extend_from_slice(command);
+            let out = triglot(&args);
+            let shown = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!out.status.success(), "{command:?} on {}", triglot_core_redact(url));
+            assert!(!shown.contains("CANARY"), "{command:?} showed the password:\n{shown}");
+        }
+        // And through the environment rather than the command line.
+        let out = Command::new(env!("CARGO_BIN_EXE_triglot"))
+            .arg("status")
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        let shown = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!shown.contains("CANARY"), "status via DATABASE_URL showed the password:\n{shown}");
+    }
+}
+
+/// The URL as triglot prints it, for failure messages of this file's tests.
+fn triglot_core_redact(url: &str) -> String {
+    triglot::redact(url)
+}
