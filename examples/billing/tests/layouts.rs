@@ -86,17 +86,25 @@ fn file(
     BTreeMap::from([(source.to_string(), path)])
 }
 
+/// Loads the example's own files (regions and sites among them); the
+/// database's schema.
+fn load_reference<D: triglot_pipeline::flow::FlowBackend>(
+    db: &triglot::Database<D>,
+) -> Result<triglot::introspect::SchemaSnapshot, Box<dyn std::error::Error>> {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = db.introspect()?;
+    let reference = Flow::bind(CONTRACT, "billing.toml", &schema)?;
+    let data = |s: &str| example.join(format!("data/{s}.tbl"));
+    let files = ["regions", "sites", "invoices", "items"].map(|s| (s.to_string(), data(s)));
+    run_flow(db, &reference, &BTreeMap::from(files), &FlowOptions::default())?;
+    Ok(schema)
+}
+
 triglot::backend_test!(
     nested_json_items_and_repeated_csv_rows_fill_the_same_tables,
     |db| -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let schema = db.introspect()?;
-        // Sites and regions from the example's own files.
-        let reference = Flow::bind(CONTRACT, "billing.toml", &schema)?;
-        let data = |s: &str| example.join(format!("data/{s}.tbl"));
-        let files = ["regions", "sites", "invoices", "items"].map(|s| (s.to_string(), data(s)));
-        run_flow(db, &reference, &BTreeMap::from(files), &FlowOptions::default())?;
+        let schema = load_reference(db)?;
 
         let jsonl = [
             r#"{"no": 101, "site": {"no": 1}, "issued": "2026-11-20", "paid": true, "items": [{"no": 1, "kwh": "10.5", "rate": "0.2"}, {"no": 2, "kwh": 2, "rate": "0.25"}]}"#,
@@ -186,12 +194,7 @@ triglot::backend_test!(
     a_value_that_is_no_boolean_and_a_division_by_zero_are_refused_with_their_reasons,
     |db| -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let schema = db.introspect()?;
-        let reference = Flow::bind(CONTRACT, "billing.toml", &schema)?;
-        let data = |s: &str| example.join(format!("data/{s}.tbl"));
-        let files = ["regions", "sites", "invoices", "items"].map(|s| (s.to_string(), data(s)));
-        run_flow(db, &reference, &BTreeMap::from(files), &FlowOptions::default())?;
+        let schema = load_reference(db)?;
 
         // The amount as energy per unit of rate: a rate of 0 divides by zero.
         let divided = NESTED.replace(r#"expr = "kwh * rate""#, r#"expr = "kwh / rate""#);
