@@ -297,9 +297,9 @@ impl Group {
                 );
                 self.members[0].fail(Failure::record(error));
             } else {
-                match total {
-                    Err(failure) => self.members[0].fail(failure),
-                    Ok(total) => {
+                match &total {
+                    Err(failure) => self.members[0].fail(failure.clone()),
+                    &Ok(total) => {
                         if let Some(declared) = order.total.filter(|t| *t != total) {
                             let detail = format!(
                                 "declared total {declared} cents, the lines sum to {total}"
@@ -336,7 +336,9 @@ impl Group {
         let records = self.members.len() as u64;
         let source = self.members.first().map(|m| m.source.clone()).unwrap_or_default();
         let lines = self.members.into_iter().filter_map(|m| m.line_part).collect();
-        emit(Assembled::Order { record: build_record(order, lines, &source), records })
+        // An order whose total does not fit was refused above.
+        let total_cents = total.unwrap_or_default();
+        emit(Assembled::Order { record: build_record(order, lines, total_cents, &source), records })
     }
 }
 
@@ -355,10 +357,13 @@ fn order_total<'l>(lines: impl Iterator<Item = &'l LinePart>) -> Result<i64, Fai
     )
 }
 
-/// The order to write from its parts; its total (checked to fit before) is
-/// the sum of its lines.
-fn build_record(order: OrderPart, lines: Vec<LinePart>, source: &str) -> OrderRecord {
-    let total_cents = order_total(lines.iter()).unwrap_or(i64::MAX);
+/// The order to write from its parts and its total, the sum of its lines.
+fn build_record(
+    order: OrderPart,
+    lines: Vec<LinePart>,
+    total_cents: i64,
+    source: &str,
+) -> OrderRecord {
     OrderRecord {
         customer: NewCustomer {
             external_id: order.customer_id,
@@ -695,7 +700,7 @@ pub(crate) fn nested(
         };
         match outcome {
             Ok(record_out) => emit(Assembled::Order {
-                record: build_record(record_out.0, record_out.1, &name),
+                record: build_record(record_out.0, record_out.1, record_out.2, &name),
                 records: 1,
             })?,
             Err(failure) => emit(lone_reject(&name, record, failure))?,
@@ -711,7 +716,7 @@ fn nested_order(
     line_fields: &Fields<'_>,
     data: &RecordData,
     root: &serde_json::Value,
-) -> std::result::Result<(OrderPart, Vec<LinePart>), Failure> {
+) -> std::result::Result<(OrderPart, Vec<LinePart>, i64), Failure> {
     let key = order_fields.key(Target::OrderId, data, None)?;
     let order = order_part(key.clone(), order_fields.values(data, None, Some(Target::OrderId))?);
     let path = contract.lines_path.join(".");
@@ -756,5 +761,5 @@ fn nested_order(
         let detail = format!("declared total {declared} cents, the lines sum to {total}");
         return Err(Failure::of(Target::Total, FieldError::new(Reason::TotalMismatch, detail)));
     }
-    Ok((order, lines))
+    Ok((order, lines, total))
 }
