@@ -19,7 +19,8 @@ fn mysql_url_without_the_feature_names_the_feature() {
     let err = AnyDatabase::open("mysql://root:pw@127.0.0.1/test").unwrap_err();
     assert!(matches!(err, Error::BackendNotCompiled { feature: "mysql", .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("--features mysql") && !text.contains(":pw@"), "{text}");
+    assert!(!text.contains(":pw@"), "the password is shown in the error");
+    assert!(text.contains("--features mysql"), "{text}");
 }
 
 #[cfg(not(feature = "postgres"))]

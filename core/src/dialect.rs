@@ -139,8 +139,8 @@ impl fmt::Display for ServerVersion {
 ///
 /// ```
 /// let target = triglot_core::ConnectTarget {
-///     connection_string: "postgres://app:s3cret@db/orders".into(),
-///     display: "postgres://app:***@db/orders".into(),
+///     connection_string: "postgres://app:s3cret@db/shop".into(),
+///     display: "postgres://app:***@db/shop".into(),
 ///     private_per_connection: false,
 /// };
 /// assert!(!format!("{target:?}").contains("s3cret"));

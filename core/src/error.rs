@@ -112,7 +112,7 @@ impl DbError {
         &self.0.location
     }
 
-    /// What triglot was doing when it failed, e.g. `"inserting order_lines"`.
+    /// What triglot was doing when it failed, e.g. `"inserting items"`.
     pub fn context(&self) -> &str {
         &self.0.context
     }

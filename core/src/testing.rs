@@ -298,12 +298,12 @@ mod tests {
 
     #[test]
     fn names_carry_host_and_process_and_parse_back() {
-        let name = database_name("integration::writer::a_changed_order_replaces_its_lines");
+        let name = database_name("integration::writer::a_changed_box_replaces_its_items");
         let (host, pid) = owner(&name).expect("a harness name");
         assert_eq!((host, pid), (host_tag().as_str(), std::process::id()));
         assert!(name.len() <= 63, "{name}");
         assert_eq!(owner("tg_template_0123abcd"), None);
-        assert_eq!(owner("orders"), None);
+        assert_eq!(owner("items"), None);
     }
 
     #[test]

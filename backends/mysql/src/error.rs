@@ -34,7 +34,7 @@ fn classify_message(message: &str) -> ErrorKind {
         // 1048.
         ErrorKind::NotNullViolation
     } else if message.starts_with("CONSTRAINT ") && message.contains(" failed for ") {
-        // MariaDB 4025: CONSTRAINT `orders_total_cents_check` failed for `db`.`orders`
+        // MariaDB 4025: CONSTRAINT `boxes_weight_check` failed for `db`.`boxes`
         ErrorKind::CheckViolation
     } else if message.contains("server has gone away")
         || message.starts_with("Lost connection to")
@@ -54,12 +54,12 @@ mod tests {
     #[test]
     fn constraint_texts_from_unclassified_paths_are_classified() {
         assert_eq!(
-            classify_message("Duplicate entry 'C1' for key 'customers_external_id_key'"),
+            classify_message("Duplicate entry 'B1' for key 'boxes_code_key'"),
             ErrorKind::UniqueViolation
         );
         assert_eq!(
             classify_message(
-                "Cannot add or update a child row: a foreign key constraint fails (`t`.`order_lines`)"
+                "Cannot add or update a child row: a foreign key constraint fails (`t`.`items`)"
             ),
             ErrorKind::ForeignKeyViolation
         );
@@ -80,9 +80,7 @@ mod tests {
             ErrorKind::Retryable
         );
         assert_eq!(
-            classify_message(
-                "CONSTRAINT `order_lines_quantity_check` failed for `test`.`order_lines`"
-            ),
+            classify_message("CONSTRAINT `items_quantity_check` failed for `test`.`items`"),
             ErrorKind::CheckViolation
         );
         assert_eq!(classify_message("MySQL server has gone away"), ErrorKind::ConnectionLost);

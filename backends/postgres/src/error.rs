@@ -41,7 +41,7 @@ mod tests {
     fn server_texts_are_classified() {
         assert_eq!(classify_message("deadlock detected"), ErrorKind::Retryable);
         assert_eq!(
-            classify_message("could not obtain lock on row in relation \"orders\""),
+            classify_message("could not obtain lock on row in relation \"items\""),
             ErrorKind::Retryable
         );
         assert_eq!(

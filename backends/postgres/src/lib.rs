@@ -27,7 +27,7 @@
 //! chosen without the parameters' values; for the writer's key lookups
 //! (`external_id = ANY($1)`) that plan was a sequential scan picked while the
 //! table was small, and loads slowed down as it grew (about 0.4 s per lookup
-//! at 30,000 orders). Those lookups carry `triglot_core::sql::Unprepared`, so
+//! at 30,000 rows). Those lookups carry `triglot_core::sql::Unprepared`, so
 //! diesel sends them as unnamed statements, each planned with its keys. (Setting `plan_cache_mode =
 //! force_custom_plan` for the session fixed the lookups too, but made every
 //! foreign-key check of a bulk insert plan its query again: twice as slow.)
