@@ -99,6 +99,7 @@ fn retried_past_a_lock<D: triglot::Dialect>(db: &Database<D>) -> u32 {
         max_attempts: 50,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
+        ..RetryPolicy::default()
     };
     let done = db
         .write_with_retry("renaming under a lock", &policy, |conn| {

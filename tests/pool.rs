@@ -74,7 +74,7 @@ mod server_gone {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use triglot::testing::TestDb;
-    use triglot::{Database, PoolConfig};
+    use triglot::{Database, PoolConfig, RetryPolicy};
 
     #[derive(QueryableByName)]
     struct Id {
@@ -120,6 +120,84 @@ mod server_gone {
             .unwrap()
             .id;
         assert_ne!(first, second, "{}: the dead connection was handed out", D::NAME);
+    }
+
+    /// Kills every connection of a pool that pings none of them (they were
+    /// all used moments ago), as a server restart does: the first write
+    /// finds its connection dead; with a policy that waits for the server it
+    /// runs again on a new connection, not on one of the other dead ones.
+    fn lost_connection_is_retried_and_its_peers_dropped<D: triglot::Dialect>(
+        session_id: &str,
+        kill: impl Fn(i64) -> String,
+    ) where
+        D::Connection: diesel::connection::LoadConnection,
+        diesel::query_builder::SqlQuery:
+            for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
+    {
+        let test = TestDb::<D>::new(
+            &format!("pool::server_gone::peers::{}", D::NAME),
+            &crate::library::MIGRATIONS,
+        );
+        let config = PoolConfig {
+            max_size: 3,
+            min_idle: Some(3),
+            ping_after_idle: Duration::from_secs(3600),
+            ..PoolConfig::default()
+        };
+        let db = Database::<D>::open_with(test.url(), config).unwrap();
+        let id_of = |conn: &mut D::Connection| {
+            diesel::sql_query(session_id).get_result::<Id>(conn).map(|row| row.id)
+        };
+        // Every pooled connection is checked out, used and killed from outside.
+        let kill_all = || {
+            let mut held: Vec<_> = (0..3).map(|_| db.get().unwrap()).collect();
+            let ids: Vec<i64> = held.iter_mut().map(|conn| id_of(conn).unwrap()).collect();
+            drop(held);
+            let mut other = test.get().unwrap();
+            for id in &ids {
+                other.batch_execute(&kill(*id)).unwrap();
+            }
+            ids
+        };
+
+        kill_all();
+        let once = db.write_with_retry("session id", &RetryPolicy::default(), id_of);
+        assert!(
+            once.as_ref().is_err_and(triglot::Error::is_connection_failure),
+            "{}: the default policy makes a lost connection final: {once:?}",
+            D::NAME
+        );
+        assert!(db.health().connections_lost >= 1, "{}: the loss is counted", D::NAME);
+
+        let killed = kill_all();
+        let policy = RetryPolicy { reconnect_for: Duration::from_secs(30), ..RetryPolicy::default() };
+        let done = db.write_with_retry("session id", &policy, id_of).unwrap();
+        assert!(!killed.contains(&done.value), "{}: a dead connection was used", D::NAME);
+        assert_eq!(
+            done.attempts,
+            2,
+            "{}: one attempt on a dead connection, then a new one: the other connections \
+             opened before the loss are dropped, not handed out",
+            D::NAME
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn lost_connection_is_retried_and_its_peers_dropped_postgres() {
+        lost_connection_is_retried_and_its_peers_dropped::<triglot::postgres::PostgresDialect>(
+            "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
+            |pid| format!("SELECT pg_terminate_backend({pid})"),
+        );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn lost_connection_is_retried_and_its_peers_dropped_mysql() {
+        lost_connection_is_retried_and_its_peers_dropped::<triglot::mysql::MysqlDialect>(
+            "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
+            |id| format!("KILL {id}"),
+        );
     }
 
     #[cfg(feature = "postgres")]

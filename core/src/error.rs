@@ -301,6 +301,16 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::Retryable(_))
     }
+
+    /// Whether the server could not be reached: a connection lost in the
+    /// middle of a call, or no connection from the pool in time (the server
+    /// refusing or not answering new ones).
+    ///
+    /// Running an idempotent transaction again once the server is back may
+    /// succeed; see [`RetryPolicy::reconnect_for`](crate::RetryPolicy::reconnect_for).
+    pub fn is_connection_failure(&self) -> bool {
+        matches!(self, Error::ConnectionLost(_) | Error::PoolTimeout { .. })
+    }
 }
 
 /// The text of a diesel error, with the detail of database errors included.

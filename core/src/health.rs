@@ -49,6 +49,16 @@ pub(crate) struct Counters {
     pub(crate) retries: AtomicU64,
     pub(crate) connections_lost: AtomicU64,
     pub(crate) pool_timeouts: AtomicU64,
+    /// The [`moment`] of the latest lost connection; 0 for none.
+    pub(crate) lost_at: AtomicU64,
+}
+
+/// Nanoseconds since the first call in this process, plus one (never 0): a
+/// clock that fits an atomic, for comparing when things happened.
+pub(crate) fn moment() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1
 }
 
 impl Counters {
@@ -60,7 +70,14 @@ impl Counters {
         Self::bump(&self.failures);
         if kind == ErrorKind::ConnectionLost {
             Self::bump(&self.connections_lost);
+            self.lost_at.fetch_max(moment(), Ordering::Relaxed);
         }
+    }
+
+    /// Whether a connection opened at `opened` (a [`moment`]) was open when a
+    /// connection was lost: the server may have gone away under it too.
+    pub(crate) fn opened_before_a_loss(&self, opened: u64) -> bool {
+        opened <= self.lost_at.load(Ordering::Relaxed)
     }
 
     pub(crate) fn snapshot(&self) -> Health {
@@ -144,5 +161,16 @@ mod tests {
         counters.failed(ErrorKind::UniqueViolation);
         let health = counters.snapshot();
         assert_eq!((health.failures, health.connections_lost), (2, 1));
+    }
+
+    #[test]
+    fn connections_opened_before_a_loss_are_suspect_and_later_ones_are_not() {
+        let counters = Counters::default();
+        let before = moment();
+        assert!(!counters.opened_before_a_loss(before), "no loss yet");
+        counters.failed(ErrorKind::ConnectionLost);
+        let after = moment();
+        assert!(counters.opened_before_a_loss(before));
+        assert!(!counters.opened_before_a_loss(after));
     }
 }

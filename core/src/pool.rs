@@ -10,7 +10,7 @@ use diesel::Connection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, HandleError, ManageConnection, Pool};
 
 use crate::dialect::{ConnectTarget, Dialect};
-use crate::health::{Counters, StatementTimer};
+use crate::health::{Counters, StatementTimer, moment};
 use crate::url::DatabaseUrl;
 
 /// How a [`Database`](crate::Database) pools its connections.
@@ -81,11 +81,12 @@ pub struct PoolState {
 /// The r2d2 pool type a [`Database`](crate::Database) holds for dialect `D`.
 pub type DbPool<D> = Pool<Manager<D>>;
 
-/// A pooled diesel connection with the time it was last given back to the
-/// pool; derefs to the connection.
+/// A pooled diesel connection with the times it was opened and last given
+/// back to the pool; derefs to the connection.
 #[derive(Debug)]
 pub struct Tracked<C> {
     conn: C,
+    opened: u64,
     returned: Instant,
 }
 
@@ -111,10 +112,16 @@ impl<C> DerefMut for Tracked<C> {
 /// [`PoolConfig::ping_after_idle`]: a connection used within that time is
 /// handed out as is, and one whose server went away while it sat idle is
 /// found dead and replaced before anyone gets it.
+///
+/// After any of its connections is lost, every connection opened before the
+/// loss is dropped, as it comes back or before it is handed out
+/// (SQLAlchemy's pool invalidation): a server restart kills them all, and a
+/// connection used moments ago would otherwise be handed out unpinged.
 #[derive(Debug)]
 pub struct Manager<D: Dialect> {
     inner: ConnectionManager<D::Connection>,
     ping_after_idle: Duration,
+    counters: Arc<Counters>,
 }
 
 impl<D: Dialect> ManageConnection for Manager<D> {
@@ -122,10 +129,17 @@ impl<D: Dialect> ManageConnection for Manager<D> {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        Ok(Tracked { conn: self.inner.connect()?, returned: Instant::now() })
+        Ok(Tracked { conn: self.inner.connect()?, opened: moment(), returned: Instant::now() })
     }
 
     fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        if self.counters.opened_before_a_loss(conn.opened) {
+            return Err(diesel::r2d2::Error::ConnectionError(
+                diesel::ConnectionError::BadConnection(
+                    "opened before a connection to the same server was lost".to_owned(),
+                ),
+            ));
+        }
         if conn.returned.elapsed() < self.ping_after_idle {
             return Ok(());
         }
@@ -135,7 +149,7 @@ impl<D: Dialect> ManageConnection for Manager<D> {
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
         // r2d2 asks this as a connection comes back: the moment it goes idle.
         conn.returned = Instant::now();
-        self.inner.has_broken(&mut conn.conn)
+        self.counters.opened_before_a_loss(conn.opened) || self.inner.has_broken(&mut conn.conn)
     }
 }
 
@@ -149,6 +163,7 @@ pub(crate) fn build<D: Dialect>(
     let manager = Manager::<D> {
         inner: ConnectionManager::new(target.connection_string.clone()),
         ping_after_idle: config.ping_after_idle,
+        counters: Arc::clone(counters),
     };
     let builder = Pool::builder()
         .connection_customizer(Box::new(SessionSetup::<D> {
@@ -216,7 +231,7 @@ impl HandleError<diesel::r2d2::Error> for LogErrors {
         tracing::warn!(
             backend = self.backend,
             url = %self.url,
-            "pool could not open a connection: {}",
+            "pool could not open or reuse a connection: {}",
             self.url.scrub(&error.to_string())
         );
     }

@@ -11,12 +11,19 @@
 //! Full jitter (a wait drawn uniformly between zero and the exponential
 //! bound) keeps writers that collided from colliding again on the same
 //! schedule.
+//!
+//! A lost connection is retried too when the policy allows it
+//! ([`RetryPolicy::reconnect_for`]): the server rolled the transaction back,
+//! the pool drops every connection opened before the loss, and the call is
+//! made again until the server answers or the time is up. That is safe only
+//! for a transaction that can run twice (an idempotent write): a connection
+//! lost during COMMIT leaves it unknown whether the commit happened.
 
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::result::QueryResult;
 
@@ -46,6 +53,13 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest bound of a wait.
     pub max_delay: Duration,
+    /// How long, from the first lost connection or failed checkout of a
+    /// call, the call is made again while the server is unreachable
+    /// ([`Error::is_connection_failure`](crate::Error::is_connection_failure));
+    /// zero makes such a failure final. Each attempt also waits up to the
+    /// pool's checkout timeout for a connection, so the last one may end
+    /// that much later.
+    pub reconnect_for: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -54,11 +68,29 @@ impl Default for RetryPolicy {
             max_attempts: 6,
             base_delay: Duration::from_millis(20),
             max_delay: Duration::from_secs(2),
+            reconnect_for: Duration::ZERO,
         }
     }
 }
 
 impl RetryPolicy {
+    /// The default policy that also waits up to 60 s for a server that went
+    /// away (a restart, a failover), for transactions that can safely run
+    /// twice.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use triglot_core::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::through_restarts().reconnect_for, Duration::from_secs(60));
+    /// assert_eq!(RetryPolicy::default().reconnect_for, Duration::ZERO);
+    /// ```
+    pub fn through_restarts() -> Self {
+        Self { reconnect_for: Duration::from_secs(60), ..Self::default() }
+    }
+
     /// The bound of the wait before attempt `attempt` (from 1): zero for
     /// the first, then `base_delay × 2^(attempt − 2)`, at most `max_delay`.
     pub fn bound_before(&self, attempt: u32) -> Duration {
@@ -89,7 +121,9 @@ pub struct Attempted<T> {
 
 /// Calls `attempt` (with its number, from 1) until it succeeds, fails with an
 /// error that is not retryable, or `policy.max_attempts` are made; sleeps
-/// [`RetryPolicy::delay_before`] between attempts.
+/// [`RetryPolicy::delay_before`] between attempts. Connection failures are
+/// retried for [`RetryPolicy::reconnect_for`] and do not count against
+/// `max_attempts`.
 ///
 /// # Errors
 ///
@@ -117,25 +151,34 @@ fn retry_counted<T>(
     attempt: &mut dyn FnMut(u32) -> Result<T>,
 ) -> Result<Attempted<T>> {
     let mut n = 1;
+    let mut conflicts = 0;
+    let mut reconnects = 0;
+    let mut unreachable_since: Option<Instant> = None;
     loop {
-        match attempt(n) {
+        let err = match attempt(n) {
             Ok(value) => return Ok(Attempted { value, attempts: n }),
-            Err(err) if err.is_retryable() && n < policy.max_attempts.max(1) => {
-                let delay = policy.delay_before(n + 1);
-                tracing::info!(attempt = n, next_in = ?delay, "retrying after a transient failure: {err}");
-                if let Some(counters) = counters {
-                    Counters::bump(&counters.retries);
-                }
-                std::thread::sleep(delay);
-                n += 1;
+            Err(err) => err,
+        };
+        let delay = if err.is_retryable() && conflicts + 1 < policy.max_attempts.max(1) {
+            conflicts += 1;
+            policy.delay_before(conflicts + 1)
+        } else if err.is_connection_failure()
+            && unreachable_since.get_or_insert_with(Instant::now).elapsed() < policy.reconnect_for
+        {
+            reconnects += 1;
+            policy.delay_before((reconnects + 1).min(12))
+        } else {
+            if n > 1 {
+                tracing::warn!(attempts = n, "giving up: {err}");
             }
-            Err(err) => {
-                if n > 1 {
-                    tracing::warn!(attempts = n, "giving up: {err}");
-                }
-                return Err(err);
-            }
+            return Err(err);
+        };
+        tracing::info!(attempt = n, next_in = ?delay, "retrying after a transient failure: {err}");
+        if let Some(counters) = counters {
+            Counters::bump(&counters.retries);
         }
+        std::thread::sleep(delay);
+        n += 1;
     }
 }
 
@@ -202,6 +245,17 @@ mod tests {
     use super::*;
     use crate::error::{Error, ErrorKind};
 
+    fn lost() -> Error {
+        Error::database(
+            ErrorKind::ConnectionLost,
+            "PostgreSQL",
+            "postgres://127.0.0.1/db",
+            "writing",
+            diesel::result::Error::NotFound,
+            str::to_owned,
+        )
+    }
+
     fn busy() -> Error {
         Error::database(
             ErrorKind::Retryable,
@@ -238,6 +292,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
         };
         let bounds: Vec<u64> = (1..=6).map(|n| policy.bound_before(n).as_millis() as u64).collect();
         assert_eq!(bounds, [0, 10, 20, 40, 50, 50]);
@@ -264,5 +319,48 @@ mod tests {
         });
         assert!(err.is_err());
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn lost_connections_are_final_unless_the_policy_waits_for_the_server() {
+        let policy = RetryPolicy { base_delay: Duration::ZERO, ..RetryPolicy::default() };
+        let mut calls = 0;
+        let err = retry(&policy, |_| -> Result<()> {
+            calls += 1;
+            Err(lost())
+        });
+        assert!(err.is_err_and(|e| e.is_connection_failure()));
+        assert_eq!(calls, 1, "the default policy does not run a transaction twice after a loss");
+
+        let waiting = RetryPolicy {
+            base_delay: Duration::from_micros(10),
+            max_delay: Duration::from_millis(1),
+            max_attempts: 2,
+            reconnect_for: Duration::from_secs(30),
+        };
+        // More losses than max_attempts: they are bounded by time, not count.
+        let done = retry(&waiting, |n| if n < 8 { Err(lost()) } else { Ok(n) }).map(|d| d.attempts);
+        assert_eq!(done.ok(), Some(8));
+    }
+
+    #[test]
+    fn the_wait_for_a_lost_server_ends_when_its_time_is_up() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            reconnect_for: Duration::from_millis(60),
+            ..RetryPolicy::default()
+        };
+        let started = Instant::now();
+        let mut calls = 0;
+        let err = retry(&policy, |_| -> Result<()> {
+            calls += 1;
+            Err(lost())
+        });
+        assert!(err.is_err_and(|e| e.is_connection_failure()));
+        assert!(calls > 1, "retried while the time lasted");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(60), "gave up early: {took:?}");
+        assert!(took < Duration::from_secs(5), "the wait is bounded: {took:?}");
     }
 }

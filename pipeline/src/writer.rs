@@ -135,9 +135,11 @@ pub struct OrderWriter<'db, D: OrderBackend> {
 }
 
 impl<'db, D: OrderBackend> OrderWriter<'db, D> {
-    /// A writer on `db` with the default [`RetryPolicy`].
+    /// A writer on `db` with [`RetryPolicy::through_restarts`]: a batch is
+    /// idempotent (a second run of it writes nothing), so it is also run
+    /// again after a lost connection, once the server is back.
     pub fn new(db: &'db Database<D>) -> Self {
-        Self { db, retry: RetryPolicy::default() }
+        Self { db, retry: RetryPolicy::through_restarts() }
     }
 
     /// Replaces the retry policy.

@@ -9,7 +9,8 @@ use triglot_core::ErrorKind;
 /// (NULL), 3819 (MySQL CHECK) and 1213 (deadlock) by number. Its error
 /// information carries no number, so the rest is recognised by the server's
 /// fixed message texts: 1205 lock wait timeout, MariaDB's 4025 CHECK failure,
-/// and the client's lost-connection errors (2006, 2013).
+/// the client's lost-connection errors (2006, 2013) and the server's
+/// shutdown (1053) and killed-connection (1927) errors.
 pub(crate) fn classify(err: &Error) -> ErrorKind {
     match err {
         Error::DatabaseError(kind, info) => {
@@ -40,6 +41,7 @@ fn classify_message(message: &str) -> ErrorKind {
         || message.starts_with("Lost connection to")
         || message.starts_with("Can't connect to")
         || message.contains("Server shutdown in progress")
+        || message.starts_with("Connection was killed")
     {
         ErrorKind::ConnectionLost
     } else {
@@ -84,6 +86,7 @@ mod tests {
             ErrorKind::CheckViolation
         );
         assert_eq!(classify_message("MySQL server has gone away"), ErrorKind::ConnectionLost);
+        assert_eq!(classify_message("Connection was killed"), ErrorKind::ConnectionLost);
         assert_eq!(classify_message("Unknown column 'x' in 'field list'"), ErrorKind::Other);
     }
 }

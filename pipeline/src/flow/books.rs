@@ -263,7 +263,11 @@ pub(crate) fn finish_run<D: FlowBackend>(
         .value(SqlValue::Text(now_text(Utc::now().naive_utc())))
         .sql(" WHERE run_id = ")
         .value(SqlValue::Int(run_id));
-    db.write("finishing the run", |conn| diesel::RunQueryDsl::execute(update, conn)).map(|_| ())
+    let policy = triglot::RetryPolicy::through_restarts();
+    db.write_with_retry("finishing the run", &policy, |conn| {
+        diesel::RunQueryDsl::execute(update.clone(), conn)
+    })
+    .map(|_| ())
 }
 
 /// The rows that store `rejects` of run `run_id`.

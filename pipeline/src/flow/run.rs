@@ -45,7 +45,7 @@ pub struct FlowOptions {
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        Self { batch_size: 1_000, sort_memory: 64 << 20, retry: RetryPolicy::default() }
+        Self { batch_size: 1_000, sort_memory: 64 << 20, retry: RetryPolicy::through_restarts() }
     }
 }
 

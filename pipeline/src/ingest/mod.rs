@@ -30,7 +30,7 @@ use crate::model::{
     IngestRunQueries, NewIngestRun, NewReject, RejectQueries, RunStatus, RunUpdate,
 };
 use crate::writer::{OrderRecord, OrderWriter, WriteSummary};
-use triglot::Database;
+use triglot::{Database, RetryPolicy};
 
 /// How an ingest runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,13 +124,16 @@ pub fn ingest<D: OrderBackend>(
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let now = Utc::now().naive_utc();
     let caps = *db.capabilities();
-    let run_id = db.write("recording the ingest run", |conn| {
-        D::insert_run(
-            conn,
-            &caps,
-            NewIngestRun::start(names.join(" "), stored_source(&contract.name), now),
-        )
-    })?;
+    let through_restarts = RetryPolicy::through_restarts();
+    let run_id = db
+        .write_with_retry("recording the ingest run", &through_restarts, |conn| {
+            D::insert_run(
+                conn,
+                &caps,
+                NewIngestRun::start(names.join(" "), stored_source(&contract.name), now),
+            )
+        })?
+        .value;
     let rejects_csv = match &options.rejects_csv {
         Some(path) => Some(RejectsFile::create(path)?),
         None => None,
@@ -178,7 +181,9 @@ pub fn ingest<D: OrderBackend>(
         ..totals.update()
     };
     let finish = RunUpdate { error: outcome.as_ref().err().map(ToString::to_string), ..finish };
-    db.write("finishing the ingest run", |conn| conn.update_run(run_id, finish))?;
+    db.write_with_retry("finishing the ingest run", &through_restarts, |conn| {
+        conn.update_run(run_id, finish.clone())
+    })?;
     if let Err(cause) = outcome {
         return Err(Error::IngestStopped {
             run_id,
@@ -380,7 +385,21 @@ impl<D: OrderBackend> Batch<'_, D> {
         after.rejected += self.rejects.len() as u64;
         after.batches += 1;
         let run_id = self.run_id;
+        let before_read = self.committed.read();
+        let mut tries = 0;
+        let mut committed_already = None;
         let written = self.writer.write_batch_with(&self.orders, |conn, summary| {
+            tries += 1;
+            if tries > 1 {
+                // The connection may have been lost after the server committed
+                // an earlier attempt: the run row then counts this batch's
+                // records already, and its rejects are stored.
+                let run = conn.find_run(run_id)?;
+                if run.records_read != before_read as i64 {
+                    committed_already = Some(run);
+                    return Ok(());
+                }
+            }
             for chunk in rows.chunks(per_statement) {
                 conn.insert_rejects(chunk.to_vec())?;
             }
@@ -388,7 +407,15 @@ impl<D: OrderBackend> Batch<'_, D> {
             totals.written.add(*summary);
             conn.update_run(run_id, totals.update()).map(drop)
         })?;
-        after.written.add(written);
+        match committed_already {
+            Some(run) => {
+                after.written.orders_inserted = run.orders_inserted as u64;
+                after.written.orders_updated = run.orders_updated as u64;
+                after.written.orders_unchanged = run.orders_unchanged as u64;
+                after.written.retries += written.retries;
+            }
+            None => after.written.add(written),
+        }
         self.committed = after;
         for reject in &self.rejects {
             *self.by_reason.entry(reject.reason.clone()).or_default() += 1;

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Faults, on server instances of this script's own (a PostgreSQL cluster and a
+# MariaDB server on ports and data directories of their own, started and
+# stopped here, so that restarting them disturbs nothing else):
+#
+#   - each server restarted at 30, 60 and 90 % of an ingest (TRIALS each);
+#   - the ingest killed with SIGKILL at KILLS random moments on each backend,
+#     then run again;
+#   - eight ingests of the same file at once on each backend.
+#
+# Every run is compared with a clean run of the same input on the same
+# backend: customers, orders, lines and the run's rejects, as sorted text.
+# "lost" counts rows of the clean run missing after the fault, "duplicated"
+# rows that are there twice or that the clean run does not have. Prints a
+# Markdown table and exits 1 unless every run completed with nothing lost or
+# duplicated.
+#
+# Environment: LINES (input lines, 200000), TRIALS (3), KILLS (20),
+# KILL_LINES (input lines of the kill scenario, 50000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LINES=${LINES:-200000}
+TRIALS=${TRIALS:-3}
+KILLS=${KILLS:-20}
+KILL_LINES=${KILL_LINES:-50000}
+PG_PORT=${FAULTS_PG_PORT:-55433}
+MY_PORT=${FAULTS_MY_PORT:-33307}
+
+bash scripts/services.sh >/dev/null
+cargo build --release --locked --features mysql,postgres >/dev/null 2>&1
+T=$PWD/target/release/triglot
+
+work=$(mktemp -d /tmp/triglot-faults.XXXXXX)
+chmod 755 "$work"
+PGBIN=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -V | tail -1)/bin
+pg() { runuser -u postgres -- "$PGBIN/$@"; }
+
+pg_start() {
+    pg pg_ctl -D "$work/pg/data" -l "$work/pg/log" -w -t 60 \
+        -o "-p $PG_PORT -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
+}
+pg_stop() { pg pg_ctl -D "$work/pg/data" -m fast -w -t 60 stop >/dev/null; }
+my_start() {
+    /usr/sbin/mariadbd --no-defaults --user=root --datadir="$work/my/data" \
+        --port="$MY_PORT" --bind-address=127.0.0.1 --socket="$work/my/sock" \
+        --pid-file="$work/my/pid" --skip-log-bin >>"$work/my/log" 2>&1 &
+    for _ in $(seq 1 600); do
+        mariadb-admin --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root ping >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    echo "faults: MariaDB did not start"; tail -20 "$work/my/log"; exit 1
+}
+my_stop() {
+    local pid
+    pid=$(cat "$work/my/pid")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+cleanup() {
+    set +e
+    [ -f "$work/pg/data/postmaster.pid" ] && pg_stop
+    [ -f "$work/my/pid" ] && kill -0 "$(cat "$work/my/pid")" 2>/dev/null && my_stop
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/pg" "$work/my"
+chown postgres "$work/pg"
+pg initdb -D "$work/pg/data" -U postgres --auth=trust -E UTF8 >/dev/null
+pg_start
+mariadb-install-db --no-defaults --user=root --datadir="$work/my/data" \
+    --auth-root-authentication-method=normal --skip-test-db >/dev/null
+my_start
+
+PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/faults
+MY_URL=mysql://root@127.0.0.1:$MY_PORT/faults
+SQLITE_URL=sqlite://$work/faults.db
+url_of() { case $1 in postgres) echo "$PG_URL" ;; mysql) echo "$MY_URL" ;; sqlite) echo "$SQLITE_URL" ;; esac; }
+
+fresh() { # backend → an empty, migrated database
+    case $1 in
+    postgres)
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS faults" -c "CREATE DATABASE faults" ;;
+    mysql)
+        mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -e "DROP DATABASE IF EXISTS faults; CREATE DATABASE faults CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ;;
+    sqlite) rm -f "$work"/faults.db* ;;
+    esac
+    "$T" --database-url "$(url_of "$1")" migrate >/dev/null
+}
+
+query() { # backend sql → rows, tab-separated
+    case $1 in
+    postgres) psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d faults -AtF $'\t' -c "$2" ;;
+    mysql) mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -N -B faults -e "$2" ;;
+    sqlite) python3 -c 'import sqlite3,sys
+for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("\t".join("" if v is None else str(v) for v in row))' "$work/faults.db" "$2" ;;
+    esac
+}
+
+dump() { # backend run-id-clause → sorted rows of the stored data and of the run's rejects
+    local b=$1 runs=$2
+    {
+        query "$b" "SELECT 'customer', external_id, name, COALESCE(email, ''), COALESCE(country, '') FROM customers"
+        query "$b" "SELECT 'order', o.external_id, c.external_id, o.status, o.currency, o.total_cents, o.content_hash FROM orders o JOIN customers c ON c.id = o.customer_id"
+        query "$b" "SELECT 'line', o.external_id, l.line_no, l.sku, l.quantity, l.unit_price_cents, COALESCE(l.discount_bp, -1), COALESCE(l.note, '') FROM order_lines l JOIN orders o ON o.id = l.order_id"
+        query "$b" "SELECT 'reject', source, line, COALESCE(field, ''), reason FROM rejects WHERE run_id IN ($runs)"
+    } | LC_ALL=C sort
+}
+
+# compare clean faulted → "lost duplicated"
+compare() {
+    local lost dup
+    lost=$(LC_ALL=C comm -23 <(uniq "$1") <(uniq "$2") | wc -l)
+    dup=$(($(LC_ALL=C comm -13 <(uniq "$1") <(uniq "$2") | wc -l) + $(uniq -d "$2" | wc -l)))
+    echo "$lost $dup"
+}
+
+now() { date +%s.%N; }
+calc() { python3 -c "print(round($1, 2))"; }
+
+"$T" generate --lines "$LINES" --dirty-rate 0.01 --out "$work/big" >/dev/null
+"$T" generate --lines "$KILL_LINES" --dirty-rate 0.01 --out "$work/small" >/dev/null
+
+declare -A clean_secs
+clean() { # backend input → reference dump in $work/clean.<backend>.<input>
+    fresh "$1"
+    local t0
+    t0=$(now)
+    "$T" --database-url "$(url_of "$1")" ingest --quiet "$work/$2/orders.csv" >/dev/null
+    clean_secs[$1.$2]=$(calc "$(now) - $t0")
+    dump "$1" "SELECT MAX(id) FROM ingest_runs" >"$work/clean.$1.$2"
+}
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 |"); }
+failed=0
+
+restart_scenario() { # backend
+    local b=$1 pct trial
+    clean "$b" big
+    local T_clean=${clean_secs[$b.big]}
+    for pct in 30 60 90; do
+        local done=0 lost=0 dup=0 stall=0 recover=0
+        for trial in $(seq 1 "$TRIALS"); do
+            fresh "$b"
+            local t0 back rc=0 end
+            t0=$(now)
+            "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
+            local pid=$!
+            sleep "$(calc "$T_clean * $pct / 100")"
+            if [ "$b" = postgres ]; then pg_stop; sleep 2; pg_start; else my_stop; sleep 2; my_start; fi
+            back=$(now)
+            wait "$pid" || rc=$?
+            end=$(now)
+            if [ "$rc" -eq 0 ]; then done=$((done + 1)); else
+                echo "faults: $b restart at $pct % trial $trial exited $rc:" >&2; tail -3 "$work/err" >&2
+            fi
+            dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
+            read -r l d < <(compare "$work/clean.$b.big" "$work/after")
+            lost=$((lost + l)); dup=$((dup + d))
+            stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
+            recover=$(python3 -c "print(max($recover, round(max(0, $end - $back - $T_clean * (100 - $pct) / 100), 2)))")
+        done
+        row "$b restarted at $pct %" "$TRIALS" "$done" "$lost" "$dup" "$stall" "$recover"
+        [ "$done" -eq "$TRIALS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
+    done
+}
+
+kill_scenario() { # backend
+    local b=$1 trial done=0 lost=0 dup=0
+    clean "$b" small
+    local T_clean=${clean_secs[$b.small]}
+    for trial in $(seq 1 "$KILLS"); do
+        fresh "$b"
+        "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>&1 &
+        local pid=$!
+        sleep "$(python3 -c "import random; print(round(random.uniform(0, $T_clean), 3))")"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        if "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>"$work/err"; then
+            done=$((done + 1))
+        else
+            echo "faults: $b rerun after kill $trial failed:" >&2; tail -3 "$work/err" >&2
+        fi
+        if [ "$b" = sqlite ]; then
+            [ "$(query sqlite "PRAGMA integrity_check")" = ok ] || { echo "faults: integrity_check failed" >&2; failed=1; }
+        fi
+        dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
+        read -r l d < <(compare "$work/clean.$b.small" "$work/after")
+        lost=$((lost + l)); dup=$((dup + d))
+    done
+    row "$b ingest killed (SIGKILL), then run again" "$KILLS" "$done" "$lost" "$dup" "-" "-"
+    [ "$done" -eq "$KILLS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
+}
+
+concurrent_scenario() { # backend
+    local b=$1 i done=0 lost=0 dup=0 pids=() t0 end
+    fresh "$b"
+    t0=$(now)
+    for i in $(seq 1 8); do
+        "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>"$work/err.$i" &
+        pids+=($!)
+    done
+    for i in $(seq 1 8); do
+        if wait "${pids[$((i - 1))]}"; then done=$((done + 1)); else
+            echo "faults: $b concurrent ingest $i failed:" >&2; tail -3 "$work/err.$i" >&2
+        fi
+    done
+    end=$(now)
+    # Each run rejects the same records; the data is there once.
+    for run in $(query "$b" "SELECT id FROM ingest_runs"); do
+        dump "$b" "$run" >"$work/after"
+        read -r l d < <(compare "$work/clean.$b.small" "$work/after")
+        lost=$((lost + l)); dup=$((dup + d))
+    done
+    row "$b 8 concurrent ingests of one file" 8 "$done" "$lost" "$dup" "$(calc "$end - $t0")" "-"
+    [ "$done" -eq 8 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
+}
+
+for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b"; done
+for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do kill_scenario "$b"; concurrent_scenario "$b"; done
+
+echo "| scenario | trials | completed | lost | duplicated | longest stall, s | recovery after the server is back, s |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${rows[@]}"
+exit "$failed"
