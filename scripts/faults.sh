@@ -11,7 +11,12 @@
 # Every run is compared with a clean run of the same input on the same
 # backend: customers, orders, lines and the run's rejects, as sorted text.
 # "lost" counts rows of the clean run missing after the fault, "duplicated"
-# rows that are there twice or that the clean run does not have. Prints a
+# rows that are there twice or that the clean run does not have. "Batch
+# retries" sums the attempts the runs made again (summary's
+# written.retries); "longest stall" is the most a faulted run took beyond the
+# clean run; "recovery" is the most a run took, after the server answered
+# again, beyond what the clean run needed for the part still to do (0 when
+# it caught up). Prints a
 # Markdown table and exits 1 unless every run completed with nothing lost or
 # duplicated.
 #
@@ -26,7 +31,7 @@ KILL_LINES=${KILL_LINES:-50000}
 PG_PORT=${FAULTS_PG_PORT:-55433}
 MY_PORT=${FAULTS_MY_PORT:-33307}
 
-bash scripts/services.sh >/dev/null
+bash scripts/services.sh >/dev/null 2>&1
 cargo build --release --locked --features mysql,postgres >/dev/null 2>&1
 T=$PWD/target/release/triglot
 
@@ -80,7 +85,7 @@ url_of() { case $1 in postgres) echo "$PG_URL" ;; mysql) echo "$MY_URL" ;; sqlit
 fresh() { # backend → an empty, migrated database
     case $1 in
     postgres)
-        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS faults" -c "CREATE DATABASE faults" ;;
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS faults" -c "CREATE DATABASE faults" ;;
     mysql)
         mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -e "DROP DATABASE IF EXISTS faults; CREATE DATABASE faults CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ;;
     sqlite) rm -f "$work"/faults.db* ;;
@@ -132,7 +137,7 @@ clean() { # backend input → reference dump in $work/clean.<backend>.<input>
 }
 
 rows=()
-row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 |"); }
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 |"); }
 failed=0
 
 restart_scenario() { # backend
@@ -140,19 +145,22 @@ restart_scenario() { # backend
     clean "$b" big
     local T_clean=${clean_secs[$b.big]}
     for pct in 30 60 90; do
-        local done=0 lost=0 dup=0 stall=0 recover=0
+        local done=0 lost=0 dup=0 stall=0 recover=0 retries=0
         for trial in $(seq 1 "$TRIALS"); do
             fresh "$b"
             local t0 back rc=0 end
             t0=$(now)
-            "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
+            "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
             local pid=$!
             sleep "$(calc "$T_clean * $pct / 100")"
             if [ "$b" = postgres ]; then pg_stop; sleep 2; pg_start; else my_stop; sleep 2; my_start; fi
             back=$(now)
             wait "$pid" || rc=$?
             end=$(now)
-            if [ "$rc" -eq 0 ]; then done=$((done + 1)); else
+            if [ "$rc" -eq 0 ]; then
+                done=$((done + 1))
+                retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out")))
+            else
                 echo "faults: $b restart at $pct % trial $trial exited $rc:" >&2; tail -3 "$work/err" >&2
             fi
             dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
@@ -161,7 +169,7 @@ restart_scenario() { # backend
             stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
             recover=$(python3 -c "print(max($recover, round(max(0, $end - $back - $T_clean * (100 - $pct) / 100), 2)))")
         done
-        row "$b restarted at $pct %" "$TRIALS" "$done" "$lost" "$dup" "$stall" "$recover"
+        row "$b restarted at $pct %" "$TRIALS" "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
         [ "$done" -eq "$TRIALS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
     done
 }
@@ -189,20 +197,23 @@ kill_scenario() { # backend
         read -r l d < <(compare "$work/clean.$b.small" "$work/after")
         lost=$((lost + l)); dup=$((dup + d))
     done
-    row "$b ingest killed (SIGKILL), then run again" "$KILLS" "$done" "$lost" "$dup" "-" "-"
+    row "$b ingest killed (SIGKILL), then run again" "$KILLS" "$done" "$lost" "$dup" "-" "-" "-"
     [ "$done" -eq "$KILLS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
 concurrent_scenario() { # backend
-    local b=$1 i done=0 lost=0 dup=0 pids=() t0 end
+    local b=$1 i done=0 lost=0 dup=0 retries=0 pids=() t0 end
     fresh "$b"
     t0=$(now)
     for i in $(seq 1 8); do
-        "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>"$work/err.$i" &
+        "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/small/orders.csv" >"$work/out.$i" 2>"$work/err.$i" &
         pids+=($!)
     done
     for i in $(seq 1 8); do
-        if wait "${pids[$((i - 1))]}"; then done=$((done + 1)); else
+        if wait "${pids[$((i - 1))]}"; then
+            done=$((done + 1))
+            retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out.$i")))
+        else
             echo "faults: $b concurrent ingest $i failed:" >&2; tail -3 "$work/err.$i" >&2
         fi
     done
@@ -213,14 +224,14 @@ concurrent_scenario() { # backend
         read -r l d < <(compare "$work/clean.$b.small" "$work/after")
         lost=$((lost + l)); dup=$((dup + d))
     done
-    row "$b 8 concurrent ingests of one file" 8 "$done" "$lost" "$dup" "$(calc "$end - $t0")" "-"
+    row "$b 8 concurrent ingests of one file" 8 "$done" "$lost" "$dup" "$retries" "$(calc "$end - $t0")" "-"
     [ "$done" -eq 8 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
 for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b"; done
 for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do kill_scenario "$b"; concurrent_scenario "$b"; done
 
-echo "| scenario | trials | completed | lost | duplicated | longest stall, s | recovery after the server is back, s |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 exit "$failed"

@@ -37,7 +37,7 @@ fn classify_message(message: &str) -> ErrorKind {
     } else if message.starts_with("CONSTRAINT ") && message.contains(" failed for ") {
         // MariaDB 4025: CONSTRAINT `boxes_weight_check` failed for `db`.`boxes`
         ErrorKind::CheckViolation
-    } else if message.contains("server has gone away")
+    } else if message.contains("erver has gone away")
         || message.starts_with("Lost connection to")
         || message.starts_with("Can't connect to")
         || message.contains("Server shutdown in progress")
@@ -86,6 +86,8 @@ mod tests {
             ErrorKind::CheckViolation
         );
         assert_eq!(classify_message("MySQL server has gone away"), ErrorKind::ConnectionLost);
+        // libmariadb's spelling.
+        assert_eq!(classify_message("Server has gone away"), ErrorKind::ConnectionLost);
         assert_eq!(classify_message("Connection was killed"), ErrorKind::ConnectionLost);
         assert_eq!(classify_message("Unknown column 'x' in 'field list'"), ErrorKind::Other);
     }
