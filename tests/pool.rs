@@ -170,7 +170,8 @@ mod server_gone {
         assert!(db.health().connections_lost >= 1, "{}: the loss is counted", D::NAME);
 
         let killed = kill_all();
-        let policy = RetryPolicy { reconnect_for: Duration::from_secs(30), ..RetryPolicy::default() };
+        let policy =
+            RetryPolicy { reconnect_for: Duration::from_secs(30), ..RetryPolicy::default() };
         let done = db.write_with_retry("session id", &policy, id_of).unwrap();
         assert!(!killed.contains(&done.value), "{}: a dead connection was used", D::NAME);
         assert_eq!(

@@ -228,6 +228,7 @@ pub fn run_demo<D: OrderBackend>(
         orders_updated: written.orders_updated as i64,
         orders_unchanged: written.orders_unchanged as i64,
         error: outcome.as_ref().err().map(ToString::to_string),
+        retries: written.retries as i64,
     };
     db.write("finishing the demo run", |conn| conn.update_run(run_id, update))?;
     outcome?;

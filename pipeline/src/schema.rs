@@ -74,6 +74,7 @@ diesel::table! {
         orders_updated -> BigInt,
         orders_unchanged -> BigInt,
         error -> Nullable<Text>,
+        retries -> BigInt,
     }
 }
 

@@ -162,9 +162,10 @@ impl<'db, D: OrderBackend> OrderWriter<'db, D> {
     }
 
     /// Like [`OrderWriter::write_batch`], running `also` in the same
-    /// transaction after the orders are written, with what they did; an
-    /// ingest records its rejects and run counters there, so they commit (or
-    /// roll back) together with the orders. `also` runs again on a retry.
+    /// transaction after the orders are written, with what they did (its
+    /// `retries` counts the attempts before this one); an ingest records its
+    /// rejects and run counters there, so they commit (or roll back) together
+    /// with the orders. `also` runs again on a retry.
     ///
     /// # Errors
     ///
@@ -174,7 +175,8 @@ impl<'db, D: OrderBackend> OrderWriter<'db, D> {
         records: &[OrderRecord],
         mut also: impl FnMut(&mut D::Connection, &WriteSummary) -> diesel::QueryResult<()>,
     ) -> Result<WriteSummary> {
-        let done = self.db.retry(&self.retry, |_| self.try_batch(records, &mut also))?;
+        let done =
+            self.db.retry(&self.retry, |attempt| self.try_batch(records, attempt, &mut also))?;
         let mut summary = done.value;
         summary.retries = u64::from(done.attempts - 1);
         Ok(summary)
@@ -183,6 +185,7 @@ impl<'db, D: OrderBackend> OrderWriter<'db, D> {
     fn try_batch(
         &self,
         records: &[OrderRecord],
+        attempt: u32,
         also: &mut dyn FnMut(&mut D::Connection, &WriteSummary) -> diesel::QueryResult<()>,
     ) -> Result<WriteSummary> {
         let mut records = last_per_key(records);
@@ -212,7 +215,8 @@ impl<'db, D: OrderBackend> OrderWriter<'db, D> {
                 .map(|(key, id, hash)| (key, (id, hash)))
                 .collect();
 
-            let mut summary = WriteSummary::default();
+            let mut summary =
+                WriteSummary { retries: u64::from(attempt - 1), ..WriteSummary::default() };
             let mut changed_ids = Vec::new();
             let mut to_write = Vec::new();
             for record in &records {

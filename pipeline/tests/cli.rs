@@ -55,7 +55,7 @@ fn demo_writes_and_summarizes_then_status_counts_the_rows() {
     let status = triglot(&["--database-url", &url, "status"]);
     let text = stdout(&status);
     assert!(status.status.success(), "{}", stderr(&status));
-    assert!(text.contains("2 applied, 0 pending"), "{text}");
+    assert!(text.contains("3 applied, 0 pending"), "{text}");
     assert!(
         text.lines().any(|l| l.trim_start().starts_with("orders") && l.contains("500 rows")),
         "{text}"
@@ -104,7 +104,7 @@ fn database_url_falls_back_to_the_environment() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("env.db: applied 2 migration(s)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("env.db: applied 3 migration(s)"), "{}", stdout(&out));
 }
 
 #[test]

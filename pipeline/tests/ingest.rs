@@ -758,6 +758,8 @@ triglot::backend_test!(eight_concurrent_runs_over_the_same_keys_all_complete, |d
     for r in &results {
         let s = r.as_ref().unwrap_or_else(|e| panic!("a run stopped on {}: {e}", D::NAME));
         assert_eq!(s.records_read, s.records_accepted + s.records_rejected);
+        let row = db.run("run", |conn| conn.find_run(s.run_id)).unwrap();
+        assert_eq!(row.retries, s.written.retries as i64, "the run's row counts its retries");
     }
     let clean = triglot::testing::TestDb::<D>::new("concurrent_clean", &MIGRATIONS);
     ingest(&clean, &Contract::builtin_csv(), std::slice::from_ref(&csv), &options, &mut |_| {})

@@ -179,6 +179,7 @@ triglot::backend_test!(ingest_run_and_reject_columns_round_trip, |db| -> triglot
         orders_updated: 3,
         orders_unchanged: 4,
         error: Some(UNICODE.into()),
+        retries: 5,
     };
     let run = db.write("finish run", |conn| {
         conn.update_run(run_id, update.clone())?;
@@ -194,9 +195,10 @@ triglot::backend_test!(ingest_run_and_reject_columns_round_trip, |db| -> triglot
             run.orders_inserted,
             run.orders_updated,
             run.orders_unchanged,
-            run.error.as_deref()
+            run.error.as_deref(),
+            run.retries
         ),
-        (update.finished_at, "failed", i64::MAX, 0, 1, 2, 3, 4, Some(UNICODE))
+        (update.finished_at, "failed", i64::MAX, 0, 1, 2, 3, 4, Some(UNICODE), 5)
     );
     assert_eq!(
         (run.id, run.source.as_str(), run.contract.as_str(), run.started_at),

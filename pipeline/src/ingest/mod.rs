@@ -323,6 +323,7 @@ impl Totals {
             orders_updated: self.written.orders_updated as i64,
             orders_unchanged: self.written.orders_unchanged as i64,
             error: None,
+            retries: self.written.retries as i64,
         }
     }
 }
@@ -386,11 +387,9 @@ impl<D: OrderBackend> Batch<'_, D> {
         after.batches += 1;
         let run_id = self.run_id;
         let before_read = self.committed.read();
-        let mut tries = 0;
         let mut committed_already = None;
         let written = self.writer.write_batch_with(&self.orders, |conn, summary| {
-            tries += 1;
-            if tries > 1 {
+            if summary.retries > 0 {
                 // The connection may have been lost after the server committed
                 // an earlier attempt: the run row then counts this batch's
                 // records already, and its rejects are stored.

@@ -69,6 +69,9 @@ pub struct IngestRun {
     pub orders_unchanged: i64,
     /// The error that stopped it, if any.
     pub error: Option<String>,
+    /// Transactions made again after a transient failure: a conflict
+    /// (deadlock, serialization failure, busy database) or a lost connection.
+    pub retries: i64,
 }
 
 /// A run to insert at its start.
@@ -143,6 +146,8 @@ pub struct RunUpdate {
     pub orders_unchanged: i64,
     /// The error that stopped it, if any.
     pub error: Option<String>,
+    /// Transactions made again so far after a transient failure.
+    pub retries: i64,
 }
 
 type UpdateRun = dsl::Update<dsl::Find<ingest_runs::table, i64>, RunUpdate>;
