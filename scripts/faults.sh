@@ -6,7 +6,11 @@
 #   - each server restarted at 30, 60 and 90 % of an ingest (TRIALS each);
 #   - the ingest killed with SIGKILL at KILLS random moments on each backend,
 #     then run again;
-#   - eight ingests of the same file at once on each backend.
+#   - eight ingests of the same file at once on each backend;
+#   - a file of bad input (NUL bytes, text past every column's limit, numbers
+#     at the edges of i64, overflowing sums, dates at the ends of the
+#     calendar, invalid UTF-8, broken quoting) ingested twice on each backend:
+#     both runs complete, the second writes nothing and rejects the same.
 #
 # Every run is compared with a clean run of the same input on the same
 # backend: customers, orders, lines and the run's rejects, as sorted text.
@@ -16,7 +20,8 @@
 # written.retries); "longest stall" is the most a faulted run took beyond the
 # clean run; "recovery" is the most a run took, after the server answered
 # again, beyond what the clean run needed for the part still to do (0 when
-# it caught up). Prints a
+# it caught up). The server stops when the run's row has counted 30, 60 or
+# 90 % of the records, stays down 2 s, and starts again. Prints a
 # Markdown table and exits 1 unless every run completed with nothing lost or
 # duplicated.
 #
@@ -152,7 +157,13 @@ restart_scenario() { # backend
             t0=$(now)
             "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
             local pid=$!
-            sleep "$(calc "$T_clean * $pct / 100")"
+            # The restart comes when the run row has counted pct % of the records.
+            local target=$((LINES * pct / 100)) seen=0
+            while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
+                sleep 0.1
+                seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM ingest_runs" 2>/dev/null || echo 0)
+            done
+            kill -0 "$pid" 2>/dev/null || { echo "faults: $b ingest ended before the restart at $pct %" >&2; rc=1; }
             if [ "$b" = postgres ]; then pg_stop; sleep 2; pg_start; else my_stop; sleep 2; my_start; fi
             back=$(now)
             wait "$pid" || rc=$?
@@ -160,6 +171,7 @@ restart_scenario() { # backend
             if [ "$rc" -eq 0 ]; then
                 done=$((done + 1))
                 retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out")))
+                end=$(python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$work/out" "$t0")
             else
                 echo "faults: $b restart at $pct % trial $trial exited $rc:" >&2; tail -3 "$work/err" >&2
             fi
@@ -228,8 +240,64 @@ concurrent_scenario() { # backend
     [ "$done" -eq 8 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
+python3 - "$work/bad.csv" <<'PY'
+import sys
+head = "order_id,customer_id,customer_name,customer_email,customer_country,status,currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note"
+at = "2026-11-20T10:00:00Z"
+def order(oid, **kw):
+    f = dict(order_id=oid, customer_id="C-1", customer_name="Cat", customer_email="", customer_country="",
+             status="paid", currency="EUR", placed_at=at, updated_at=at, line_no="1", sku="SKU-1",
+             quantity="1", unit_price="1.00", discount_pct="", note="")
+    f.update(kw)
+    return ",".join(f[k] for k in head.split(",")).encode()
+rows = [
+    order("B-01", note="a\x00b"),
+    order("B-02", note="x" * 100_000),
+    order("B-03", customer_name="n" * 70_000),
+    order("B-04", quantity="9223372036854775807", unit_price="92233720368547758.07"),
+    order("B-05", quantity="-9223372036854775808"),
+    order("B-06", unit_price="99999999999999999999999999999.99"),
+    order("B-07", placed_at="0000-01-01T00:00:00Z"),
+    order("B-08", placed_at="+262143-12-31T23:59:59Z"),
+    order("B-09", placed_at="9999-12-31T23:59:59-14:00"),
+    order("B-10", updated_at="1996-13-45T00:00:00Z"),
+    order("B-11", discount_pct="1e308"),
+    order("B-12", line_no="4294967296"),
+    order("B-13", order_id="o" * 70_000),
+    order("B-14", customer_name="cafX").replace(b"cafX", b"caf\xe9"),
+    ",".join(["x"] * 10_000).encode(),
+    b"",
+    b",,,,,,,,,,,,,,",
+    order("B-15"),
+    order("B-15", line_no="2", quantity="3037000500", unit_price="3037000500.00"),
+    order("B-16", note="ok"),
+    b'B-17,"C-1,"unclosed',
+]
+open(sys.argv[1], "wb").write(head.encode() + b"\n" + b"\n".join(rows) + b"\n")
+PY
+
+bad_input_scenario() { # backend
+    local b=$1 done=0 lost=0 dup=0
+    fresh "$b"
+    for run in 1 2; do
+        if "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/bad.csv" >"$work/out.$run" 2>"$work/err"; then
+            done=$((done + 1))
+        else
+            echo "faults: $b bad input, run $run failed:" >&2; tail -3 "$work/err" >&2
+        fi
+        dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/bad.$run"
+    done
+    read -r lost dup < <(compare "$work/bad.1" "$work/bad.2")
+    # The second run writes nothing.
+    local written
+    written=$(python3 -c 'import json,sys; w=json.load(open(sys.argv[1]))["written"]; print(w["orders_inserted"] + w["orders_updated"])' "$work/out.2" 2>/dev/null || echo 1)
+    [ "$written" -eq 0 ] || { echo "faults: $b bad input, the second run wrote $written orders" >&2; dup=$((dup + written)); }
+    row "$b bad input, twice" 2 "$done" "$lost" "$dup" "-" "-" "-"
+    [ "$done" -eq 2 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
+}
+
 for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b"; done
-for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do kill_scenario "$b"; concurrent_scenario "$b"; done
+for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do kill_scenario "$b"; concurrent_scenario "$b"; bad_input_scenario "$b"; done
 
 echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"

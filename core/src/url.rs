@@ -156,24 +156,13 @@ fn is_secret_key(key: &str) -> bool {
 
 /// Byte range of the password inside `scheme://user:password@host…`.
 ///
-/// A password typed unencoded may hold `/`, `?`, `#` or `@`, so the user-info
-/// ends at the last `@` that a host (and port) follows, up to the next `/`,
-/// `?` or the end (or at the last `@` of all, when no host follows one). That may take more than the password from an odd URL (an
-/// `@` in a query value), never less.
+/// A password typed unencoded may hold `/`, `?`, `#`, `@` and text that looks
+/// like a host, so the user-info ends at the last `@` of all. From an odd URL
+/// (an `@` in a query value) that takes more than the password, never less.
 fn userinfo_password(url: &str) -> Option<(usize, usize)> {
     let start = url.find("://")? + 3;
     let rest = &url[start..];
-    let is_host = |after: &str| {
-        let host = after.split(['/', '?']).next().unwrap_or_default();
-        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:[]%".contains(c))
-    };
-    // Without such an `@` (an empty or broken host), the last `@` of all
-    // still ends what was meant as user-info.
-    let at = rest
-        .rmatch_indices('@')
-        .map(|(i, _)| i)
-        .find(|&i| is_host(&rest[i + 1..]))
-        .or_else(|| rest.rfind('@'))?;
+    let at = rest.rfind('@')?;
     let colon = rest[..at].find(':')?;
     Some((start + colon + 1, start + at))
 }
@@ -220,6 +209,8 @@ mod tests {
     #[test]
     fn password_with_at_sign_is_replaced_whole() {
         assert_eq!(redact("postgres://u:a@b@h/db"), "postgres://u:***@h/db");
+        // Found by fuzzing: a password holding `@` and a host-like text.
+        assert_eq!(redact("postgres://u:@::?:?z@?"), "postgres://u:***@?");
     }
 
     #[test]

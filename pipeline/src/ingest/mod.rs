@@ -208,6 +208,54 @@ pub fn ingest<D: OrderBackend>(
     })
 }
 
+/// What a contract makes of some input, without a database: a dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decided {
+    /// Orders the input would write (after assembly and validation).
+    pub orders: Vec<OrderRecord>,
+    /// Records that became part of an order.
+    pub records_accepted: u64,
+    /// Refused records, in input order.
+    pub rejects: Vec<Reject>,
+}
+
+/// Reads `files` through `contract` as [`ingest`] does, and returns the
+/// orders it would write and the records it would refuse, touching no
+/// database: for checking a contract on sample input.
+///
+/// # Errors
+///
+/// As [`ingest`] before it writes: a header that lacks a column of the
+/// contract, an unreadable file, files not given in pairs for a two-file
+/// contract.
+///
+/// # Example
+///
+/// ```no_run
+/// use triglot_pipeline::contract::Contract;
+///
+/// let decided = triglot_pipeline::ingest::decide(&Contract::builtin_csv(), &["orders.csv".into()], 64 << 20)?;
+/// println!("{} orders, {} rejects", decided.orders.len(), decided.rejects.len());
+/// # Ok::<(), triglot_pipeline::Error>(())
+/// ```
+pub fn decide(contract: &Contract, files: &[PathBuf], sort_memory: usize) -> Result<Decided> {
+    let mut decided = Decided::default();
+    for unit in open_all(contract, files)? {
+        let mut emit = |item: Assembled| {
+            match item {
+                Assembled::Order { record, records } => {
+                    decided.orders.push(record);
+                    decided.records_accepted += records;
+                }
+                Assembled::Rejected(reject) => decided.rejects.push(reject),
+            }
+            Ok(())
+        };
+        unit.run(contract, sort_memory, &mut emit, &mut |_| {})?;
+    }
+    Ok(decided)
+}
+
 /// One file, or an orders file with its lines file.
 enum Unit {
     One(Box<Source>, u64),
