@@ -183,39 +183,49 @@ mod server_gone {
         );
     }
 
+    /// How a server names a session, and how another session kills it.
+    struct Sessions {
+        id: &'static str,
+        kill: fn(i64) -> String,
+    }
+
+    #[cfg(feature = "postgres")]
+    const POSTGRES: Sessions = Sessions {
+        id: "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
+        kill: |pid| format!("SELECT pg_terminate_backend({pid})"),
+    };
+
+    #[cfg(feature = "mysql")]
+    const MYSQL: Sessions = Sessions {
+        id: "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
+        kill: |id| format!("KILL {id}"),
+    };
+
     #[cfg(feature = "postgres")]
     #[test]
     fn lost_connection_is_retried_and_its_peers_dropped_postgres() {
-        lost_connection_is_retried_and_its_peers_dropped::<triglot::postgres::PostgresDialect>(
-            "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
-            |pid| format!("SELECT pg_terminate_backend({pid})"),
-        );
+        use triglot::postgres::PostgresDialect as D;
+        lost_connection_is_retried_and_its_peers_dropped::<D>(POSTGRES.id, POSTGRES.kill);
     }
 
     #[cfg(feature = "mysql")]
     #[test]
     fn lost_connection_is_retried_and_its_peers_dropped_mysql() {
-        lost_connection_is_retried_and_its_peers_dropped::<triglot::mysql::MysqlDialect>(
-            "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
-            |id| format!("KILL {id}"),
-        );
+        use triglot::mysql::MysqlDialect as D;
+        lost_connection_is_retried_and_its_peers_dropped::<D>(MYSQL.id, MYSQL.kill);
     }
 
     #[cfg(feature = "postgres")]
     #[test]
     fn postgres_connection_killed_while_idle_is_replaced() {
-        killed_session_is_replaced::<triglot::postgres::PostgresDialect>(
-            "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
-            |pid| format!("SELECT pg_terminate_backend({pid})"),
-        );
+        use triglot::postgres::PostgresDialect as D;
+        killed_session_is_replaced::<D>(POSTGRES.id, POSTGRES.kill);
     }
 
     #[cfg(feature = "mysql")]
     #[test]
     fn mysql_connection_killed_while_idle_is_replaced() {
-        killed_session_is_replaced::<triglot::mysql::MysqlDialect>(
-            "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
-            |id| format!("KILL {id}"),
-        );
+        use triglot::mysql::MysqlDialect as D;
+        killed_session_is_replaced::<D>(MYSQL.id, MYSQL.kill);
     }
 }
