@@ -3,9 +3,7 @@
 # MariaDB server on ports and data directories of their own, started and
 # stopped here, so that restarting them disturbs nothing else):
 #
-#   - each server restarted at 30, 60 and 90 % of an ingest, and at 60 % of
-#     the same input loaded through the order schema's flow contract
-#     (TRIALS each);
+#   - each server restarted at 30, 60 and 90 % of an ingest (TRIALS each);
 #   - the ingest killed with SIGKILL at KILLS random moments on each backend,
 #     then run again;
 #   - eight ingests of the same file at once on each backend;
@@ -114,32 +112,13 @@ for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("\t".join(""
     esac
 }
 
-# The engine under test: `triglot ingest`, or the order schema's flow contract
-# through `triglot load`. Each keeps its runs and rejects in tables of its own.
-engine() {
-    ENGINE=$1
-    if [ "$1" = ingest ]; then
-        RUNS=ingest_runs RUN_ID=id REJECTS=rejects
-    else
-        RUNS=triglot_runs RUN_ID=run_id REJECTS=triglot_rejects
-    fi
-}
-engine ingest
-run_engine() { # backend input-file → runs the engine, JSON summary on stdout
-    if [ "$ENGINE" = ingest ]; then
-        "$T" --database-url "$(url_of "$1")" ingest --quiet --json "$2"
-    else
-        "$T" --database-url "$(url_of "$1")" load --json --contract pipeline/contracts/orders-flow.toml --source "rows=$2"
-    fi
-}
-
 dump() { # backend run-id-clause → sorted rows of the stored data and of the run's rejects
     local b=$1 runs=$2
     {
         query "$b" "SELECT 'customer', external_id, name, COALESCE(email, ''), COALESCE(country, '') FROM customers"
         query "$b" "SELECT 'order', o.external_id, c.external_id, o.status, o.currency, o.total_cents, o.content_hash FROM orders o JOIN customers c ON c.id = o.customer_id"
         query "$b" "SELECT 'line', o.external_id, l.line_no, l.sku, l.quantity, l.unit_price_cents, COALESCE(l.discount_bp, -1), COALESCE(l.note, '') FROM order_lines l JOIN orders o ON o.id = l.order_id"
-        query "$b" "SELECT 'reject', source, line, COALESCE(field, ''), reason FROM $REJECTS WHERE run_id IN ($runs)"
+        query "$b" "SELECT 'reject', source, line, COALESCE(field, ''), reason FROM rejects WHERE run_id IN ($runs)"
     } | LC_ALL=C sort
 }
 
@@ -162,33 +141,32 @@ clean() { # backend input → reference dump in $work/clean.<backend>.<input>
     fresh "$1"
     local t0
     t0=$(now)
-    run_engine "$1" "$work/$2/orders.csv" >/dev/null
+    "$T" --database-url "$(url_of "$1")" ingest --quiet "$work/$2/orders.csv" >/dev/null
     clean_secs[$1.$2]=$(calc "$(now) - $t0")
-    dump "$1" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/clean.$1.$2"
+    dump "$1" "SELECT MAX(id) FROM ingest_runs" >"$work/clean.$1.$2"
 }
 
 rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 |"); }
 failed=0
 
-restart_scenario() { # backend percentages…
+restart_scenario() { # backend
     local b=$1 pct trial
-    shift
     clean "$b" big
     local T_clean=${clean_secs[$b.big]}
-    for pct in "$@"; do
+    for pct in 30 60 90; do
         local done=0 lost=0 dup=0 stall=0 recover=0 retries=0
         for trial in $(seq 1 "$TRIALS"); do
             fresh "$b"
             local t0 back rc=0 end
             t0=$(now)
-            run_engine "$b" "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
+            "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
             local pid=$!
             # The restart comes when the run row has counted pct % of the records.
             local target=$((LINES * pct / 100)) seen=0
             while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
                 sleep 0.1
-                seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM $RUNS" 2>/dev/null || echo 0)
+                seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM ingest_runs" 2>/dev/null || echo 0)
             done
             kill -0 "$pid" 2>/dev/null || { echo "faults: $b ingest ended before the restart at $pct %" >&2; rc=1; }
             if [ "$b" = postgres ]; then pg_stop; sleep 2; pg_start; else my_stop; sleep 2; my_start; fi
@@ -197,19 +175,18 @@ restart_scenario() { # backend percentages…
             end=$(now)
             if [ "$rc" -eq 0 ]; then
                 done=$((done + 1))
-                retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("written", {}).get("retries", 0))' "$work/out")))
+                retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out")))
                 end=$(python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$work/out" "$t0")
             else
                 echo "faults: $b restart at $pct % trial $trial exited $rc:" >&2; tail -3 "$work/err" >&2
             fi
-            dump "$b" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/after"
+            dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
             read -r l d < <(compare "$work/clean.$b.big" "$work/after")
             lost=$((lost + l)); dup=$((dup + d))
             stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
             recover=$(python3 -c "print(max($recover, round(max(0, $end - $back - $T_clean * (100 - $pct) / 100), 2)))")
         done
-        [ "$ENGINE" = ingest ] || retries=-
-        row "$b restarted at $pct % ($ENGINE)" "$TRIALS" "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
+        row "$b restarted at $pct %" "$TRIALS" "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
         [ "$done" -eq "$TRIALS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
     done
 }
@@ -322,10 +299,7 @@ bad_input_scenario() { # backend
     [ "$done" -eq 2 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
-for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b" 30 60 90; done
-engine load
-for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b" 60; done
-engine ingest
+for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b"; done
 for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do kill_scenario "$b"; concurrent_scenario "$b"; bad_input_scenario "$b"; done
 
 echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"
