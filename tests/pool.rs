@@ -93,14 +93,13 @@ mod server_gone {
         Database::<D>::open_with(test.url(), config).unwrap()
     }
 
-    fn killed_session_is_replaced<D: triglot::Dialect>(
-        session_id: &str,
-        kill: impl Fn(i64) -> String,
-    ) where
+    fn killed_session_is_replaced<D: triglot::Dialect>(sessions: &Sessions)
+    where
         D::Connection: diesel::connection::LoadConnection,
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
+        let Sessions { id: session_id, kill } = *sessions;
         let test = TestDb::<D>::new(
             &format!("pool::server_gone::{}", D::NAME),
             &crate::library::MIGRATIONS,
@@ -126,14 +125,13 @@ mod server_gone {
     /// all used moments ago), as a server restart does: the first write
     /// finds its connection dead; with a policy that waits for the server it
     /// runs again on a new connection, not on one of the other dead ones.
-    fn lost_connection_is_retried_and_its_peers_dropped<D: triglot::Dialect>(
-        session_id: &str,
-        kill: impl Fn(i64) -> String,
-    ) where
+    fn lost_connection_is_retried_and_its_peers_dropped<D: triglot::Dialect>(sessions: &Sessions)
+    where
         D::Connection: diesel::connection::LoadConnection,
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
+        let Sessions { id: session_id, kill } = *sessions;
         let test = TestDb::<D>::new(
             &format!("pool::server_gone::peers::{}", D::NAME),
             &crate::library::MIGRATIONS,
@@ -184,6 +182,7 @@ mod server_gone {
     }
 
     /// How a server names a session, and how another session kills it.
+    #[derive(Clone, Copy)]
     struct Sessions {
         id: &'static str,
         kill: fn(i64) -> String,
@@ -205,27 +204,27 @@ mod server_gone {
     #[test]
     fn lost_connection_is_retried_and_its_peers_dropped_postgres() {
         use triglot::postgres::PostgresDialect as D;
-        lost_connection_is_retried_and_its_peers_dropped::<D>(POSTGRES.id, POSTGRES.kill);
+        lost_connection_is_retried_and_its_peers_dropped::<D>(&POSTGRES);
     }
 
     #[cfg(feature = "mysql")]
     #[test]
     fn lost_connection_is_retried_and_its_peers_dropped_mysql() {
         use triglot::mysql::MysqlDialect as D;
-        lost_connection_is_retried_and_its_peers_dropped::<D>(MYSQL.id, MYSQL.kill);
+        lost_connection_is_retried_and_its_peers_dropped::<D>(&MYSQL);
     }
 
     #[cfg(feature = "postgres")]
     #[test]
     fn postgres_connection_killed_while_idle_is_replaced() {
         use triglot::postgres::PostgresDialect as D;
-        killed_session_is_replaced::<D>(POSTGRES.id, POSTGRES.kill);
+        killed_session_is_replaced::<D>(&POSTGRES);
     }
 
     #[cfg(feature = "mysql")]
     #[test]
     fn mysql_connection_killed_while_idle_is_replaced() {
         use triglot::mysql::MysqlDialect as D;
-        killed_session_is_replaced::<D>(MYSQL.id, MYSQL.kill);
+        killed_session_is_replaced::<D>(&MYSQL);
     }
 }

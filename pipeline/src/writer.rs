@@ -175,11 +175,10 @@ impl<'db, D: OrderBackend> OrderWriter<'db, D> {
         records: &[OrderRecord],
         mut also: impl FnMut(&mut D::Connection, &WriteSummary) -> diesel::QueryResult<()>,
     ) -> Result<WriteSummary> {
+        // The attempt that succeeded counts the ones before it.
         let done =
             self.db.retry(&self.retry, |attempt| self.try_batch(records, attempt, &mut also))?;
-        let mut summary = done.value;
-        summary.retries = u64::from(done.attempts - 1);
-        Ok(summary)
+        Ok(done.value)
     }
 
     fn try_batch(
