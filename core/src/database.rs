@@ -6,7 +6,6 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Instant;
 
-use diesel::Connection;
 use diesel::r2d2::PooledConnection;
 use diesel::result::QueryResult;
 
@@ -82,9 +81,15 @@ impl<D: Dialect> Database<D> {
             reason: url.scrub(&reason),
         };
 
-        let mut probe = D::Connection::establish(&target.connection_string)
-            .map_err(|e| open_error(e.to_string()))?;
-        D::on_acquire(&mut probe).map_err(|e| open_error(format!("session setup failed: {e}")))?;
+        let counters = Arc::new(Counters::default());
+        let session = pool::Session {
+            connection_string: target.connection_string.clone(),
+            location: target.display.clone(),
+            connect_timeout: config.connect_timeout,
+            slow: config.slow_statement,
+            counters: Arc::clone(&counters),
+        };
+        let mut probe = session.open::<D>().map_err(|e| open_error(e.to_string()))?;
         let server = D::server_version(&mut probe)
             .map_err(|e| open_error(format!("cannot read the server version: {e}")))?;
         drop(probe);
@@ -92,8 +97,7 @@ impl<D: Dialect> Database<D> {
         let mut capabilities = D::CAPABILITIES;
         D::refine(&mut capabilities, &server);
 
-        let counters = Arc::new(Counters::default());
-        let pool = pool::build::<D>(&target, &url, &config, &counters)
+        let pool = pool::build::<D>(session, target.private_per_connection, &url, &config)
             .map_err(|e| open_error(e.to_string()))?;
         tracing::debug!(backend = D::NAME, url = %url, server = %server, "opened database");
         Ok(Self {

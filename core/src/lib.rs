@@ -33,6 +33,7 @@ pub mod write;
 mod database;
 mod dialect;
 mod error;
+mod establish;
 mod health;
 mod migrate;
 mod migrations;

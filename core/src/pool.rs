@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
+use diesel::r2d2::{HandleError, ManageConnection, Pool, R2D2Connection};
 
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, HandleError, ManageConnection, Pool};
-
-use crate::dialect::{ConnectTarget, Dialect};
+use crate::dialect::Dialect;
 use crate::health::{Counters, StatementTimer, moment};
 use crate::url::DatabaseUrl;
 
@@ -33,6 +32,9 @@ pub struct PoolConfig {
     /// How long a checkout waits for a free connection before
     /// [`Error::PoolTimeout`](crate::Error::PoolTimeout).
     pub checkout_timeout: Duration,
+    /// How long opening one connection, session setup included, may take
+    /// before it counts as failed, however silent the network.
+    pub connect_timeout: Duration,
     /// Idle connections older than this are closed.
     pub idle_timeout: Option<Duration>,
     /// Connections older than this are closed when returned.
@@ -56,6 +58,7 @@ impl Default for PoolConfig {
             max_size: 8,
             min_idle: Some(1),
             checkout_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(15),
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
             test_on_checkout: true,
@@ -119,9 +122,48 @@ impl<C> DerefMut for Tracked<C> {
 /// connection used moments ago would otherwise be handed out unpinged.
 #[derive(Debug)]
 pub struct Manager<D: Dialect> {
-    inner: ConnectionManager<D::Connection>,
+    session: Session,
     ping_after_idle: Duration,
-    counters: Arc<Counters>,
+    dialect: PhantomData<D>,
+}
+
+/// What every new connection gets: where it goes, how long opening it may
+/// take, and the statement timer it carries.
+#[derive(Clone)]
+pub(crate) struct Session {
+    pub(crate) connection_string: String,
+    pub(crate) location: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) slow: Option<Duration>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may hold the password.
+        f.debug_struct("Session").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens a connection and sets its session up ([`Dialect::on_acquire`]),
+    /// all within `connect_timeout`.
+    pub(crate) fn open<D: Dialect>(&self) -> Result<D::Connection, diesel::r2d2::Error> {
+        let session = self.clone();
+        crate::establish::within(self.connect_timeout, move || {
+            let mut conn = D::Connection::establish(&session.connection_string)
+                .map_err(diesel::r2d2::Error::ConnectionError)?;
+            conn.set_instrumentation(StatementTimer {
+                backend: D::NAME,
+                location: session.location,
+                slow: session.slow,
+                counters: session.counters,
+                started: None,
+            });
+            D::on_acquire(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+            Ok(conn)
+        })
+    }
 }
 
 impl<D: Dialect> ManageConnection for Manager<D> {
@@ -129,11 +171,11 @@ impl<D: Dialect> ManageConnection for Manager<D> {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        Ok(Tracked { conn: self.inner.connect()?, opened: moment(), returned: Instant::now() })
+        Ok(Tracked { conn: self.session.open::<D>()?, opened: moment(), returned: Instant::now() })
     }
 
     fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
-        if self.counters.opened_before_a_loss(conn.opened) {
+        if self.session.counters.opened_before_a_loss(conn.opened) {
             return Err(diesel::r2d2::Error::ConnectionError(
                 diesel::ConnectionError::BadConnection(
                     "opened before a connection to the same server was lost".to_owned(),
@@ -143,39 +185,30 @@ impl<D: Dialect> ManageConnection for Manager<D> {
         if conn.returned.elapsed() < self.ping_after_idle {
             return Ok(());
         }
-        self.inner.is_valid(&mut conn.conn)
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
         // r2d2 asks this as a connection comes back: the moment it goes idle.
         conn.returned = Instant::now();
-        self.counters.opened_before_a_loss(conn.opened) || self.inner.has_broken(&mut conn.conn)
+        self.session.counters.opened_before_a_loss(conn.opened) || conn.conn.is_broken()
     }
 }
 
-/// Builds the pool for `target`; the first connections are opened here.
+/// Builds the pool for `session`; the first connections are opened here.
 pub(crate) fn build<D: Dialect>(
-    target: &ConnectTarget,
+    session: Session,
+    private_per_connection: bool,
     url: &DatabaseUrl,
     config: &PoolConfig,
-    counters: &Arc<Counters>,
 ) -> Result<DbPool<D>, r2d2::Error> {
-    let manager = Manager::<D> {
-        inner: ConnectionManager::new(target.connection_string.clone()),
-        ping_after_idle: config.ping_after_idle,
-        counters: Arc::clone(counters),
-    };
+    let manager =
+        Manager::<D> { session, ping_after_idle: config.ping_after_idle, dialect: PhantomData };
     let builder = Pool::builder()
-        .connection_customizer(Box::new(SessionSetup::<D> {
-            location: target.display.clone(),
-            slow: config.slow_statement,
-            counters: Arc::clone(counters),
-            dialect: PhantomData,
-        }))
         .error_handler(Box::new(LogErrors { backend: D::NAME, url: url.clone() }))
         .connection_timeout(config.checkout_timeout)
         .test_on_check_out(config.test_on_checkout);
-    let builder = if target.private_per_connection {
+    let builder = if private_per_connection {
         // Each connection to an in-memory SQLite database has its own data, so
         // the pool holds exactly one connection and never recycles it.
         builder.max_size(1).min_idle(Some(1)).idle_timeout(None).max_lifetime(None)
@@ -187,36 +220,6 @@ pub(crate) fn build<D: Dialect>(
             .max_lifetime(config.max_lifetime)
     };
     builder.build(manager)
-}
-
-/// Runs [`Dialect::on_acquire`] on every connection the pool opens, after
-/// giving it a [`StatementTimer`].
-struct SessionSetup<D> {
-    location: String,
-    slow: Option<Duration>,
-    counters: Arc<Counters>,
-    dialect: PhantomData<D>,
-}
-
-impl<D> std::fmt::Debug for SessionSetup<D> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionSetup")
-    }
-}
-
-impl<D: Dialect> CustomizeConnection<Tracked<D::Connection>, diesel::r2d2::Error>
-    for SessionSetup<D>
-{
-    fn on_acquire(&self, conn: &mut Tracked<D::Connection>) -> Result<(), diesel::r2d2::Error> {
-        conn.conn.set_instrumentation(StatementTimer {
-            backend: D::NAME,
-            location: self.location.clone(),
-            slow: self.slow,
-            counters: Arc::clone(&self.counters),
-            started: None,
-        });
-        D::on_acquire(&mut conn.conn).map_err(diesel::r2d2::Error::QueryError)
-    }
 }
 
 /// Sends r2d2's connection errors to `tracing`, with the password scrubbed.

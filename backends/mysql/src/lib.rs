@@ -99,4 +99,5 @@ mod error;
 mod introspect;
 mod last_insert_id;
 mod session;
+mod socket;
 mod write;

@@ -26,6 +26,7 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
 }
 
 pub(crate) fn on_acquire(conn: &mut MysqlConnection) -> QueryResult<()> {
+    crate::socket::bound_waits(conn)?;
     // diesel's establish already sets the time zone and utf8mb4 character
     // sets; they are restated so the session does not depend on it.
     conn.batch_execute(&format!(
