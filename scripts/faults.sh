@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Faults, on server instances of this script's own (a PostgreSQL cluster and a
 # MariaDB server on ports and data directories of their own, started and
-# stopped here, so that restarting them disturbs nothing else):
+# stopped here, so that restarting them disturbs nothing else). They and
+# every client run in a network namespace of the script's own, whose
+# loopback a DROP rule can silence without touching the machine's network:
 #
-#   - each server restarted at 30, 60 and 90 % of an ingest (TRIALS each);
+#   - each server restarted at 30, 60 and 90 % of an ingest, and at 60 % of
+#     the same input loaded through the order schema's flow contract
+#     (TRIALS each);
+#   - each server's packets dropped (not refused) for BLACKHOLE seconds from
+#     30 % of an ingest: the run must go on when packets flow again, and a
+#     program started meanwhile must fail its first connect within
+#     CONNECT_BOUND seconds;
 #   - the ingest killed with SIGKILL at KILLS random moments on each backend,
 #     then run again;
 #   - eight ingests of the same file at once on each backend;
@@ -25,9 +33,11 @@
 # Markdown table and exits 1 unless every run completed with nothing lost or
 # duplicated.
 #
-# Environment: LINES (input lines, 200000), TRIALS (3), KILLS (20),
+# Environment: LINES (input lines, 200000), TRIALS (3), BLACKHOLE (30),
+# CONNECT_BOUND (20), KILLS (20),
 # KILL_LINES (input lines of the kill scenario, 50000), FAULTS_BACKENDS
-# (which backends, all three), TRIGLOT_BIN (the program to test, this
+# (which backends, all three), FAULTS_SCENARIOS (which scenarios, all of
+# "restart flow-restart blackhole kill concurrent bad"), TRIGLOT_BIN (the program to test, this
 # checkout's release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,18 +47,31 @@ KILLS=${KILLS:-20}
 KILL_LINES=${KILL_LINES:-50000}
 PG_PORT=${FAULTS_PG_PORT:-55433}
 MY_PORT=${FAULTS_MY_PORT:-33307}
+BLACKHOLE=${BLACKHOLE:-30}
+CONNECT_BOUND=${CONNECT_BOUND:-20}
 
 bash scripts/services.sh >/dev/null 2>&1
+command -v iptables >/dev/null || {
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null
+}
 if [ -z "${TRIGLOT_BIN:-}" ]; then
     cargo build --release --locked --features mysql,postgres >/dev/null 2>&1
 fi
 # TRIGLOT_BIN: another build of the program to put through the same faults.
 T=${TRIGLOT_BIN:-$PWD/target/release/triglot}
 
+NS=triglot-faults-$$
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+inns() { ip netns exec "$NS" "$@"; }
+# An array, not a function: `"${TG[@]}" … &` leaves $! the program's own pid
+# (ip netns exec replaces itself with it), which the kill scenario signals.
+TG=(ip netns exec "$NS" "$T")
+
 work=$(mktemp -d /tmp/triglot-faults.XXXXXX)
 chmod 755 "$work"
 PGBIN=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -V | tail -1)/bin
-pg() { runuser -u postgres -- "$PGBIN/$@"; }
+pg() { inns runuser -u postgres -- "$PGBIN/$@"; }
 
 pg_start() {
     pg pg_ctl -D "$work/pg/data" -l "$work/pg/log" -w -t 60 \
@@ -56,11 +79,11 @@ pg_start() {
 }
 pg_stop() { pg pg_ctl -D "$work/pg/data" -m fast -w -t 60 stop >/dev/null; }
 my_start() {
-    /usr/sbin/mariadbd --no-defaults --user=root --datadir="$work/my/data" \
+    inns /usr/sbin/mariadbd --no-defaults --user=root --datadir="$work/my/data" \
         --port="$MY_PORT" --bind-address=127.0.0.1 --socket="$work/my/sock" \
         --pid-file="$work/my/pid" --skip-log-bin >>"$work/my/log" 2>&1 &
     for _ in $(seq 1 600); do
-        mariadb-admin --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root ping >/dev/null 2>&1 && return
+        inns mariadb-admin --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root ping >/dev/null 2>&1 && return
         sleep 0.1
     done
     echo "faults: MariaDB did not start"; tail -20 "$work/my/log"; exit 1
@@ -76,6 +99,7 @@ cleanup() {
     [ -f "$work/pg/data/postmaster.pid" ] && pg_stop
     [ -f "$work/my/pid" ] && kill -0 "$(cat "$work/my/pid")" 2>/dev/null && my_stop
     rm -rf "$work"
+    ip netns del "$NS"
 }
 trap cleanup EXIT
 
@@ -95,21 +119,40 @@ url_of() { case $1 in postgres) echo "$PG_URL" ;; mysql) echo "$MY_URL" ;; sqlit
 fresh() { # backend → an empty, migrated database
     case $1 in
     postgres)
-        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS faults" -c "CREATE DATABASE faults" ;;
+        inns psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS faults" -c "CREATE DATABASE faults" ;;
     mysql)
-        mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -e "DROP DATABASE IF EXISTS faults; CREATE DATABASE faults CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ;;
+        inns mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -e "DROP DATABASE IF EXISTS faults; CREATE DATABASE faults CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ;;
     sqlite) rm -f "$work"/faults.db* ;;
     esac
-    "$T" --database-url "$(url_of "$1")" migrate >/dev/null
+    "${TG[@]}" --database-url "$(url_of "$1")" migrate >/dev/null
 }
 
 query() { # backend sql → rows, tab-separated
     case $1 in
-    postgres) psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d faults -AtF $'\t' -c "$2" ;;
-    mysql) mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -N -B faults -e "$2" ;;
+    postgres) inns psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d faults -AtF $'\t' -c "$2" ;;
+    mysql) inns mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -N -B faults -e "$2" ;;
     sqlite) python3 -c 'import sqlite3,sys
 for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("\t".join("" if v is None else str(v) for v in row))' "$work/faults.db" "$2" ;;
     esac
+}
+
+# The engine under test: `triglot ingest`, or the order schema's flow contract
+# through `triglot load`. Each keeps its runs and rejects in tables of its own.
+engine() {
+    ENGINE=$1
+    if [ "$1" = ingest ]; then
+        RUNS=ingest_runs RUN_ID=id REJECTS=rejects
+    else
+        RUNS=triglot_runs RUN_ID=run_id REJECTS=triglot_rejects
+    fi
+}
+engine ingest
+run_engine() { # backend input-file → runs the engine, JSON summary on stdout
+    if [ "$ENGINE" = ingest ]; then
+        "${TG[@]}" --database-url "$(url_of "$1")" ingest --quiet --json "$2"
+    else
+        "${TG[@]}" --database-url "$(url_of "$1")" load --json --contract pipeline/contracts/orders-flow.toml --source "rows=$2"
+    fi
 }
 
 dump() { # backend run-id-clause → sorted rows of the stored data and of the run's rejects
@@ -118,7 +161,7 @@ dump() { # backend run-id-clause → sorted rows of the stored data and of the r
         query "$b" "SELECT 'customer', external_id, name, COALESCE(email, ''), COALESCE(country, '') FROM customers"
         query "$b" "SELECT 'order', o.external_id, c.external_id, o.status, o.currency, o.total_cents, o.content_hash FROM orders o JOIN customers c ON c.id = o.customer_id"
         query "$b" "SELECT 'line', o.external_id, l.line_no, l.sku, l.quantity, l.unit_price_cents, COALESCE(l.discount_bp, -1), COALESCE(l.note, '') FROM order_lines l JOIN orders o ON o.id = l.order_id"
-        query "$b" "SELECT 'reject', source, line, COALESCE(field, ''), reason FROM rejects WHERE run_id IN ($runs)"
+        query "$b" "SELECT 'reject', source, line, COALESCE(field, ''), reason FROM $REJECTS WHERE run_id IN ($runs)"
     } | LC_ALL=C sort
 }
 
@@ -141,32 +184,33 @@ clean() { # backend input → reference dump in $work/clean.<backend>.<input>
     fresh "$1"
     local t0
     t0=$(now)
-    "$T" --database-url "$(url_of "$1")" ingest --quiet "$work/$2/orders.csv" >/dev/null
-    clean_secs[$1.$2]=$(calc "$(now) - $t0")
-    dump "$1" "SELECT MAX(id) FROM ingest_runs" >"$work/clean.$1.$2"
+    run_engine "$1" "$work/$2/orders.csv" >/dev/null
+    clean_secs[$ENGINE.$1.$2]=$(calc "$(now) - $t0")
+    dump "$1" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/clean.$ENGINE.$1.$2"
 }
 
 rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 |"); }
 failed=0
 
-restart_scenario() { # backend
+restart_scenario() { # backend percentages…
     local b=$1 pct trial
+    shift
     clean "$b" big
-    local T_clean=${clean_secs[$b.big]}
-    for pct in 30 60 90; do
+    local T_clean=${clean_secs[$ENGINE.$b.big]}
+    for pct in "$@"; do
         local done=0 lost=0 dup=0 stall=0 recover=0 retries=0
         for trial in $(seq 1 "$TRIALS"); do
             fresh "$b"
             local t0 back rc=0 end
             t0=$(now)
-            "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
+            run_engine "$b" "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
             local pid=$!
             # The restart comes when the run row has counted pct % of the records.
             local target=$((LINES * pct / 100)) seen=0
             while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
                 sleep 0.1
-                seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM ingest_runs" 2>/dev/null || echo 0)
+                seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM $RUNS" 2>/dev/null || echo 0)
             done
             kill -0 "$pid" 2>/dev/null || { echo "faults: $b ingest ended before the restart at $pct %" >&2; rc=1; }
             if [ "$b" = postgres ]; then pg_stop; sleep 2; pg_start; else my_stop; sleep 2; my_start; fi
@@ -175,34 +219,88 @@ restart_scenario() { # backend
             end=$(now)
             if [ "$rc" -eq 0 ]; then
                 done=$((done + 1))
-                retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out")))
+                retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("written", {}).get("retries", 0))' "$work/out")))
                 end=$(python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$work/out" "$t0")
             else
                 echo "faults: $b restart at $pct % trial $trial exited $rc:" >&2; tail -3 "$work/err" >&2
             fi
-            dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
-            read -r l d < <(compare "$work/clean.$b.big" "$work/after")
+            dump "$b" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/after"
+            read -r l d < <(compare "$work/clean.$ENGINE.$b.big" "$work/after")
             lost=$((lost + l)); dup=$((dup + d))
             stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
             recover=$(python3 -c "print(max($recover, round(max(0, $end - $back - $T_clean * (100 - $pct) / 100), 2)))")
         done
-        row "$b restarted at $pct %" "$TRIALS" "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
+        [ "$ENGINE" = ingest ] || retries=-
+        row "$b restarted at $pct % ($ENGINE)" "$TRIALS" "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
         [ "$done" -eq "$TRIALS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
     done
+}
+
+silence() { # port on|off: drop (not refuse) every packet to and from the port
+    local op=-I
+    [ "$2" = on ] || op=-D
+    inns iptables "$op" INPUT -p tcp --dport "$1" -j DROP
+    inns iptables "$op" INPUT -p tcp --sport "$1" -j DROP
+}
+
+blackhole_scenario() { # backend
+    local b=$1 port lost=0 dup=0 done=0 retries=0 stall=0 recover=0
+    [ "$b" = postgres ] && port=$PG_PORT || port=$MY_PORT
+    [ -f "$work/clean.$ENGINE.$b.big" ] || clean "$b" big
+    local T_clean=${clean_secs[$ENGINE.$b.big]}
+    fresh "$b"
+    local t0 dropped back end rc=0 probe_rc=0 probe_secs
+    t0=$(now)
+    "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
+    local pid=$!
+    local target=$((LINES * 30 / 100)) seen=0
+    while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
+        sleep 0.1
+        seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM ingest_runs" 2>/dev/null || echo 0)
+    done
+    kill -0 "$pid" 2>/dev/null || { echo "faults: $b ingest ended before the blackhole" >&2; rc=1; }
+    silence "$port" on
+    dropped=$(now)
+    # A program started now must give up on its first connect within the bound.
+    "${TG[@]}" --database-url "$(url_of "$b")" migrate >/dev/null 2>"$work/probe.err" || probe_rc=$?
+    probe_secs=$(calc "$(now) - $dropped")
+    if [ "$probe_rc" -eq 0 ] || python3 -c "import sys; sys.exit(not $probe_secs > $CONNECT_BOUND)"; then
+        echo "faults: $b connect during the blackhole: exit $probe_rc after $probe_secs s (bound $CONNECT_BOUND s):" >&2
+        tail -2 "$work/probe.err" >&2
+        failed=1
+    fi
+    sleep "$(python3 -c "print(max(0, $BLACKHOLE - ($(now) - $dropped)))")"
+    silence "$port" off
+    back=$(now)
+    wait "$pid" || rc=$?
+    end=$(now)
+    if [ "$rc" -eq 0 ]; then
+        done=1
+        retries=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out")
+        end=$(python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$work/out" "$t0")
+    else
+        echo "faults: $b blackhole: the ingest exited $rc:" >&2; tail -3 "$work/err" >&2
+    fi
+    dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
+    read -r lost dup < <(compare "$work/clean.$ENGINE.$b.big" "$work/after")
+    stall=$(calc "$end - $t0 - $T_clean")
+    recover=$(calc "max(0, $end - $back - $T_clean * 70 / 100)")
+    row "$b silent network for $BLACKHOLE s at 30 % (a new connect failed after $probe_secs s)" 1 "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
+    [ "$done" -eq 1 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
 kill_scenario() { # backend
     local b=$1 trial done=0 lost=0 dup=0
     clean "$b" small
-    local T_clean=${clean_secs[$b.small]}
+    local T_clean=${clean_secs[$ENGINE.$b.small]}
     for trial in $(seq 1 "$KILLS"); do
         fresh "$b"
-        "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>&1 &
+        "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>&1 &
         local pid=$!
         sleep "$(python3 -c "import random; print(round(random.uniform(0, $T_clean), 3))")"
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
-        if "$T" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>"$work/err"; then
+        if "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>"$work/err"; then
             done=$((done + 1))
         else
             echo "faults: $b rerun after kill $trial failed:" >&2; tail -3 "$work/err" >&2
@@ -211,7 +309,7 @@ kill_scenario() { # backend
             [ "$(query sqlite "PRAGMA integrity_check")" = ok ] || { echo "faults: integrity_check failed" >&2; failed=1; }
         fi
         dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
-        read -r l d < <(compare "$work/clean.$b.small" "$work/after")
+        read -r l d < <(compare "$work/clean.$ENGINE.$b.small" "$work/after")
         lost=$((lost + l)); dup=$((dup + d))
     done
     row "$b ingest killed (SIGKILL), then run again" "$KILLS" "$done" "$lost" "$dup" "-" "-" "-"
@@ -222,7 +320,7 @@ concurrent_scenario() { # backend
     local b=$1 i done=0 lost=0 dup=0 retries=0 pids=()
     fresh "$b"
     for i in $(seq 1 8); do
-        "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/small/orders.csv" >"$work/out.$i" 2>"$work/err.$i" &
+        "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/small/orders.csv" >"$work/out.$i" 2>"$work/err.$i" &
         pids+=($!)
     done
     for i in $(seq 1 8); do
@@ -236,7 +334,7 @@ concurrent_scenario() { # backend
     # Each run rejects the same records; the data is there once.
     for run in $(query "$b" "SELECT id FROM ingest_runs"); do
         dump "$b" "$run" >"$work/after"
-        read -r l d < <(compare "$work/clean.$b.small" "$work/after")
+        read -r l d < <(compare "$work/clean.$ENGINE.$b.small" "$work/after")
         lost=$((lost + l)); dup=$((dup + d))
     done
     row "$b 8 concurrent ingests of one file" 8 "$done" "$lost" "$dup" "$retries" "-" "-"
@@ -283,7 +381,7 @@ bad_input_scenario() { # backend
     local b=$1 done=0 lost=0 dup=0
     fresh "$b"
     for run in 1 2; do
-        if "$T" --database-url "$(url_of "$b")" ingest --quiet --json "$work/bad.csv" >"$work/out.$run" 2>"$work/err"; then
+        if "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/bad.csv" >"$work/out.$run" 2>"$work/err"; then
             done=$((done + 1))
         else
             echo "faults: $b bad input, run $run failed:" >&2; tail -3 "$work/err" >&2
@@ -299,8 +397,17 @@ bad_input_scenario() { # backend
     [ "$done" -eq 2 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
-for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || restart_scenario "$b"; done
-for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do kill_scenario "$b"; concurrent_scenario "$b"; bad_input_scenario "$b"; done
+wanted() { [[ " ${FAULTS_SCENARIOS:-restart flow-restart blackhole kill concurrent bad} " == *" $1 "* ]]; }
+for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted restart || restart_scenario "$b" 30 60 90; done
+engine load
+for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted flow-restart || restart_scenario "$b" 60; done
+engine ingest
+for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted blackhole || blackhole_scenario "$b"; done
+for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do
+    ! wanted kill || kill_scenario "$b"
+    ! wanted concurrent || concurrent_scenario "$b"
+    ! wanted bad || bad_input_scenario "$b"
+done
 
 echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"

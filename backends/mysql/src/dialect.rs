@@ -89,3 +89,42 @@ impl Dialect for MysqlDialect {
         crate::admin::drop_database(server_url, name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tcp_connection_gets_keepalive_and_the_user_timeout() {
+        use crate::socket;
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        use socket2::SockRef;
+        use std::os::fd::BorrowedFd;
+        let url = std::env::var("TRIGLOT_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| MysqlDialect::TEST_URL_DEFAULT.to_owned());
+        let target =
+            crate::session::connect_target(&triglot_core::DatabaseUrl::parse(&url).unwrap())
+                .unwrap();
+        let mut conn = MysqlConnection::establish(&target.connection_string).unwrap_or_else(|e| {
+            panic!("the test server answers: {}", triglot_core::redact(&e.to_string()))
+        });
+        crate::socket::bound_waits(&mut conn).unwrap();
+        let host: String = diesel::select(diesel::dsl::sql::<Text>(
+            "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        let fd =
+            socket::socket_with_local_port(socket::client_port(&host).expect("a TCP connection"))
+                .unwrap();
+        #[allow(unsafe_code)]
+        // SAFETY: the socket of `conn`, open for this whole test.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = SockRef::from(&fd);
+        assert_eq!(socket.tcp_user_timeout().unwrap(), Some(socket::USER_TIMEOUT));
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), socket::KEEPALIVE.0);
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), socket::KEEPALIVE.2);
+    }
+}

@@ -30,7 +30,8 @@ pub(crate) const USER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle time before the first keepalive probe, the time between probes, and
 /// the probes left unanswered before the kernel gives up: libpq's
 /// `keepalives_idle`, `keepalives_interval` and `keepalives_count`.
-const KEEPALIVE: (Duration, Duration, u32) = (Duration::from_secs(30), Duration::from_secs(10), 3);
+pub(crate) const KEEPALIVE: (Duration, Duration, u32) =
+    (Duration::from_secs(30), Duration::from_secs(10), 3);
 
 /// Sets keepalive and the user timeout on the socket of `conn`, when it is
 /// a TCP connection this process can find.
@@ -68,13 +69,13 @@ pub(crate) fn bound_waits(conn: &mut MysqlConnection) -> QueryResult<()> {
 
 /// The port of `HOST` as `PROCESSLIST` shows it (`127.0.0.1:53122`,
 /// `[::1]:53122`), or `None` for a Unix socket (`localhost`).
-fn client_port(host: &str) -> Option<u16> {
+pub(crate) fn client_port(host: &str) -> Option<u16> {
     let (_, port) = host.rsplit_once(':')?;
     port.parse().ok()
 }
 
 /// The descriptor of this process's TCP socket bound to local port `port`.
-fn socket_with_local_port(port: u16) -> Option<RawFd> {
+pub(crate) fn socket_with_local_port(port: u16) -> Option<RawFd> {
     std::fs::read_dir("/proc/self/fd").ok()?.flatten().find_map(|entry| {
         let fd: RawFd = entry.file_name().to_str()?.parse().ok()?;
         (local_port(fd) == Some(port)).then_some(fd)
@@ -118,32 +119,5 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let fd = socket_with_local_port(port).expect("the listener's descriptor");
         assert_eq!(local_port(fd), Some(port));
-    }
-
-    #[test]
-    fn a_tcp_connection_gets_keepalive_and_the_user_timeout() {
-        use triglot_core::Dialect;
-        let url = std::env::var("TRIGLOT_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| crate::MysqlDialect::TEST_URL_DEFAULT.to_owned());
-        let target =
-            crate::session::connect_target(&triglot_core::DatabaseUrl::parse(&url).unwrap())
-                .unwrap();
-        let mut conn = MysqlConnection::establish(&target.connection_string).unwrap_or_else(|e| {
-            panic!("the test server answers: {}", triglot_core::redact(&e.to_string()))
-        });
-        bound_waits(&mut conn).unwrap();
-        let host: String = diesel::select(diesel::dsl::sql::<Text>(
-            "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
-        ))
-        .get_result(&mut conn)
-        .unwrap();
-        let fd = socket_with_local_port(client_port(&host).expect("a TCP connection")).unwrap();
-        // SAFETY: the socket of `conn`, open for this whole test.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let socket = SockRef::from(&fd);
-        assert_eq!(socket.tcp_user_timeout().unwrap(), Some(USER_TIMEOUT));
-        assert!(socket.keepalive().unwrap());
-        assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE.0);
-        assert_eq!(socket.tcp_keepalive_retries().unwrap(), KEEPALIVE.2);
     }
 }

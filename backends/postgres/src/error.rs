@@ -26,6 +26,12 @@ fn classify_message(message: &str) -> ErrorKind {
     } else if message.starts_with("terminating connection")
         || message.contains("server closed the connection unexpectedly")
         || message.starts_with("no connection to the server")
+        // The socket died under libpq: tcp_user_timeout or keepalive gave up
+        // on a silent network, or the peer reset it.
+        || message.starts_with("could not receive data from server")
+        || message.starts_with("could not send data to server")
+        || message.starts_with("SSL SYSCALL error")
+        || message.starts_with("SSL connection has been closed unexpectedly")
     {
         ErrorKind::ConnectionLost
     } else {
@@ -46,6 +52,10 @@ mod tests {
         );
         assert_eq!(
             classify_message("terminating connection due to administrator command"),
+            ErrorKind::ConnectionLost
+        );
+        assert_eq!(
+            classify_message("could not receive data from server: Connection timed out"),
             ErrorKind::ConnectionLost
         );
         assert_eq!(classify_message("syntax error at or near \"x\""), ErrorKind::Other);

@@ -250,6 +250,25 @@ pub(crate) fn count_run<D: FlowBackend>(
     diesel::RunQueryDsl::execute(update, conn).map(|_| ())
 }
 
+/// The counters run `run_id`'s row holds now.
+pub(crate) fn stored_counts<D: FlowBackend>(
+    conn: &mut D::Connection,
+    run_id: i64,
+) -> QueryResult<Counts> {
+    let mut read = |column: &str| -> QueryResult<u64> {
+        let mut select =
+            Statement::new(format!("SELECT {column} AS n FROM triglot_runs WHERE run_id = "));
+        select.value(SqlValue::Int(run_id));
+        Ok(conn.count(&select)?.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    };
+    Ok(Counts {
+        read: read("records_read")?,
+        accepted: read("records_accepted")?,
+        rejected: read("records_rejected")?,
+        unchanged: read("records_unchanged")?,
+    })
+}
+
 /// Marks the run finished with `status` (`succeeded` or `failed`).
 pub(crate) fn finish_run<D: FlowBackend>(
     db: &Database<D>,

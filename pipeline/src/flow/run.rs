@@ -617,10 +617,13 @@ impl<D: FlowBackend> Run<'_, D> {
                 wanted.dedup();
                 let keys: Vec<SqlValue> = wanted.iter().map(|k| key_value(&slot.rule, k)).collect();
                 let (table, key, target) = (&lookup.table, &lookup.key, &lookup.target);
-                let found = self.db.run("looking up ids", |conn| {
-                    stored_ids::<D>(conn, table, key, target, keys, caps)
+                // A read: retried like a write when its connection is lost.
+                let found = self.db.retry(&self.options.retry, |_| {
+                    self.db.run("looking up ids", |conn| {
+                        stored_ids::<D>(conn, table, key, target, keys.clone(), caps)
+                    })
                 })?;
-                ids.insert((t, i), found);
+                ids.insert((t, i), found.value);
             }
         }
         if ids.is_empty() {
@@ -699,7 +702,24 @@ impl<D: FlowBackend> Run<'_, D> {
         let parent = &family.parent;
         let run_id = self.run_id;
         let mut attached_wrote = Vec::new();
+        let before = self.counts;
+        let mut attempts = 0;
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
+            attempts += 1;
+            if attempts > 1 {
+                // The connection may have been lost after the server committed
+                // an earlier attempt: the run row then counts this batch
+                // already, and its rejects are stored.
+                let stored = books::stored_counts::<D>(conn, run_id)?;
+                if stored.read != before.read {
+                    return Ok(Counts {
+                        read: stored.read.saturating_sub(before.read),
+                        accepted: stored.accepted.saturating_sub(before.accepted),
+                        rejected: stored.rejected.saturating_sub(before.rejected),
+                        unchanged: stored.unchanged.saturating_sub(before.unchanged),
+                    });
+                }
+            }
             let (keys, known) = match &parent.fingerprint_column {
                 // The table keeps its fingerprints itself.
                 Some(column) => {
