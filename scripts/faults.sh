@@ -264,7 +264,8 @@ blackhole_scenario() { # backend
     # A program started now must give up on its first connect within the bound.
     "${TG[@]}" --database-url "$(url_of "$b")" migrate >/dev/null 2>"$work/probe.err" || probe_rc=$?
     probe_secs=$(calc "$(now) - $dropped")
-    if [ "$probe_rc" -eq 0 ] || python3 -c "import sys; sys.exit(not $probe_secs > $CONNECT_BOUND)"; then
+    # It must end with an error of its own: not 0, not a signal (128 + n).
+    if [ "$probe_rc" -eq 0 ] || [ "$probe_rc" -ge 128 ] || python3 -c "import sys; sys.exit(not $probe_secs > $CONNECT_BOUND)"; then
         echo "faults: $b connect during the blackhole: exit $probe_rc after $probe_secs s (bound $CONNECT_BOUND s):" >&2
         tail -2 "$work/probe.err" >&2
         failed=1

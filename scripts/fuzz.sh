@@ -15,8 +15,26 @@ if [ -n "${1:-}" ]; then
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
     for t in "${targets[@]}"; do
         # -s none: the targets are safe Rust; debug assertions (-a) catch overflows.
+        log=$(mktemp)
         cargo fuzz run "$t" -s none -a -- -max_total_time="$1" -max_len=16384 \
-            -print_final_stats=1 2>&1 | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|cov:' | tail -3
+            -print_final_stats=1 >"$log" 2>&1 || { tail -30 "$log"; exit 1; }
+        # Coverage when the committed corpus was loaded, at the end, and the
+        # execution that last found new code: a plateau is a last find early
+        # in the run.
+        python3 - "$t" "$log" <<'PY'
+import re, sys
+t, lines = sys.argv[1], open(sys.argv[2], errors="replace").read().splitlines()
+cov = lambda l: int(re.search(r"cov: (\d+)", l).group(1))
+execs = lambda l: int(re.match(r"#(\d+)", l).group(1))
+inited = next(l for l in lines if "INITED" in l)
+done = [l for l in lines if re.match(r"#\d+", l) and "cov:" in l][-1]
+new = [l for l in lines if re.match(r"#\d+\s+NEW\b", l)]
+total = next(int(l.split(":")[-1]) for l in lines if l.startswith("stat::number_of_executed_units"))
+last = execs(new[-1]) if new else 0
+print(f"fuzz: {t}: {total} executions, coverage {cov(inited)} at start -> {cov(done)} at end; "
+      f"last new coverage at execution {last} ({100 * last / max(total, 1):.0f} % into the run)")
+PY
+        rm -f "$log"
         cargo fuzz cmin "$t" -s none -a >/dev/null 2>&1
     done
 fi

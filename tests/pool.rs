@@ -12,6 +12,29 @@ mod sqlite {
     use crate::library::{NewAuthor, authors};
 
     #[test]
+    fn a_commit_that_lost_its_connection_is_a_lost_connection_sqlite() {
+        use diesel::result::{DatabaseErrorKind, Error as Diesel};
+        let db = Database::<SqliteDialect>::open("sqlite::memory:").unwrap();
+        let lost = || {
+            Diesel::DatabaseError(DatabaseErrorKind::ClosedConnection, Box::new("gone".to_owned()))
+        };
+        // What diesel's transaction manager gives when COMMIT and the
+        // rollback after it both meet a dead connection.
+        let on_commit = Diesel::RollbackErrorOnCommit {
+            rollback_error: Box::new(lost()),
+            commit_error: Box::new(lost()),
+        };
+        let err = db.error("committing", on_commit);
+        assert!(err.is_connection_failure(), "{err}");
+        let failed_check = Diesel::RollbackErrorOnCommit {
+            rollback_error: Box::new(lost()),
+            commit_error: Box::new(Diesel::NotFound),
+        };
+        let other = db.error("committing", failed_check);
+        assert!(!other.is_connection_failure(), "{other}");
+    }
+
+    #[test]
     fn memory_database_is_shared_by_every_checkout() {
         let db = Database::<SqliteDialect>::open("sqlite::memory:").unwrap();
         db.migrate(&crate::library::MIGRATIONS).unwrap();

@@ -10,7 +10,7 @@ use diesel::r2d2::PooledConnection;
 use diesel::result::QueryResult;
 
 use crate::dialect::{Capabilities, Dialect, ServerVersion};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::health::{Counters, Health};
 use crate::introspect::SchemaSnapshot;
 use crate::pool::{self, DbPool, PoolConfig, PoolState};
@@ -193,7 +193,7 @@ impl<D: Dialect> Database<D> {
         context: impl Into<Cow<'static, str>>,
         err: diesel::result::Error,
     ) -> Error {
-        let kind = D::classify(&err);
+        let kind = classify::<D>(&err);
         self.counters.failed(kind);
         Error::database(kind, D::NAME, &self.location, context, err, |text| self.url.scrub(text))
     }
@@ -278,5 +278,20 @@ fn outcome(err: &Error) -> &'static str {
     match err.kind() {
         Some(kind) => kind.name(),
         None => "error",
+    }
+}
+
+/// The kind of `err`; a COMMIT that failed is judged by its own failure, not
+/// by the rollback diesel tried after it.
+///
+/// A connection lost during COMMIT reaches diesel's transaction manager as
+/// a failed commit whose rollback failed too
+/// (`RollbackErrorOnCommit { commit_error: "Server has gone away", .. }`):
+/// it is a lost connection, which a caller may retry, not an unknown error.
+fn classify<D: Dialect>(err: &diesel::result::Error) -> ErrorKind {
+    use diesel::result::Error as Diesel;
+    match err {
+        Diesel::RollbackErrorOnCommit { commit_error, .. } => classify::<D>(commit_error),
+        other => D::classify(other),
     }
 }
