@@ -7,10 +7,12 @@
 #                               (CI; needs no cargo-fuzz);
 #   bash scripts/fuzz.sh 300    first fuzzes each target for 300 s with
 #                               cargo fuzz (installed if missing), adding
-#                               the inputs that reach new code to the corpus.
+#                               the inputs that reach new code to the corpus;
+#   bash scripts/fuzz.sh 300 url sources   the same for the targets named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(contract sources url thresholds)
+[ $# -gt 1 ] && targets=("${@:2}")
 if [ -n "${1:-}" ]; then
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
     for t in "${targets[@]}"; do
