@@ -193,6 +193,17 @@ rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 |"); }
 failed=0
 
+until_counted() { # backend pid percent → waits until the run's row has counted percent % of LINES; fails if the run ended first
+    local target=$(($3 * LINES / 100)) seen=0
+    while kill -0 "$2" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
+        sleep 0.1
+        seen=$(query "$1" "SELECT COALESCE(MAX(records_read), 0) FROM $RUNS" 2>/dev/null || echo 0)
+    done
+    kill -0 "$2" 2>/dev/null || { echo "faults: $1 run ended before $3 % of its records were counted" >&2; return 1; }
+}
+retries_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("written", {}).get("retries", 0))' "$1"; }
+ended_at() { python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$1" "$2"; }
+
 restart_scenario() { # backend percentages…
     local b=$1 pct trial
     shift
@@ -206,21 +217,15 @@ restart_scenario() { # backend percentages…
             t0=$(now)
             run_engine "$b" "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
             local pid=$!
-            # The restart comes when the run row has counted pct % of the records.
-            local target=$((LINES * pct / 100)) seen=0
-            while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
-                sleep 0.1
-                seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM $RUNS" 2>/dev/null || echo 0)
-            done
-            kill -0 "$pid" 2>/dev/null || { echo "faults: $b ingest ended before the restart at $pct %" >&2; rc=1; }
+            until_counted "$b" "$pid" "$pct" || rc=1
             if [ "$b" = postgres ]; then pg_stop; sleep 2; pg_start; else my_stop; sleep 2; my_start; fi
             back=$(now)
             wait "$pid" || rc=$?
             end=$(now)
             if [ "$rc" -eq 0 ]; then
                 done=$((done + 1))
-                retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("written", {}).get("retries", 0))' "$work/out")))
-                end=$(python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$work/out" "$t0")
+                retries=$((retries + $(retries_of "$work/out")))
+                end=$(ended_at "$work/out" "$t0")
             else
                 echo "faults: $b restart at $pct % trial $trial exited $rc:" >&2; tail -3 "$work/err" >&2
             fi
@@ -253,12 +258,7 @@ blackhole_scenario() { # backend
     t0=$(now)
     "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
     local pid=$!
-    local target=$((LINES * 30 / 100)) seen=0
-    while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt "$target" ]; do
-        sleep 0.1
-        seen=$(query "$b" "SELECT COALESCE(MAX(records_read), 0) FROM ingest_runs" 2>/dev/null || echo 0)
-    done
-    kill -0 "$pid" 2>/dev/null || { echo "faults: $b ingest ended before the blackhole" >&2; rc=1; }
+    until_counted "$b" "$pid" 30 || rc=1
     silence "$port" on
     dropped=$(now)
     # A program started now must give up on its first connect within the bound.
@@ -277,8 +277,8 @@ blackhole_scenario() { # backend
     end=$(now)
     if [ "$rc" -eq 0 ]; then
         done=1
-        retries=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out")
-        end=$(python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$work/out" "$t0")
+        retries=$(retries_of "$work/out")
+        end=$(ended_at "$work/out" "$t0")
     else
         echo "faults: $b blackhole: the ingest exited $rc:" >&2; tail -3 "$work/err" >&2
     fi
@@ -327,7 +327,7 @@ concurrent_scenario() { # backend
     for i in $(seq 1 8); do
         if wait "${pids[$((i - 1))]}"; then
             done=$((done + 1))
-            retries=$((retries + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["written"]["retries"])' "$work/out.$i")))
+            retries=$((retries + $(retries_of "$work/out.$i")))
         else
             echo "faults: $b concurrent ingest $i failed:" >&2; tail -3 "$work/err.$i" >&2
         fi

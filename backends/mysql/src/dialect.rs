@@ -98,7 +98,6 @@ mod tests {
     fn a_tcp_connection_gets_keepalive_and_the_user_timeout() {
         use crate::socket;
         use diesel::prelude::*;
-        use diesel::sql_types::Text;
         use socket2::SockRef;
         use std::os::fd::BorrowedFd;
         let url = std::env::var("TRIGLOT_TEST_MYSQL_URL")
@@ -110,14 +109,8 @@ mod tests {
             panic!("the test server answers: {}", triglot_core::redact(&e.to_string()))
         });
         crate::socket::bound_waits(&mut conn).unwrap();
-        let host: String = diesel::select(diesel::dsl::sql::<Text>(
-            "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
-        ))
-        .get_result(&mut conn)
-        .unwrap();
-        let fd =
-            socket::socket_with_local_port(socket::client_port(&host).expect("a TCP connection"))
-                .unwrap();
+        let port = socket::session_client_port(&mut conn).unwrap().expect("a TCP connection");
+        let fd = socket::socket_with_local_port(port).unwrap();
         #[allow(unsafe_code)]
         // SAFETY: the socket of `conn`, open for this whole test.
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };

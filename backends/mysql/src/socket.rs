@@ -40,11 +40,7 @@ pub(crate) const KEEPALIVE: (Duration, Duration, u32) =
 ///
 /// The statement that asks the server for the session's client port.
 pub(crate) fn bound_waits(conn: &mut MysqlConnection) -> QueryResult<()> {
-    let host: Option<String> = diesel::select(diesel::dsl::sql::<Nullable<Text>>(
-        "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
-    ))
-    .get_result(conn)?;
-    let Some(port) = host.as_deref().and_then(client_port) else {
+    let Some(port) = session_client_port(conn)? else {
         return Ok(());
     };
     let Some(fd) = socket_with_local_port(port) else {
@@ -67,9 +63,23 @@ pub(crate) fn bound_waits(conn: &mut MysqlConnection) -> QueryResult<()> {
     Ok(())
 }
 
+/// The client port the server sees for `conn`'s session, `None` over a Unix
+/// socket.
+///
+/// # Errors
+///
+/// The statement that asks the server.
+pub(crate) fn session_client_port(conn: &mut MysqlConnection) -> QueryResult<Option<u16>> {
+    let host: Option<String> = diesel::select(diesel::dsl::sql::<Nullable<Text>>(
+        "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
+    ))
+    .get_result(conn)?;
+    Ok(host.as_deref().and_then(client_port))
+}
+
 /// The port of `HOST` as `PROCESSLIST` shows it (`127.0.0.1:53122`,
 /// `[::1]:53122`), or `None` for a Unix socket (`localhost`).
-pub(crate) fn client_port(host: &str) -> Option<u16> {
+fn client_port(host: &str) -> Option<u16> {
     let (_, port) = host.rsplit_once(':')?;
     port.parse().ok()
 }
