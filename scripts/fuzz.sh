@@ -17,9 +17,13 @@ if [ -n "${1:-}" ]; then
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
     for t in "${targets[@]}"; do
         # -s none: the targets are safe Rust; debug assertions (-a) catch overflows.
+        # A dictionary of the format's keys and words, where the target has one,
+        # lets the fuzzer reach the code behind a known key in a few mutations.
+        dict=()
+        [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=$PWD/fuzz/dict/$t.dict")
         log=$(mktemp)
         cargo fuzz run "$t" -s none -a -- -max_total_time="$1" -max_len=16384 \
-            -print_final_stats=1 >"$log" 2>&1 || { tail -30 "$log"; exit 1; }
+            -print_final_stats=1 "${dict[@]}" >"$log" 2>&1 || { tail -30 "$log"; exit 1; }
         # Coverage when the committed corpus was loaded, at the end, and the
         # execution that last found new code: a plateau is a last find early
         # in the run.
