@@ -318,3 +318,30 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    statistics_are_refreshed_after_a_bulk_load_where_the_planner_needs_them,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        #[derive(diesel::QueryableByName)]
+        struct Estimate {
+            #[diesel(sql_type = diesel::sql_types::Double)]
+            rows: f64,
+        }
+
+        let rows: Vec<NewBook> = (10..2_010).map(|n| book(n, n as i32)).collect();
+        let writes = db.writes();
+        db.write("loading books", |conn| writes.bulk_insert(conn, books::table, rows))?;
+        let ran = db.run("refreshing", |conn| writes.refresh_statistics(conn, "books"))?;
+        assert_eq!(ran, db.capabilities().refresh_statistics.is_some(), "on {}", D::NAME);
+        if D::KEY == "postgres" {
+            // ANALYZE counted the rows: the planner estimates from them.
+            let sql = "SELECT CAST(reltuples AS DOUBLE PRECISION) AS rows FROM pg_class WHERE relname = 'books'";
+            let estimate: Estimate = db.run("reading the estimate", |conn| {
+                triglot::values::Statement::new(sql).get_result(conn)
+            })?;
+            assert!(estimate.rows >= 2_000.0, "{}", estimate.rows);
+        }
+        Ok(())
+    }
+);

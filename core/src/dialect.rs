@@ -63,6 +63,16 @@ pub struct Capabilities {
     /// (PostgreSQL's READ COMMITTED, SQLite's single writer). Flows read
     /// back the ids of rows they upserted with it.
     pub current_read: &'static str,
+    /// The statement that refreshes a table's planner statistics, followed
+    /// by its quoted name, where a bulk load needs it: PostgreSQL's
+    /// autovacuum analyzes a table a minute (its naptime) after it grew, so
+    /// during a faster load its planner sees none and looks keys up by
+    /// scanning the whole table (its manual's "Populating a Database":
+    /// run `ANALYZE` after loading). `None` where the server keeps them
+    /// itself (InnoDB recalculates after a tenth of a table changed) or
+    /// plans by its indexes without them (SQLite). Read by
+    /// [`Writes::refresh_statistics`](crate::write::Writes::refresh_statistics).
+    pub refresh_statistics: Option<&'static str>,
 }
 
 /// The SQL form of insert-or-update by a unique key.

@@ -328,6 +328,7 @@ mod tests {
             check_constraints: true,
             null_binds,
             current_read: "",
+            refresh_statistics: None,
         }
     }
 

@@ -534,6 +534,21 @@ impl<D: Dialect> Writes<D> {
         Ok(written)
     }
 
+    /// Refreshes the planner statistics of `table` where the backend needs
+    /// it after a bulk load ([`Capabilities::refresh_statistics`]); returns
+    /// whether a statement ran.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn refresh_statistics(&self, conn: &mut D::Connection, table: &str) -> QueryResult<bool> {
+        let Some(statement) = self.caps.refresh_statistics else { return Ok(false) };
+        let mut refresh = crate::values::Statement::new(statement);
+        refresh.ident(table);
+        refresh.execute(conn)?;
+        Ok(true)
+    }
+
     /// The capabilities the writes are sized and spelled by.
     pub fn capabilities(&self) -> &Capabilities {
         &self.caps

@@ -216,3 +216,71 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct StoredLine {
+    #[diesel(sql_type = Text)]
+    order_id: String,
+    #[diesel(sql_type = BigInt)]
+    line_no: i64,
+    #[diesel(sql_type = BigInt)]
+    quantity: i64,
+}
+
+triglot::backend_test!(
+    a_changed_order_replaces_its_lines_and_a_new_one_gets_its_own,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+
+        const HEADER: &str = "order_id,customer_id,customer_name,customer_email,customer_country,\
+                              status,currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note\n";
+        let order =
+            |id: &str| format!("{id},C-1,Ann,ann@example.com,DE,paid,EUR,2026-11-30T10:00:00Z,,");
+        let line = |id: &str, n: u32, qty: u32| format!("{id},,,,,,,,,{n},SKU-{n},{qty},2.50,,\n");
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("orders.csv");
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let files = BTreeMap::from([("rows".to_string(), csv.clone())]);
+        let stored = || -> Result<Vec<(String, i64, i64)>, triglot::Error> {
+            let sql = "SELECT o.external_id AS order_id, CAST(l.line_no AS BIGINT) AS line_no, \
+                       CAST(l.quantity AS BIGINT) AS quantity FROM order_lines l \
+                       JOIN orders o ON o.id = l.order_id ORDER BY o.external_id, l.line_no";
+            let sql = sql.replace("BIGINT", <D as triglot::Dialect>::BIGINT_CAST);
+            let rows: Vec<StoredLine> = db.run("reading lines", |conn| {
+                diesel::RunQueryDsl::load(Statement::new(&sql), conn)
+            })?;
+            Ok(rows.into_iter().map(|l| (l.order_id, l.line_no, l.quantity)).collect())
+        };
+
+        // A with three lines, B with one.
+        let first = format!(
+            "{HEADER}{}1,SKU-1,1,2.50,,\n{}{}{}1,SKU-1,4,2.50,,\n",
+            order("A"),
+            line("A", 2, 2),
+            line("A", 3, 3),
+            order("B"),
+        );
+        std::fs::write(&csv, first)?;
+        let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(summary.counts.accepted, 4, "{summary:?}");
+        let a = |n, q| ("A".to_string(), n, q);
+        let b = |n, q| ("B".to_string(), n, q);
+        let c = |n, q| ("C".to_string(), n, q);
+        assert_eq!(stored()?, [a(1, 1), a(2, 2), a(3, 3), b(1, 4)], "on {}", D::NAME);
+
+        // A changed (a quantity, its third line gone), B as it was, C new.
+        let second = format!(
+            "{HEADER}{}1,SKU-1,9,2.50,,\n{}{}1,SKU-1,4,2.50,,\n{}1,SKU-1,5,2.50,,\n{}",
+            order("A"),
+            line("A", 2, 2),
+            order("B"),
+            order("C"),
+            line("C", 2, 6),
+        );
+        std::fs::write(&csv, second)?;
+        let again = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!((again.counts.accepted, again.counts.unchanged), (5, 1), "{again:?}");
+        assert_eq!(stored()?, [a(1, 9), a(2, 2), b(1, 4), c(1, 5), c(2, 6)], "on {}", D::NAME);
+        Ok(())
+    }
+);

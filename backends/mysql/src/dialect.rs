@@ -31,6 +31,7 @@ impl Dialect for MysqlDialect {
         check_constraints: true,
         null_binds: true,
         current_read: " LOCK IN SHARE MODE",
+        refresh_statistics: None,
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");

@@ -29,6 +29,7 @@ impl Dialect for PostgresDialect {
         check_constraints: true,
         null_binds: false,
         current_read: "",
+        refresh_statistics: Some("ANALYZE "),
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");

@@ -28,6 +28,7 @@ impl Dialect for SqliteDialect {
         check_constraints: true,
         null_binds: true,
         current_read: "",
+        refresh_statistics: None,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;

@@ -388,15 +388,19 @@ fn as_failure(fault: Fault) -> Failed {
 
 /// The stored columns of a record as the values that write them; a value
 /// known only later (a parent's generated id, the fingerprint) is NULL here.
-fn store(plan: &TablePlan, values: &[Value]) -> Result<Vec<SqlValue>, Fault> {
-    (0..plan.columns.len())
-        .map(|i| match plan.slots[i].fill {
+fn store(plan: &TablePlan, values: Vec<Value>) -> Result<Vec<SqlValue>, Fault> {
+    let columns = plan.columns.len();
+    values
+        .into_iter()
+        .take(columns)
+        .enumerate()
+        .map(|(i, value)| match plan.slots[i].fill {
             Fill::Parent { slot: GENERATED, .. } | Fill::Meta(Meta::Fingerprint) => {
                 Ok(SqlValue::Null)
             }
             _ => plan.slots[i]
                 .rule
-                .store(&values[i])
+                .store_owned(value)
                 .map_err(|e| (Some(plan.slots[i].name.clone()), e)),
         })
         .collect()
@@ -527,14 +531,16 @@ pub(crate) fn decide(
     if let Err(failed) = compute(parent.plan, &mut values, &related) {
         return refuse(&parent.file, parent_record.line, failed);
     }
-    let row = match store(parent.plan, &values) {
+    drop(related);
+    let key_values: Vec<Value> = parent.plan.key_slots.iter().map(|&i| values[i].clone()).collect();
+    let row = match store(parent.plan, values) {
         Ok(row) => row,
         Err((field, e)) => {
             return refuse(&parent.file, parent_record.line, as_failure((field, e)));
         }
     };
     let mut child_rows = Vec::with_capacity(children.len());
-    for ((bound, records), rows) in children.iter().zip(&child_values) {
+    for ((bound, records), rows) in children.iter().zip(child_values) {
         let mut stored = Vec::with_capacity(rows.len());
         for (record, values) in records.iter().zip(rows) {
             match store(bound.plan, values) {
@@ -546,7 +552,6 @@ pub(crate) fn decide(
         }
         child_rows.push(stored);
     }
-    let key_values: Vec<Value> = parent.plan.key_slots.iter().map(|&i| values[i].clone()).collect();
     let key = parent.plan.key_slots.iter().map(|&i| row[i].clone()).collect();
     // The run's clock is no part of the content: a row unchanged but for
     // a `meta = "now"` column is unchanged.

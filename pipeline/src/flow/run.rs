@@ -138,6 +138,7 @@ pub fn run_flow<D: FlowBackend>(
         batches: 0,
         grouped: flow.sources.values().filter(|s| s.grouped).map(|s| s.name.clone()).collect(),
         written: std::collections::HashMap::new(),
+        grown: BTreeMap::new(),
     };
     let result = opened.into_iter().zip(&flow.families).try_for_each(
         |((parent, children, attached), family)| run.family(family, parent, children, attached),
@@ -226,7 +227,14 @@ struct Run<'a, D: FlowBackend> {
     /// Rows of attached tables this run has committed, by (table, key):
     /// their fingerprints (at most a million kept).
     written: std::collections::HashMap<(String, String), i64>,
+    /// Rows this run has committed to each table.
+    grown: BTreeMap<String, u64>,
 }
+
+/// The rows a run writes to a table at which its planner statistics are
+/// refreshed (then ten times as many): the first is large enough to
+/// sample, and the tenfold steps cost a few statements per table.
+const REFRESH_FIRST: u64 = 10_000;
 
 /// Sorts the records of `source` by the key `slots` make; records whose
 /// key cannot be read are refused into `batch`.
@@ -413,13 +421,53 @@ struct Batch {
     families: usize,
 }
 
+/// How many decided batches wait for the writer: one in its transaction,
+/// one ready, one being decided.
+const BATCHES_AHEAD: usize = 1;
+
 impl<D: FlowBackend> Run<'_, D> {
+    /// Runs one family: its records are read and decided on this thread
+    /// while the batch before is written on another, so that the two
+    /// cores of a small machine share the work instead of taking turns.
     fn family(
         &mut self,
         family: &Family,
+        parent: Opened<'_>,
+        children: Vec<Opened<'_>>,
+        attached: Vec<Opened<'_>>,
+    ) -> Result<()> {
+        let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+        let options = self.options;
+        let grouped = self.grouped.contains(&family.parent.source);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> Result<()> {
+                for batch in batches {
+                    self.flush(family, batch)?;
+                }
+                Ok(())
+            });
+            // A writer that stopped drops its receiver: the send fails, and
+            // the writer's error is the run's.
+            let decided =
+                Self::decide_family(family, options, grouped, parent, children, attached, |b| {
+                    send.send(b).is_ok()
+                });
+            drop(send);
+            let wrote = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            wrote.and(decided)
+        })
+    }
+
+    /// Reads and decides the records of `family`, handing each full batch
+    /// to `send`; stops when `send` says the writer has stopped.
+    fn decide_family(
+        family: &Family,
+        options: &FlowOptions,
+        grouped: bool,
         mut parent: Opened<'_>,
         mut children: Vec<Opened<'_>>,
         attached: Vec<Opened<'_>>,
+        mut send: impl FnMut(Batch) -> bool,
     ) -> Result<()> {
         let mut batch = Batch::default();
         // Rows of one key are one parent with its children when children
@@ -428,15 +476,14 @@ impl<D: FlowBackend> Run<'_, D> {
             !family.attached.is_empty() || family.children.iter().any(|c| c.join == Join::SameRows);
         // A file whose rows of one key are together is read as it comes,
         // unless a child of another file must be merged with it by key.
-        let streamed = self.grouped.contains(&family.parent.source)
-            && family.children.iter().all(|c| c.join != Join::Source);
+        let streamed = grouped && family.children.iter().all(|c| c.join != Join::Source);
         let Opened { source, bound: parent_bound } = &mut parent;
         let parent_bound = &*parent_bound;
         let mut parents = if streamed {
             Parents::Streamed { pending: None, finished: std::collections::HashSet::new() }
         } else {
             let sorted = sort_records(
-                self.options.sort_memory,
+                options.sort_memory,
                 source,
                 parent_bound,
                 &family.parent.key_slots,
@@ -449,7 +496,7 @@ impl<D: FlowBackend> Run<'_, D> {
             kids.push(match plan.join {
                 Join::Source => {
                     let sorted = sort_records(
-                        self.options.sort_memory,
+                        options.sort_memory,
                         &mut child.source,
                         &child.bound,
                         &plan.join_slots,
@@ -519,9 +566,10 @@ impl<D: FlowBackend> Run<'_, D> {
                 }
             }
             batch.families += 1;
-            if batch.families >= self.options.batch_size || batch.rejects.len() >= REJECTS_PER_BATCH
+            if (batch.families >= options.batch_size || batch.rejects.len() >= REJECTS_PER_BATCH)
+                && !send(std::mem::take(&mut batch))
             {
-                self.flush(family, std::mem::take(&mut batch))?;
+                return Ok(());
             }
         }
         for (k, kid) in kids.iter_mut().enumerate() {
@@ -531,7 +579,8 @@ impl<D: FlowBackend> Run<'_, D> {
                 batch.records += 1;
             }
         }
-        self.flush(family, batch)
+        send(batch);
+        Ok(())
     }
 
     /// Writes a batch; on a constraint failure, family by family.
@@ -702,10 +751,12 @@ impl<D: FlowBackend> Run<'_, D> {
         let parent = &family.parent;
         let run_id = self.run_id;
         let mut attached_wrote = Vec::new();
+        let mut grew: Vec<(&str, u64)> = Vec::new();
         let before = self.counts;
         let mut attempts = 0;
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
             attempts += 1;
+            grew.clear();
             if attempts > 1 {
                 // The connection may have been lost after the server committed
                 // an earlier attempt: the run row then counts this batch
@@ -753,7 +804,12 @@ impl<D: FlowBackend> Run<'_, D> {
             if !changed.is_empty() {
                 let (fills, wrote) =
                     write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
+                for a in &family.attached {
+                    let n = wrote.iter().filter(|((t, _), _)| *t == a.name).count();
+                    grew.push((&a.name, n as u64));
+                }
                 attached_wrote = wrote;
+                grew.push((&parent.name, changed.len() as u64));
                 let filled = |c: usize, t: usize, r: usize, row: &[SqlValue]| -> Vec<SqlValue> {
                     let mut row = row.to_vec();
                     for &(slot, id) in fills.get(&(c, t, r)).into_iter().flatten() {
@@ -793,15 +849,22 @@ impl<D: FlowBackend> Run<'_, D> {
                             )
                         })
                 };
+                // A parent the batch's read did not find has no children: each
+                // child's foreign key to it is enforced. Only a table that keeps
+                // its fingerprints itself shows every stored key in that read.
+                let existed =
+                    |k: &String| parent.fingerprint_column.is_none() || known.contains_key(k);
                 for (c, child) in family.children.iter().enumerate() {
                     let mut keys = Vec::with_capacity(changed.len());
                     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
-                    for (i, (r, _)) in changed.iter().enumerate() {
+                    for (i, (r, k)) in changed.iter().enumerate() {
                         let id = match child.generated_link {
                             Some(_) => Some(id_of(r)?),
                             None => None,
                         };
-                        keys.push(id.clone().map_or_else(|| r.key.clone(), |id| vec![id]));
+                        if existed(k) {
+                            keys.push(id.clone().map_or_else(|| r.key.clone(), |id| vec![id]));
+                        }
                         for (n, row) in r.children[c].iter().enumerate() {
                             let mut row = filled(i, c + 1, n, row);
                             if let Some(id) = &id {
@@ -810,9 +873,12 @@ impl<D: FlowBackend> Run<'_, D> {
                             rows.push(row);
                         }
                     }
-                    delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), caps)?;
+                    if !keys.is_empty() {
+                        delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), caps)?;
+                    }
                     if !rows.is_empty() {
                         writes.bulk_insert_values(conn, &child.name, &child.columns, &rows)?;
+                        grew.push((&child.name, rows.len() as u64));
                     }
                 }
                 let prints: Vec<Vec<SqlValue>> = changed
@@ -853,7 +919,31 @@ impl<D: FlowBackend> Run<'_, D> {
             self.written.clear();
         }
         self.written.extend(attached_wrote);
+        for (table, rows) in grew {
+            self.grew(table, rows);
+        }
         Ok(())
+    }
+
+    /// Counts `rows` committed to `table`, and refreshes its planner
+    /// statistics when the run's rows pass the next tenfold step. A refresh
+    /// that fails costs only speed: the run goes on.
+    fn grew(&mut self, table: &str, rows: u64) {
+        let total = self.grown.entry(table.to_owned()).or_default();
+        let before = *total;
+        *total += rows;
+        let mut step = REFRESH_FIRST;
+        while step <= before {
+            step = step.saturating_mul(10);
+        }
+        if *total >= step {
+            let writes = self.db.writes();
+            if let Err(e) =
+                self.db.run("refreshing statistics", |conn| writes.refresh_statistics(conn, table))
+            {
+                tracing::warn!(table, error = %e, "planner statistics not refreshed");
+            }
+        }
     }
 }
 
