@@ -437,12 +437,17 @@ impl<D: FlowBackend> Run<'_, D> {
         attached: Vec<Opened<'_>>,
     ) -> Result<()> {
         let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+        // Written batches go back to be freed by the thread that allocated
+        // them, so that the two threads do not contend for its allocator.
+        let (spent, written) = std::sync::mpsc::channel::<Batch>();
         let options = self.options;
         let grouped = self.grouped.contains(&family.parent.source);
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> Result<()> {
-                for batch in batches {
-                    self.flush(family, batch)?;
+                for mut batch in batches {
+                    self.flush(family, &mut batch)?;
+                    // A reader that stopped leaves the batch to be freed here.
+                    let _ = spent.send(batch);
                 }
                 Ok(())
             });
@@ -450,6 +455,7 @@ impl<D: FlowBackend> Run<'_, D> {
             // the writer's error is the run's.
             let decided =
                 Self::decide_family(family, options, grouped, parent, children, attached, |b| {
+                    written.try_iter().for_each(drop);
                     send.send(b).is_ok()
                 });
             drop(send);
@@ -584,11 +590,11 @@ impl<D: FlowBackend> Run<'_, D> {
     }
 
     /// Writes a batch; on a constraint failure, family by family.
-    fn flush(&mut self, family: &Family, mut batch: Batch) -> Result<()> {
+    fn flush(&mut self, family: &Family, batch: &mut Batch) -> Result<()> {
         if batch.records == 0 && batch.ready.is_empty() {
             return Ok(());
         }
-        self.resolve(family, &mut batch)?;
+        self.resolve(family, batch)?;
         self.rename(&mut batch.rejects);
         let accepted: usize = batch.ready.iter().map(|r| r.members.len()).sum();
         let delta = Counts {
@@ -600,7 +606,7 @@ impl<D: FlowBackend> Run<'_, D> {
         match self.write(family, &batch.ready, &batch.rejects, delta) {
             Ok(()) => {}
             Err(e) if is_refusal(&e) => {
-                let mut rejects = batch.rejects;
+                let mut rejects = std::mem::take(&mut batch.rejects);
                 for ready in &batch.ready {
                     let members = ready.members.len() as u64;
                     let alone =
