@@ -284,3 +284,55 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    the_order_jsonl_as_a_flow_loads_what_the_order_engine_loads,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::{Contract, ORDERS_JSONL_FLOW};
+        use triglot_pipeline::ingest::{IngestOptions, ingest};
+
+        let dir = tempfile::tempdir()?;
+        let g = crate::harness::generated(dir.path(), 400, 0.05);
+        let jsonl = dir.path().join("orders.jsonl");
+        ingest(
+            db,
+            &Contract::builtin_jsonl(),
+            std::slice::from_ref(&jsonl),
+            &IngestOptions::default(),
+            &mut |_| {},
+        )?;
+        let engine = crate::harness::snapshot(db);
+        assert_eq!(engine.orders.len() as u64, g.jsonl.orders);
+
+        let other = triglot::testing::TestDb::<D>::new("flow_jsonl_other", &MIGRATIONS);
+        let flow = Flow::bind(ORDERS_JSONL_FLOW, "orders-jsonl-flow.toml", &other.introspect()?)?;
+        let files = BTreeMap::from([("orders".to_string(), jsonl.clone())]);
+        let summary = run_flow(&other, &flow, &files, &FlowOptions::default())?;
+        let refused = |db: &triglot::Database<D>,
+                       table: &str|
+         -> Result<Vec<Refused>, triglot::Error> {
+            let sql = format!(
+                "SELECT line, reason, COALESCE(field, '') AS field FROM {table} ORDER BY line, reason"
+            );
+            db.run("reading rejects", |conn| diesel::RunQueryDsl::load(Statement::new(&sql), conn))
+        };
+        let expected = refused(db, "rejects")?;
+        assert_eq!(expected.len() as u64, g.jsonl.rejected);
+        assert!(g.jsonl.by_reason.len() > 5, "{:?}", g.jsonl.by_reason);
+        assert_eq!(refused(&other, "triglot_rejects")?, expected, "on {}", D::NAME);
+        assert_eq!(summary.counts.rejected, expected.len() as u64, "{summary:?}");
+        let flowed = crate::harness::snapshot(&other);
+        let strip = |s: &crate::harness::Snapshot| {
+            s.orders
+                .iter()
+                .map(|o| (o.0.clone(), o.1.clone(), o.2.clone(), o.3.clone(), o.4, o.5, o.6))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flowed.customers, engine.customers, "on {}", D::NAME);
+        assert_eq!(strip(&flowed), strip(&engine), "on {}", D::NAME);
+        assert_eq!(flowed.lines, engine.lines, "on {}", D::NAME);
+        let again = run_flow(&other, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(again.counts.unchanged, again.counts.accepted, "{again:?}");
+        Ok(())
+    }
+);

@@ -39,6 +39,8 @@ pub const BUILTIN_CSV: &str = include_str!("../../contracts/orders-csv.toml");
 pub const ORDERS_FLOW: &str = include_str!("../../contracts/orders-flow.toml");
 /// The text of the built-in JSONL contract.
 pub const BUILTIN_JSONL: &str = include_str!("../../contracts/orders-jsonl.toml");
+/// The order JSONL as a flow contract over the order schema.
+pub const ORDERS_JSONL_FLOW: &str = include_str!("../../contracts/orders-jsonl-flow.toml");
 
 /// How records of the input make up orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
