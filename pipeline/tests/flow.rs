@@ -336,3 +336,59 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    the_foreign_layout_as_a_flow_loads_what_the_order_engine_loads,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::Contract;
+        use triglot_pipeline::ingest::{IngestOptions, ingest};
+
+        // Two '|' files joined by order number, a line whose order is in no
+        // file (the line's link is the order's generated id, which no file
+        // holds: it is refused by the number it was joined on).
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/foreign-layout");
+        let (orders, lines) = (example.join("orders.txt"), example.join("lines.txt"));
+        let contract = Contract::load(&example.join("contract.toml"))?;
+        let engine = ingest(
+            db,
+            &contract,
+            &[orders.clone(), lines.clone()],
+            &IngestOptions::default(),
+            &mut |_| {},
+        )?;
+        let other = triglot::testing::TestDb::<D>::new("flow_foreign_other", &MIGRATIONS);
+        let text = std::fs::read_to_string(example.join("flow.toml"))?;
+        let flow = Flow::bind(&text, "flow.toml", &other.introspect()?)?;
+        let files = BTreeMap::from([("orders".to_string(), orders), ("lines".to_string(), lines)]);
+        let summary = run_flow(&other, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(
+            (summary.counts.read, summary.counts.accepted, summary.counts.rejected),
+            (engine.records_read, engine.records_accepted, engine.records_rejected),
+            "{summary:?}"
+        );
+        assert_eq!(summary.rejects_by_reason, engine.rejects_by_reason, "on {}", D::NAME);
+        let refused = |db: &triglot::Database<D>,
+                       table: &str|
+         -> Result<Vec<(i64, String)>, triglot::Error> {
+            let sql = format!(
+                "SELECT line, reason, COALESCE(field, '') AS field FROM {table} ORDER BY line, reason"
+            );
+            let rows: Vec<Refused> = db.run("reading rejects", |conn| {
+                diesel::RunQueryDsl::load(Statement::new(&sql), conn)
+            })?;
+            Ok(rows.into_iter().map(|r| (r.line, r.reason)).collect())
+        };
+        assert_eq!(refused(&other, "triglot_rejects")?, refused(db, "rejects")?, "on {}", D::NAME);
+        let (flowed, engine) = (crate::harness::snapshot(&other), crate::harness::snapshot(db));
+        let strip = |s: &crate::harness::Snapshot| {
+            s.orders
+                .iter()
+                .map(|o| (o.0.clone(), o.1.clone(), o.2.clone(), o.3.clone(), o.4, o.5, o.6))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flowed.customers, engine.customers, "on {}", D::NAME);
+        assert_eq!(strip(&flowed), strip(&engine), "on {}", D::NAME);
+        assert_eq!(flowed.lines, engine.lines, "on {}", D::NAME);
+        Ok(())
+    }
+);

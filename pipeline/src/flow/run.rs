@@ -1198,12 +1198,14 @@ fn nested(record: &SourceRecord, path: &[String]) -> Vec<SourceRecord> {
 }
 
 fn orphan_reject(child: &Bound<'_>, parent: &Bound<'_>, record: &SourceRecord) -> Reject {
-    let key =
-        child.key_of(&child.plan.link_slots, record).unwrap_or_default().replace('\u{1f}', ", ");
+    // The fields the child is joined by: its link columns may hold the
+    // parent's generated id, which no file has.
+    let slots = &child.plan.join_slots;
+    let key = child.key_of(slots, record).unwrap_or_default().replace('\u{1f}', ", ");
     child.reject(
         record,
         (
-            None,
+            slots.first().map(|&i| child.plan.shown(i).to_owned()),
             FieldError::new(
                 Reason::MissingParent,
                 format!("no record of {} has the key ({key})", parent.file),
