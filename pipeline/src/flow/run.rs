@@ -757,12 +757,12 @@ impl<D: FlowBackend> Run<'_, D> {
         let parent = &family.parent;
         let run_id = self.run_id;
         let mut attached_wrote = Vec::new();
-        let mut grew: Vec<(&str, u64)> = Vec::new();
+        let mut added: Vec<(&str, u64)> = Vec::new();
         let before = self.counts;
         let mut attempts = 0;
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
             attempts += 1;
-            grew.clear();
+            added.clear();
             if attempts > 1 {
                 // The connection may have been lost after the server committed
                 // an earlier attempt: the run row then counts this batch
@@ -812,10 +812,10 @@ impl<D: FlowBackend> Run<'_, D> {
                     write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
                 for a in &family.attached {
                     let n = wrote.iter().filter(|((t, _), _)| *t == a.name).count();
-                    grew.push((&a.name, n as u64));
+                    added.push((&a.name, n as u64));
                 }
                 attached_wrote = wrote;
-                grew.push((&parent.name, changed.len() as u64));
+                added.push((&parent.name, changed.len() as u64));
                 let filled = |c: usize, t: usize, r: usize, row: &[SqlValue]| -> Vec<SqlValue> {
                     let mut row = row.to_vec();
                     for &(slot, id) in fills.get(&(c, t, r)).into_iter().flatten() {
@@ -884,7 +884,7 @@ impl<D: FlowBackend> Run<'_, D> {
                     }
                     if !rows.is_empty() {
                         writes.bulk_insert_values(conn, &child.name, &child.columns, &rows)?;
-                        grew.push((&child.name, rows.len() as u64));
+                        added.push((&child.name, rows.len() as u64));
                     }
                 }
                 let prints: Vec<Vec<SqlValue>> = changed
@@ -925,7 +925,7 @@ impl<D: FlowBackend> Run<'_, D> {
             self.written.clear();
         }
         self.written.extend(attached_wrote);
-        for (table, rows) in grew {
+        for (table, rows) in added {
             self.grew(table, rows);
         }
         Ok(())

@@ -275,46 +275,6 @@ impl ColumnRule {
     ///
     /// A [`FieldError`] with the reason the value cannot be stored.
     pub fn store(&self, value: &Value) -> Result<SqlValue, FieldError> {
-        self.store_checked(value)
-    }
-
-    /// Like [`ColumnRule::store`], taking the value: text moves into the
-    /// row instead of being copied.
-    ///
-    /// # Errors
-    ///
-    /// As [`ColumnRule::store`].
-    pub fn store_owned(&self, value: Value) -> Result<SqlValue, FieldError> {
-        match (&self.kind, value) {
-            (ColumnKind::Text { max_chars }, Value::Text(t)) => {
-                self.text_fits(&t, *max_chars)?;
-                Ok(SqlValue::Text(t))
-            }
-            (_, value) => self.store_checked(&value),
-        }
-    }
-
-    /// Text a text column can hold: no NUL, at most `max_chars` characters.
-    fn text_fits(&self, t: &str, max_chars: Option<u32>) -> Result<(), FieldError> {
-        if t.contains('\0') {
-            return Err(FieldError::new(
-                Reason::InvalidValue,
-                "text holds a NUL character, which PostgreSQL refuses",
-            ));
-        }
-        if let Some(max) = max_chars {
-            let chars = t.chars().count();
-            if chars > max as usize {
-                return Err(FieldError::new(
-                    Reason::TooLong,
-                    format!("{chars} characters, more than the {max} column {} holds", self.name),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn store_checked(&self, value: &Value) -> Result<SqlValue, FieldError> {
         let mismatch = || {
             FieldError::new(
                 Reason::InvalidValue,
@@ -384,6 +344,42 @@ impl ColumnRule {
             (ColumnKind::Timestamp, Value::Timestamp(t)) => SqlValue::Timestamp(*t),
             _ => return Err(mismatch()),
         })
+    }
+
+    /// Like [`ColumnRule::store`], taking the value: text moves into the
+    /// row instead of being copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`ColumnRule::store`].
+    pub fn store_owned(&self, value: Value) -> Result<SqlValue, FieldError> {
+        match (&self.kind, value) {
+            (ColumnKind::Text { max_chars }, Value::Text(t)) => {
+                self.text_fits(&t, *max_chars)?;
+                Ok(SqlValue::Text(t))
+            }
+            (_, value) => self.store(&value),
+        }
+    }
+
+    /// Text a text column can hold: no NUL, at most `max_chars` characters.
+    fn text_fits(&self, t: &str, max_chars: Option<u32>) -> Result<(), FieldError> {
+        if t.contains('\0') {
+            return Err(FieldError::new(
+                Reason::InvalidValue,
+                "text holds a NUL character, which PostgreSQL refuses",
+            ));
+        }
+        if let Some(max) = max_chars {
+            let chars = t.chars().count();
+            if chars > max as usize {
+                return Err(FieldError::new(
+                    Reason::TooLong,
+                    format!("{chars} characters, more than the {max} column {} holds", self.name),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
