@@ -34,11 +34,19 @@ cov = lambda l: int(re.search(r"cov: (\d+)", l).group(1))
 execs = lambda l: int(re.match(r"#(\d+)", l).group(1))
 inited = next(l for l in lines if "INITED" in l)
 done = [l for l in lines if re.match(r"#\d+", l) and "cov:" in l][-1]
+# "cov" counts code edges; a NEW line may only add features (hit counts of
+# edges already covered), so the plateau is read off the edges alone.
+grew, best = 0, cov(inited)
+for l in lines:
+    if re.match(r"#\d+", l) and "cov:" in l and cov(l) > best:
+        grew, best = execs(l), cov(l)
 new = [l for l in lines if re.match(r"#\d+\s+NEW\b", l)]
 total = next(int(l.split(":")[-1]) for l in lines if l.startswith("stat::number_of_executed_units"))
 last = execs(new[-1]) if new else 0
+pct = lambda n: f"{100 * n / max(total, 1):.0f} %"
 print(f"fuzz: {t}: {total} executions, coverage {cov(inited)} at start -> {cov(done)} at end; "
-      f"last new coverage at execution {last} ({100 * last / max(total, 1):.0f} % into the run)")
+      f"edges last grew at execution {grew} ({pct(grew)} into the run); "
+      f"last new input at execution {last} ({pct(last)})")
 PY
         rm -f "$log"
         cargo fuzz cmin "$t" -s none -a >/dev/null 2>&1
