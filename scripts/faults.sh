@@ -24,8 +24,8 @@
 # backend: customers, orders, lines and the run's rejects, as sorted text.
 # "lost" counts rows of the clean run missing after the fault, "duplicated"
 # rows that are there twice or that the clean run does not have. "Batch
-# retries" sums the attempts the runs made again (summary's
-# written.retries); "longest stall" is the most a faulted run took beyond the
+# retries" sums the attempts the runs made again (the summary's
+# written.retries, or counts.retries of a flow); "longest stall" is the most a faulted run took beyond the
 # clean run; "recovery" is the most a run took, after the server answered
 # again, beyond what the clean run needed for the part still to do (0 when
 # it caught up). The server stops when the run's row has counted 30, 60 or
@@ -201,7 +201,7 @@ until_counted() { # backend pid percent → waits until the run's row has counte
     done
     kill -0 "$2" 2>/dev/null || { echo "faults: $1 run ended before $3 % of its records were counted" >&2; return 1; }
 }
-retries_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("written", {}).get("retries", 0))' "$1"; }
+retries_of() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s.get("written", s.get("counts", {})).get("retries", 0))' "$1"; }
 ended_at() { python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$1" "$2"; }
 
 restart_scenario() { # backend percentages…
@@ -235,7 +235,6 @@ restart_scenario() { # backend percentages…
             stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
             recover=$(python3 -c "print(max($recover, round(max(0, $end - $back - $T_clean * (100 - $pct) / 100), 2)))")
         done
-        [ "$ENGINE" = ingest ] || retries=-
         row "$b restarted at $pct % ($ENGINE)" "$TRIALS" "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
         [ "$done" -eq "$TRIALS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
     done

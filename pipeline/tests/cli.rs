@@ -664,8 +664,11 @@ fn load_fills_a_schema_of_its_own_and_report_derives_its_checks_from_the_catalog
         for s in &sources {
             args.extend(["--source", s.as_str()]);
         }
+        let rejects = dir.path().join("rejects.csv").display().to_string();
         if json {
             args.push("--json");
+        } else {
+            args.extend(["--rejects", &rejects]);
         }
         let out = triglot(&args);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -677,6 +680,13 @@ fn load_fills_a_schema_of_its_own_and_report_derives_its_checks_from_the_catalog
     for reason in ["invalid_date", "rejected_with_parent", "missing_parent"] {
         assert!(text.contains(reason), "{reason}: {text}");
     }
+    let in_file = std::fs::read_to_string(dir.path().join("rejects.csv")).unwrap();
+    assert_eq!(in_file.lines().count(), 1 + 3, "a header and the 3 rejects: {in_file}");
+    for reason in ["invalid_date", "rejected_with_parent", "missing_parent"] {
+        assert!(in_file.contains(reason), "{reason}: {in_file}");
+    }
+    let invoices = text.lines().find(|l| l.trim_start().starts_with("invoices")).unwrap_or("");
+    assert!(invoices.contains("rows written") && invoices.contains(" new,"), "{text}");
     let again: serde_json::Value = serde_json::from_str(&load(true)).unwrap();
     assert_eq!(again["counts"]["accepted"], 22, "{again}");
     assert_eq!(again["counts"]["unchanged"], 22, "{again}");

@@ -358,3 +358,100 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+/// Three orders in the order CSV: A (two lines), B (one line, a broken
+/// quantity), C (one line); `note` is A's first line's note.
+fn three_orders(note: &str) -> String {
+    let head = "order_id,customer_id,customer_name,customer_email,customer_country,status,\
+                currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note";
+    let order =
+        |id: &str| format!("{id},CUST-1,Ann,ann@example.com,DE,paid,EUR,2026-11-20T10:00:00Z,,");
+    format!(
+        "{head}\n{a}1,SKU-1,2,10.00,,{note}\n{blank}2,SKU-2,1,5.50,,\n\
+         {b}1,SKU-3,many,1.00,,\n{c}1,SKU-4,3,2.00,,\n",
+        a = order("A"),
+        b = order("B"),
+        c = order("C"),
+        blank = "A,,,,,,,,,",
+    )
+}
+
+triglot::backend_test!(
+    a_flows_summary_says_what_it_wrote_to_each_table_and_its_rejects_file_holds_what_it_stored,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+        use triglot_pipeline::flow::TableWrites;
+
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("orders.csv");
+        std::fs::write(&csv, three_orders("first"))?;
+        let files = BTreeMap::from([("rows".to_string(), csv.clone())]);
+        let rejects_csv = dir.path().join("rejects.csv");
+        let options =
+            FlowOptions { rejects_csv: Some(rejects_csv.clone()), ..FlowOptions::default() };
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let rows = |rows| TableWrites { rows, ..TableWrites::default() };
+
+        let first = run_flow(db, &flow, &files, &options)?;
+        assert_eq!((first.counts.read, first.counts.rejected), (4, 1), "{first:?}");
+        let orders = TableWrites { rows: 2, new: 2, changed: 0, unchanged: 0 };
+        assert_eq!(first.tables.get("orders"), Some(&orders), "{first:?}");
+        assert_eq!(first.tables.get("order_lines"), Some(&rows(3)), "{first:?}");
+        assert_eq!(first.tables.get("customers"), Some(&rows(1)), "{first:?}");
+        // The file holds the stored rejects, field for field.
+        let mut file = csv::Reader::from_path(&rejects_csv)?;
+        let in_file: Vec<Refused> = file
+            .records()
+            .map(|r| {
+                let r = r.expect("a row of the rejects file");
+                Refused { line: r[1].parse().unwrap(), reason: r[3].into(), field: r[2].into() }
+            })
+            .collect();
+        assert_eq!(in_file, refused(db, "triglot_rejects")?, "on {}", D::NAME);
+        assert_eq!(in_file.len(), 1, "{in_file:?}");
+        assert_eq!(in_file[0].line, 4, "{in_file:?}");
+
+        // Again: nothing written; then A's note changed: A alone rewritten.
+        let again = run_flow(db, &flow, &files, &options)?;
+        let unchanged = TableWrites { unchanged: 2, ..TableWrites::default() };
+        assert_eq!(again.tables.get("orders"), Some(&unchanged), "{again:?}");
+        assert_eq!(again.tables.get("order_lines"), None, "{again:?}");
+        std::fs::write(&csv, three_orders("second"))?;
+        let changed = run_flow(db, &flow, &files, &options)?;
+        let orders = TableWrites { rows: 1, new: 0, changed: 1, unchanged: 1 };
+        assert_eq!(changed.tables.get("orders"), Some(&orders), "{changed:?}");
+        assert_eq!(changed.tables.get("order_lines"), Some(&rows(2)), "{changed:?}");
+        assert_eq!(changed.counts.retries, 0, "{changed:?}");
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
+    books_made_before_runs_counted_their_retries_gain_the_column,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+
+        // `triglot_runs` as flows created it before it had `retries`.
+        db.run("old books", |conn| {
+            diesel::connection::SimpleConnection::batch_execute(
+                conn,
+                "CREATE TABLE triglot_runs (run_id BIGINT NOT NULL PRIMARY KEY, \
+                 contract VARCHAR(200) NOT NULL, files TEXT NOT NULL, \
+                 started_at VARCHAR(40) NOT NULL, finished_at VARCHAR(40), \
+                 status VARCHAR(16) NOT NULL, records_read BIGINT NOT NULL, \
+                 records_accepted BIGINT NOT NULL, records_rejected BIGINT NOT NULL, \
+                 records_unchanged BIGINT NOT NULL)",
+            )
+        })?;
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("orders.csv");
+        std::fs::write(&csv, three_orders("first"))?;
+        let files = BTreeMap::from([("rows".to_string(), csv)]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(summary.counts.read, 4, "{summary:?}");
+        let again = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(again.run_id, summary.run_id + 1, "{again:?}");
+        Ok(())
+    }
+);

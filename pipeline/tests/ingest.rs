@@ -780,9 +780,21 @@ triglot::backend_test!(eight_concurrent_runs_over_the_same_keys_all_complete, |d
             (0..8).map(|_| s.spawn(|| run_flow(&flowed, &flow, &files, &options))).collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
+    #[derive(diesel::QueryableByName)]
+    struct Retries {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        retries: i64,
+    }
     for r in &results {
         let s = r.as_ref().unwrap_or_else(|e| panic!("a flow stopped on {}: {e}", D::NAME));
         assert_eq!(s.counts.read, s.counts.accepted + s.counts.rejected);
+        let sql = format!("SELECT retries FROM triglot_runs WHERE run_id = {}", s.run_id);
+        let row: Retries = flowed
+            .run("run", |conn| {
+                diesel::RunQueryDsl::get_result(triglot::values::Statement::new(&sql), conn)
+            })
+            .unwrap();
+        assert_eq!(row.retries, s.counts.retries as i64, "the run's row counts its retries");
     }
     assert_eq!(strip(snapshot(&flowed)), strip(snapshot(&clean)), "on {}", D::NAME);
 });

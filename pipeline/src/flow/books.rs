@@ -31,7 +31,8 @@ const DDL: [&str; 3] = [
         records_read BIGINT NOT NULL,
         records_accepted BIGINT NOT NULL,
         records_rejected BIGINT NOT NULL,
-        records_unchanged BIGINT NOT NULL
+        records_unchanged BIGINT NOT NULL,
+        retries BIGINT NOT NULL DEFAULT 0
     )",
     "CREATE TABLE IF NOT EXISTS triglot_rejects (
         run_id BIGINT NOT NULL,
@@ -156,6 +157,27 @@ pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
         // then finds the table; any other failure fails it again.
         create().or_else(|_| create())?;
     }
+    // Books created before runs counted their retries lack the column.
+    let probe = || {
+        db.run("reading the flow's bookkeeping tables", |conn| {
+            diesel::connection::SimpleConnection::batch_execute(
+                conn,
+                "SELECT retries FROM triglot_runs WHERE 1 = 0",
+            )
+        })
+    };
+    if probe().is_err() {
+        let add = || {
+            db.run("adding triglot_runs.retries", |conn| {
+                diesel::connection::SimpleConnection::batch_execute(
+                    conn,
+                    "ALTER TABLE triglot_runs ADD COLUMN retries BIGINT NOT NULL DEFAULT 0",
+                )
+            })
+        };
+        // A run upgrading at the same time may have added it first.
+        add().or_else(|e| probe().map_err(|_| e))?;
+    }
     Ok(())
 }
 
@@ -170,6 +192,9 @@ pub struct Counts {
     pub rejected: u64,
     /// Accepted records whose top-level record was unchanged, so nothing was written.
     pub unchanged: u64,
+    /// Attempts of the run's transactions and reads beyond the first of
+    /// each, after a retryable failure (a lost connection, a deadlock).
+    pub retries: u64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -178,6 +203,7 @@ impl std::ops::AddAssign for Counts {
         self.accepted += other.accepted;
         self.rejected += other.rejected;
         self.unchanged += other.unchanged;
+        self.retries += other.retries;
     }
 }
 
@@ -205,7 +231,7 @@ pub(crate) fn start_run<D: FlowBackend>(
             let run_id = highest.unwrap_or(0) + 1;
             let mut insert = Statement::new(
                 "INSERT INTO triglot_runs (run_id, contract, files, started_at, status, \
-                 records_read, records_accepted, records_rejected, records_unchanged) VALUES (",
+                 records_read, records_accepted, records_rejected, records_unchanged, retries) VALUES (",
             );
             insert
                 .values([
@@ -215,7 +241,7 @@ pub(crate) fn start_run<D: FlowBackend>(
                     SqlValue::Text(started.clone()),
                     SqlValue::Text("running".into()),
                 ])
-                .sql(", 0, 0, 0, 0)");
+                .sql(", 0, 0, 0, 0, 0)");
             diesel::RunQueryDsl::execute(insert, conn)?;
             Ok(run_id)
         });
@@ -245,6 +271,8 @@ pub(crate) fn count_run<D: FlowBackend>(
         .value(int(delta.rejected))
         .sql(", records_unchanged = records_unchanged + ")
         .value(int(delta.unchanged))
+        .sql(", retries = retries + ")
+        .value(int(delta.retries))
         .sql(" WHERE run_id = ")
         .value(SqlValue::Int(run_id));
     diesel::RunQueryDsl::execute(update, conn).map(|_| ())
@@ -266,6 +294,7 @@ pub(crate) fn stored_counts<D: FlowBackend>(
         accepted: read("records_accepted")?,
         rejected: read("records_rejected")?,
         unchanged: read("records_unchanged")?,
+        retries: read("retries")?,
     })
 }
 

@@ -15,7 +15,7 @@ pub use self::quality::{
 };
 pub use self::quality_config::{CustomCheck, LogicalKey, Measure, QualityConfig, Watched};
 pub use self::quality_render::{quality_html, quality_text};
-pub use self::run::{FlowOptions, FlowSummary, REJECTS_PER_BATCH, run_flow};
+pub use self::run::{FlowOptions, FlowSummary, REJECTS_PER_BATCH, TableWrites, run_flow};
 
 mod books;
 mod evaluate;

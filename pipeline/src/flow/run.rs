@@ -23,6 +23,7 @@ use super::evaluate::{Bound, Decided, Ready, decide, decide_attached};
 use super::plan::{Family, Fill, Flow, Join, TablePlan};
 use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
 use crate::error::{Error, Result};
+use crate::ingest::rejects_file::RejectsFile;
 use crate::ingest::sort::{Sorted, Sorter};
 use crate::ingest::source::{RecordData, Resolved, Source, SourceRecord};
 
@@ -41,11 +42,18 @@ pub struct FlowOptions {
     pub sort_memory: usize,
     /// Retries of a batch that fails with a retryable error.
     pub retry: RetryPolicy,
+    /// Also write every reject, as its batch commits, to this CSV file.
+    pub rejects_csv: Option<PathBuf>,
 }
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        Self { batch_size: 1_000, sort_memory: 64 << 20, retry: RetryPolicy::through_restarts() }
+        Self {
+            batch_size: 1_000,
+            sort_memory: 64 << 20,
+            retry: RetryPolicy::through_restarts(),
+            rejects_csv: None,
+        }
     }
 }
 
@@ -62,9 +70,26 @@ pub struct FlowSummary {
     pub counts: Counts,
     /// Rejected records by reason code.
     pub rejects_by_reason: BTreeMap<String, u64>,
+    /// What the run wrote to each table it changed, by table name.
+    pub tables: BTreeMap<String, TableWrites>,
     /// Wall time.
     #[serde(serialize_with = "seconds")]
     pub elapsed: Duration,
+}
+
+/// What a run wrote to one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableWrites {
+    /// Rows written: inserted, updated, or replaced with their parent.
+    pub rows: u64,
+    /// Of a family's parent table: records whose key was not stored before.
+    pub new: u64,
+    /// Of a family's parent table: stored records written again because
+    /// their fingerprint changed (their children replaced).
+    pub changed: u64,
+    /// Of a family's parent table: records found stored with the same
+    /// fingerprint, so nothing of them was written.
+    pub unchanged: u64,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -79,7 +104,8 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::O
 /// # Errors
 ///
 /// - [`Error::Input`] for a source without a file, a file for no source, or
-///   a file that cannot be read;
+///   a file that cannot be read; [`Error::Io`] when the rejects file cannot
+///   be created;
 /// - [`Error::Contract`] when a header lacks a field the contract reads;
 /// - [`Error::FlowStopped`] when a batch cannot be written (after retries):
 ///   the batches committed before stay, and running again completes the job.
@@ -125,6 +151,10 @@ pub fn run_flow<D: FlowBackend>(
         }
         opened.push((parent, children, attached));
     }
+    let rejects_file = match &options.rejects_csv {
+        Some(path) => Some(RejectsFile::create(path)?),
+        None => None,
+    };
     books::ensure(db)?;
     let listed: Vec<String> = files.iter().map(|(s, p)| format!("{s}={}", p.display())).collect();
     let run_id = books::start_run(db, &flow.name, &listed.join(" "))?;
@@ -139,6 +169,9 @@ pub fn run_flow<D: FlowBackend>(
         grouped: flow.sources.values().filter(|s| s.grouped).map(|s| s.name.clone()).collect(),
         written: std::collections::HashMap::new(),
         grown: BTreeMap::new(),
+        tables: BTreeMap::new(),
+        read_retries: 0,
+        rejects_file,
     };
     let result = opened.into_iter().zip(&flow.families).try_for_each(
         |((parent, children, attached), family)| run.family(family, parent, children, attached),
@@ -159,6 +192,7 @@ pub fn run_flow<D: FlowBackend>(
         run_id,
         counts: run.counts,
         rejects_by_reason: run.by_reason,
+        tables: run.tables,
         elapsed: started.elapsed(),
     })
 }
@@ -229,6 +263,12 @@ struct Run<'a, D: FlowBackend> {
     written: std::collections::HashMap<(String, String), i64>,
     /// Rows this run has committed to each table.
     grown: BTreeMap<String, u64>,
+    /// What this run has written to each table, for its summary.
+    tables: BTreeMap<String, TableWrites>,
+    /// Retries of reads not yet counted in the run's row.
+    read_retries: u64,
+    /// The `rejects_csv` file.
+    rejects_file: Option<RejectsFile>,
 }
 
 /// The rows a run writes to a table at which its planner statistics are
@@ -602,6 +642,7 @@ impl<D: FlowBackend> Run<'_, D> {
             accepted: accepted as u64,
             rejected: batch.rejects.len() as u64,
             unchanged: 0,
+            retries: std::mem::take(&mut self.read_retries),
         };
         match self.write(family, &batch.ready, &batch.rejects, delta) {
             Ok(()) => {}
@@ -609,8 +650,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 let mut rejects = std::mem::take(&mut batch.rejects);
                 for ready in &batch.ready {
                     let members = ready.members.len() as u64;
-                    let alone =
-                        Counts { read: members, accepted: members, rejected: 0, unchanged: 0 };
+                    let alone = Counts { read: members, accepted: members, ..Counts::default() };
                     match self.write(family, std::slice::from_ref(ready), &[], alone) {
                         Ok(()) => {}
                         Err(e) if is_refusal(&e) => {
@@ -622,19 +662,31 @@ impl<D: FlowBackend> Run<'_, D> {
                 }
                 self.rename(&mut rejects);
                 let rejected = rejects.len() as u64;
-                let delta = Counts { read: rejected, accepted: 0, rejected, unchanged: 0 };
+                // The batch's retries were counted in its transaction, rolled back.
+                let delta = Counts {
+                    read: rejected,
+                    rejected,
+                    retries: delta.retries,
+                    ..Counts::default()
+                };
                 self.write(family, &[], &rejects, delta)?;
-                for r in &rejects {
-                    *self.by_reason.entry(r.reason.clone()).or_default() += 1;
-                }
-                return Ok(());
+                return self.committed(&rejects);
             }
             Err(e) => return Err(e.into()),
         }
-        for r in &batch.rejects {
+        self.committed(&batch.rejects)
+    }
+
+    /// Counts the rejects of a committed transaction by reason, and adds
+    /// them to the rejects file.
+    fn committed(&mut self, rejects: &[Reject]) -> Result<()> {
+        for r in rejects {
             *self.by_reason.entry(r.reason.clone()).or_default() += 1;
         }
-        Ok(())
+        match &mut self.rejects_file {
+            Some(file) => file.write(rejects),
+            None => Ok(()),
+        }
     }
 
     /// Gives each reject the contract's code for its reason.
@@ -651,7 +703,7 @@ impl<D: FlowBackend> Run<'_, D> {
 
     /// Replaces the natural keys of lookup columns by the ids they name; a
     /// family with a key that names no row is refused (`missing_reference`).
-    fn resolve(&self, family: &Family, batch: &mut Batch) -> Result<()> {
+    fn resolve(&mut self, family: &Family, batch: &mut Batch) -> Result<()> {
         let tables: Vec<&TablePlan> =
             std::iter::once(&family.parent).chain(&family.children).collect();
         let mut ids: BTreeMap<(usize, usize), std::collections::HashMap<String, i64>> =
@@ -678,6 +730,7 @@ impl<D: FlowBackend> Run<'_, D> {
                         stored_ids::<D>(conn, table, key, target, keys.clone(), caps)
                     })
                 })?;
+                self.read_retries += u64::from(found.attempts - 1);
                 ids.insert((t, i), found.value);
             }
         }
@@ -758,25 +811,33 @@ impl<D: FlowBackend> Run<'_, D> {
         let run_id = self.run_id;
         let mut attached_wrote = Vec::new();
         let mut added: Vec<(&str, u64)> = Vec::new();
+        let mut families = TableWrites::default();
         let before = self.counts;
         let mut attempts = 0;
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
             attempts += 1;
-            added.clear();
+            let retries = delta.retries + (attempts - 1);
             if attempts > 1 {
                 // The connection may have been lost after the server committed
                 // an earlier attempt: the run row then counts this batch
-                // already, and its rejects are stored.
+                // already, and its rejects are stored. What that attempt
+                // wrote is what this batch wrote, so its figures stay.
                 let stored = books::stored_counts::<D>(conn, run_id)?;
                 if stored.read != before.read {
+                    let counted = stored.retries.saturating_sub(before.retries);
+                    let extra =
+                        Counts { retries: retries.saturating_sub(counted), ..Counts::default() };
+                    books::count_run::<D>(conn, run_id, extra)?;
                     return Ok(Counts {
                         read: stored.read.saturating_sub(before.read),
                         accepted: stored.accepted.saturating_sub(before.accepted),
                         rejected: stored.rejected.saturating_sub(before.rejected),
                         unchanged: stored.unchanged.saturating_sub(before.unchanged),
+                        retries: counted + extra.retries,
                     });
                 }
             }
+            added.clear();
             let (keys, known) = match &parent.fingerprint_column {
                 // The table keeps its fingerprints itself.
                 Some(column) => {
@@ -807,6 +868,13 @@ impl<D: FlowBackend> Run<'_, D> {
                 .filter(|(r, k)| known.get(*k) == Some(&r.fingerprint))
                 .map(|(r, _)| r.members.len() as u64)
                 .sum();
+            let new = changed.iter().filter(|(_, k)| !known.contains_key(*k)).count() as u64;
+            families = TableWrites {
+                rows: 0,
+                new,
+                changed: changed.len() as u64 - new,
+                unchanged: (ready.len() - changed.len()) as u64,
+            };
             if !changed.is_empty() {
                 let (fills, wrote) =
                     write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
@@ -914,7 +982,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 let rows = books::reject_rows(run_id, rejects);
                 writes.insert_values(conn, "triglot_rejects", &books::reject_columns(), &rows)?;
             }
-            let delta = Counts { unchanged, ..delta };
+            let delta = Counts { unchanged, retries, ..delta };
             books::count_run::<D>(conn, run_id, delta)?;
             Ok(delta)
         })?;
@@ -925,7 +993,12 @@ impl<D: FlowBackend> Run<'_, D> {
             self.written.clear();
         }
         self.written.extend(attached_wrote);
+        let of_parent = self.tables.entry(parent.name.clone()).or_default();
+        of_parent.new += families.new;
+        of_parent.changed += families.changed;
+        of_parent.unchanged += families.unchanged;
         for (table, rows) in added {
+            self.tables.entry(table.to_owned()).or_default().rows += rows;
             self.grew(table, rows);
         }
         Ok(())

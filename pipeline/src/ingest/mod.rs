@@ -11,6 +11,7 @@
 
 mod assemble;
 pub mod generate;
+pub(crate) mod rejects_file;
 pub(crate) mod sort;
 pub(crate) mod source;
 
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use self::assemble::{Assembled, stored_source};
+use self::rejects_file::RejectsFile;
 use self::source::{FileFormat, Source};
 use crate::backend::OrderBackend;
 use crate::contract::{Contract, Layout, Reject};
@@ -475,35 +477,4 @@ impl<D: OrderBackend> Batch<'_, D> {
         self.pending_accepted = 0;
         Ok(())
     }
-}
-
-/// The `--rejects` CSV file.
-struct RejectsFile {
-    path: PathBuf,
-    writer: csv::Writer<std::fs::File>,
-}
-
-impl RejectsFile {
-    fn create(path: &Path) -> Result<Self> {
-        let mut writer = csv::Writer::from_path(path).map_err(|e| io_error(path, e))?;
-        writer
-            .write_record(["source", "line", "field", "reason", "detail", "raw"])
-            .map_err(|e| io_error(path, e))?;
-        Ok(Self { path: path.to_owned(), writer })
-    }
-
-    fn write(&mut self, rejects: &[Reject]) -> Result<()> {
-        for r in rejects {
-            let line = r.line.to_string();
-            let field = r.field.as_deref().unwrap_or("");
-            self.writer
-                .write_record([r.source.as_str(), &line, field, &r.reason, &r.detail, &r.raw])
-                .map_err(|e| io_error(&self.path, e))?;
-        }
-        self.writer.flush().map_err(|source| Error::Io { path: self.path.clone(), source })
-    }
-}
-
-fn io_error(path: &Path, e: csv::Error) -> Error {
-    Error::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) }
 }

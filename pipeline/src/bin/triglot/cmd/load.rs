@@ -26,6 +26,9 @@ pub(crate) struct Args {
     /// sorted runs to temporary files.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     sort_memory_mib: u64,
+    /// Also write every rejected record to this CSV file.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -55,6 +58,7 @@ fn load<D: FlowBackend>(
     let options = FlowOptions {
         batch_size: args.batch_size as usize,
         sort_memory: (args.sort_memory_mib as usize) << 20,
+        rejects_csv: args.rejects.clone(),
         ..FlowOptions::default()
     };
     let summary = run_flow(db, &flow, files, &options)?;
@@ -86,6 +90,23 @@ fn print_summary<D: triglot::Dialect>(out: &mut Out, db: &Database<D>, s: &FlowS
         thousands(c.unchanged as i64)
     );
     outln!(out, "  rejected       {:>12}", thousands(c.rejected as i64));
+    for (table, w) in &s.tables {
+        let families = w.new + w.changed + w.unchanged;
+        let detail = if families > 0 {
+            format!(
+                "  ({} new, {} changed, {} unchanged)",
+                thousands(w.new as i64),
+                thousands(w.changed as i64),
+                thousands(w.unchanged as i64)
+            )
+        } else {
+            String::new()
+        };
+        outln!(out, "  {:<14} {:>12} rows written{detail}", table, thousands(w.rows as i64));
+    }
+    if c.retries > 0 {
+        outln!(out, "  retries        {:>12}", thousands(c.retries as i64));
+    }
     outln!(
         out,
         "  elapsed        {:>12.2} s ({} records/s)",
