@@ -455,3 +455,47 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    the_report_holds_money_columns_to_the_contracts_bounds_in_minor_units,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+        use triglot_pipeline::flow::{QualityOptions, quality_report};
+
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("orders.csv");
+        // A's second line: 99.5 % off, stored as 9950 hundredths of a percent.
+        std::fs::write(
+            &csv,
+            three_orders("first").replace("2,SKU-2,1,5.50,,", "2,SKU-2,1,5.50,99.5,"),
+        )?;
+        let files = BTreeMap::from([("rows".to_string(), csv)]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(summary.counts.rejected, 1, "{summary:?}");
+        let report = |flow: &Flow| {
+            let today = chrono::Utc::now().date_naive();
+            let options = QualityOptions {
+                since: today,
+                until: today.succ_opt().unwrap(),
+                now: chrono::Utc::now().naive_utc(),
+                config: Default::default(),
+                flow: Some(flow.clone()),
+            };
+            quality_report(db, &options)
+        };
+        let name = "contract.order_lines.discount_bp.max";
+        let value = |flow: &Flow| -> Result<f64, Box<dyn std::error::Error>> {
+            let report = report(flow)?;
+            Ok(report.check(name).and_then(|c| c.value).ok_or(format!("no {name}"))?)
+        };
+        assert_eq!(value(&flow)?, 0.0, "on {}", D::NAME);
+        // A contract that allows at most 99 % counts the line.
+        let line = ORDERS_FLOW.lines().find(|l| l.starts_with("columns.discount_bp")).unwrap();
+        let tighter = ORDERS_FLOW.replace(line, &line.replace("max = 100", "max = 99"));
+        assert_ne!(tighter, ORDERS_FLOW);
+        let tighter = Flow::bind(&tighter, "tighter.toml", &db.introspect()?)?;
+        assert_eq!(value(&tighter)?, 1.0, "on {}", D::NAME);
+        Ok(())
+    }
+);

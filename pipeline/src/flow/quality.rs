@@ -23,7 +23,7 @@ use super::plan::{Fill, Flow};
 use super::quality_config::{Measure, QualityConfig};
 use crate::error::{Error, Result};
 use crate::report::{Check, Status, Tally, Threshold};
-use crate::transform::{ColumnKind, Value};
+use crate::transform::{ColumnKind, Exact, Value};
 
 /// The JSON schema name and version of [`QualityReport`].
 pub const QUALITY_SCHEMA: &str = "triglot.quality/1";
@@ -419,7 +419,17 @@ pub fn quality_report<D: FlowBackend>(
                         [(slot.text.min, "<", "min"), (slot.text.max, ">", "max")]
                     {
                         let Some(bound) = bound else { continue };
-                        let Ok(literal) = bound.to_text(12, crate::transform::Round::HalfEven)
+                        // A contract states money in major units; the column
+                        // holds minor ones.
+                        let stored = match slot.rule.kind {
+                            ColumnKind::MinorUnits { scale, .. } => {
+                                crate::transform::exact::pow10(scale)
+                                    .and_then(|f| bound.checked_mul(Exact::int(f)))
+                            }
+                            _ => Ok(bound),
+                        };
+                        let Ok(literal) =
+                            stored.and_then(|b| b.to_text(12, crate::transform::Round::HalfEven))
                         else {
                             continue;
                         };

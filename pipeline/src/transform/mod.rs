@@ -9,6 +9,6 @@ pub use self::expr::{EvalError, Expr, Failure, ParseError, Record};
 pub use self::value::Value;
 
 mod column;
-mod exact;
+pub(crate) mod exact;
 mod expr;
 mod value;
