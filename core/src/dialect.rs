@@ -73,6 +73,11 @@ pub struct Capabilities {
     /// plans by its indexes without them (SQLite). Read by
     /// [`Writes::refresh_statistics`](crate::write::Writes::refresh_statistics).
     pub refresh_statistics: Option<&'static str>,
+    /// The SQL function that counts the characters of a text (not its
+    /// bytes): `length` in SQLite and PostgreSQL, `CHAR_LENGTH` in MySQL,
+    /// whose `LENGTH` counts bytes. The quality report's checks of a
+    /// contract's `max_length` call it.
+    pub char_length: &'static str,
 }
 
 /// The SQL form of insert-or-update by a unique key.

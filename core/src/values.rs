@@ -329,6 +329,7 @@ mod tests {
             null_binds,
             current_read: "",
             refresh_statistics: None,
+            char_length: "length",
         }
     }
 

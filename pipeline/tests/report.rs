@@ -865,3 +865,126 @@ triglot::backend_test!(
         assert_eq!(value(&report, "contract.order.currency"), eur as f64);
     }
 );
+
+/// Each check of the order report, and the checks of the report on any
+/// schema (with `ORDERS_QUALITY` and the order flow contract) whose values
+/// add up to it.
+const AS_QUALITY_CHECKS: &[(&str, &[&str])] = &[
+    ("rows.customers", &["rows.customers"]),
+    ("rows.orders", &["rows.orders"]),
+    ("rows.order_lines", &["rows.order_lines"]),
+    ("volume.orders", &["volume.orders.placed_at"]),
+    ("null_rate.customers.email", &["null_rate.customers.email"]),
+    ("null_rate.customers.country", &["null_rate.customers.country"]),
+    ("null_rate.order_lines.discount_bp", &["null_rate.order_lines.discount_bp"]),
+    ("null_rate.order_lines.note", &["null_rate.order_lines.note"]),
+    ("uniqueness.customers(external_id)", &["uniqueness.customers.external_id"]),
+    ("uniqueness.orders(external_id)", &["uniqueness.orders.external_id"]),
+    ("uniqueness.order_lines(order_id, line_no)", &["uniqueness.order_lines.order_id+line_no"]),
+    ("integrity.orders.customer_id", &["integrity.orders.customer_id"]),
+    ("integrity.order_lines.order_id", &["integrity.order_lines.order_id"]),
+    ("consistency.order_total_matches_lines", &["custom.order_total_matches_lines"]),
+    ("consistency.orders_without_lines", &["custom.orders_without_lines"]),
+    ("contract.order.order_id", &["contract.orders.external_id.max_length"]),
+    ("contract.order.status", &["contract.orders.status.allowed"]),
+    ("contract.order.currency", &["contract.orders.currency.allowed"]),
+    ("contract.line.line_no", &["contract.order_lines.line_no.min"]),
+    ("contract.line.sku", &["contract.order_lines.sku.max_length"]),
+    (
+        "contract.line.quantity",
+        &["contract.order_lines.quantity.min", "contract.order_lines.quantity.max"],
+    ),
+    ("contract.line.unit_price", &["contract.order_lines.unit_price_cents.min"]),
+    (
+        "contract.line.discount",
+        &["contract.order_lines.discount_bp.min", "contract.order_lines.discount_bp.max"],
+    ),
+    ("contract.line.note", &["contract.order_lines.note.max_length"]),
+    ("freshness.hours_since_newest_order", &["freshness.orders.placed_at"]),
+    ("rejects.rate", &["rejects.rate"]),
+    ("runs.not_reconciling", &["runs.unreconciled"]),
+    ("runs.failed", &["runs.failed"]),
+];
+
+triglot::backend_test!(the_order_checks_as_a_quality_config_give_the_order_reports_values, |db| {
+    use triglot_pipeline::contract::{ORDERS_FLOW, ORDERS_QUALITY};
+    use triglot_pipeline::flow::{
+        Flow, FlowOptions, QualityConfig, QualityOptions, quality_report, run_flow,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let g = generated(dir.path(), 400, 0.1);
+    let csv = ingest_csv(db, dir.path());
+    let ids = recount(&csv, &g.csv).accepted_orders;
+    let flowed = triglot::testing::TestDb::<D>::new("report_as_quality", &MIGRATIONS);
+    let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &flowed.introspect().unwrap()).unwrap();
+    let files = BTreeMap::from([("rows".to_string(), csv.clone())]);
+    run_flow(&flowed, &flow, &files, &FlowOptions::default()).unwrap();
+
+    // The same defects, behind both contracts' backs, in both databases.
+    let order = |key: &str| format!("(SELECT id FROM orders WHERE external_id = '{key}')");
+    let mut planted = vec![
+        format!("UPDATE orders SET total_cents = total_cents + 1 WHERE external_id = '{}'", ids[0]),
+        format!("UPDATE orders SET currency = 'XAU' WHERE external_id = '{}'", ids[1]),
+        format!("DELETE FROM order_lines WHERE order_id = {}", order(&ids[3])),
+        format!("UPDATE order_lines SET note = NULL WHERE order_id = {}", order(&ids[4])),
+    ];
+    for key in &ids[5..7] {
+        planted.push(format!(
+            "UPDATE order_lines SET quantity = 200000 WHERE line_no = 1 AND order_id = {}",
+            order(key)
+        ));
+    }
+    for sql in &planted {
+        db.get().unwrap().batch_execute(sql).unwrap();
+        flowed.get().unwrap().batch_execute(sql).unwrap();
+    }
+
+    let now = at(2026, 11, 25, 6, 0, 0, 0);
+    let window = options(now);
+    let report = build(db, &window).unwrap();
+    let config = QualityConfig::from_toml(ORDERS_QUALITY, "orders-quality.toml").unwrap();
+    let quality = quality_report(
+        &flowed,
+        &QualityOptions {
+            since: window.since.date(),
+            until: window.until.date(),
+            now,
+            config,
+            flow: Some(flow),
+        },
+    )
+    .unwrap();
+    let of_quality =
+        |name: &str| quality.check(name).unwrap_or_else(|| panic!("no {name} on {}", D::NAME));
+    assert_eq!(
+        value(&report, "consistency.order_total_matches_lines"),
+        3.0,
+        "1 total, 2 quantities"
+    );
+    assert_eq!(value(&report, "contract.order.currency"), 1.0);
+    assert_eq!(value(&report, "contract.line.quantity"), 2.0);
+    for (name, parts) in AS_QUALITY_CHECKS {
+        let sum: f64 = parts.iter().map(|p| of_quality(p).value.unwrap_or(f64::NAN)).sum();
+        assert_eq!(value(&report, name), sum, "{name} as {parts:?} on {}", D::NAME);
+        if let [one] = parts {
+            assert_eq!(report.check(name).unwrap().status, of_quality(one).status, "{name}");
+        }
+    }
+    // Every order check has its counterpart but the lines of the window's
+    // orders, and the checks of the order engine's own run tables.
+    let mapped: BTreeSet<&str> = AS_QUALITY_CHECKS.iter().map(|(n, _)| *n).collect();
+    let unmapped: Vec<&str> = CHECK_NAMES.iter().copied().filter(|n| !mapped.contains(n)).collect();
+    assert_eq!(
+        unmapped,
+        [
+            "rows.ingest_runs",
+            "rows.rejects",
+            "volume.lines",
+            "null_rate.ingest_runs.finished_at",
+            "null_rate.ingest_runs.error",
+            "null_rate.rejects.field",
+            "integrity.rejects.run_id",
+        ]
+    );
+});

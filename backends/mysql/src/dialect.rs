@@ -32,6 +32,7 @@ impl Dialect for MysqlDialect {
         null_binds: true,
         current_read: " LOCK IN SHARE MODE",
         refresh_statistics: None,
+        char_length: "CHAR_LENGTH",
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");

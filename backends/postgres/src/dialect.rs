@@ -30,6 +30,7 @@ impl Dialect for PostgresDialect {
         null_binds: false,
         current_read: "",
         refresh_statistics: Some("ANALYZE "),
+        char_length: "length",
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");

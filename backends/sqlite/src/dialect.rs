@@ -29,6 +29,7 @@ impl Dialect for SqliteDialect {
         null_binds: true,
         current_read: "",
         refresh_statistics: None,
+        char_length: "length",
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;

@@ -41,6 +41,9 @@ pub const ORDERS_FLOW: &str = include_str!("../../contracts/orders-flow.toml");
 pub const BUILTIN_JSONL: &str = include_str!("../../contracts/orders-jsonl.toml");
 /// The order JSONL as a flow contract over the order schema.
 pub const ORDERS_JSONL_FLOW: &str = include_str!("../../contracts/orders-jsonl-flow.toml");
+/// The order schema's checks that its catalog cannot state, as a quality
+/// report configuration (see [`crate::flow::QualityConfig`]).
+pub const ORDERS_QUALITY: &str = include_str!("../../contracts/orders-quality.toml");
 
 /// How records of the input make up orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -415,6 +415,26 @@ pub fn quality_report<D: FlowBackend>(
                             ),
                         );
                     }
+                    if let (Some(max), ColumnKind::Text { .. }) =
+                        (slot.text.max_length, &slot.rule.kind)
+                    {
+                        let mut s = Statement::new("SELECT COUNT(*) AS n");
+                        from(&mut s, &plan.name, "t");
+                        s.sql(format!(" WHERE {}(", db.capabilities().char_length));
+                        col(&mut s, "t", &slot.name);
+                        s.sql(format!(") > {max}"));
+                        let n = b.count(s)?;
+                        b.add(
+                            format!("contract.{}.{}.max_length", plan.name, slot.name),
+                            "contract",
+                            Some(n as f64),
+                            "rows",
+                            format!(
+                                "{n} rows of {} hold a {} longer than {max} characters",
+                                plan.name, slot.name
+                            ),
+                        );
+                    }
                     for (bound, op, what) in
                         [(slot.text.min, "<", "min"), (slot.text.max, ">", "max")]
                     {
