@@ -941,35 +941,56 @@ triglot::backend_test!(the_order_checks_as_a_quality_config_give_the_order_repor
     }
 
     let now = at(2026, 11, 25, 6, 0, 0, 0);
-    let window = options(now);
-    let report = build(db, &window).unwrap();
     let config = QualityConfig::from_toml(ORDERS_QUALITY, "orders-quality.toml").unwrap();
-    let quality = quality_report(
-        &flowed,
-        &QualityOptions {
-            since: window.since.date(),
-            until: window.until.date(),
-            now,
-            config,
-            flow: Some(flow),
-        },
-    )
-    .unwrap();
-    let of_quality =
-        |name: &str| quality.check(name).unwrap_or_else(|| panic!("no {name} on {}", D::NAME));
-    assert_eq!(
-        value(&report, "consistency.order_total_matches_lines"),
-        3.0,
-        "1 total, 2 quantities"
-    );
-    assert_eq!(value(&report, "contract.order.currency"), 1.0);
-    assert_eq!(value(&report, "contract.line.quantity"), 2.0);
-    for (name, parts) in AS_QUALITY_CHECKS {
-        let sum: f64 = parts.iter().map(|p| of_quality(p).value.unwrap_or(f64::NAN)).sum();
-        assert_eq!(value(&report, name), sum, "{name} as {parts:?} on {}", D::NAME);
-        if let [one] = parts {
-            assert_eq!(report.check(name).unwrap().status, of_quality(one).status, "{name}");
+    // The whole data, then the day with the most orders.
+    let busiest = recount(&csv, &g.csv)
+        .per_day
+        .into_iter()
+        .max_by_key(|(_, (orders, _))| *orders)
+        .map(|(day, _)| chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap())
+        .unwrap();
+    let day = ReportOptions {
+        since: busiest.and_hms_opt(0, 0, 0).unwrap(),
+        until: busiest.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap(),
+        ..options(now)
+    };
+    let mut whole: Option<Report> = None;
+    for window in [options(now), day] {
+        let report = build(db, &window).unwrap();
+        let quality = quality_report(
+            &flowed,
+            &QualityOptions {
+                since: window.since.date(),
+                until: window.until.date(),
+                now,
+                config: config.clone(),
+                flow: Some(flow.clone()),
+            },
+        )
+        .unwrap();
+        let of_quality =
+            |name: &str| quality.check(name).unwrap_or_else(|| panic!("no {name} on {}", D::NAME));
+        for (name, parts) in AS_QUALITY_CHECKS {
+            let sum: f64 = parts.iter().map(|p| of_quality(p).value.unwrap_or(f64::NAN)).sum();
+            let at = format!("{name} as {parts:?} from {} on {}", window.since, D::NAME);
+            assert_eq!(value(&report, name), sum, "{at}");
+            if let [one] = parts {
+                assert_eq!(report.check(name).unwrap().status, of_quality(one).status, "{at}");
+            }
         }
+        if window.since.date() != busiest {
+            let totals = value(&report, "consistency.order_total_matches_lines");
+            assert_eq!(totals, 3.0, "1 total, 2 quantities");
+            assert_eq!(value(&report, "contract.order.currency"), 1.0);
+            assert_eq!(value(&report, "contract.line.quantity"), 2.0);
+        } else {
+            assert!(value(&report, "volume.orders") < g.csv.orders as f64, "one day of several");
+            // The day's rates are the day's rows', not the whole data's.
+            let whole = whole.as_ref().unwrap();
+            let scoped = ["null_rate.order_lines.discount_bp", "null_rate.order_lines.note"];
+            assert!(scoped.iter().any(|n| value(whole, n) != value(&report, n)), "{scoped:?}");
+        }
+        whole.get_or_insert(report);
     }
     // Every order check has its counterpart but the lines of the window's
     // orders, and the checks of the order engine's own run tables.

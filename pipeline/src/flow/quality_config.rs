@@ -15,6 +15,8 @@
 //! [[timestamps]]
 //! table = "invoices"
 //! column = "issued_on"
+//! window = true                    # the report's day window selects invoices,
+//!                                  # their items and what they reference
 //!
 //! [[checks]]
 //! name = "no_negative_totals"
@@ -72,6 +74,13 @@ pub struct Watched {
     pub table: String,
     /// The column.
     pub column: String,
+    /// Whether the report's window selects the rows its null-rate,
+    /// contract and condition checks count: this table's rows dated in
+    /// the window, the rows whose foreign keys reference them, and the rows
+    /// they reference (orders placed on the day, their lines, their
+    /// customers). Other checks, and tables related to none of these,
+    /// count every row.
+    pub window: bool,
     pub(crate) line: usize,
 }
 
@@ -129,6 +138,8 @@ struct RawKey {
 struct RawColumn {
     table: String,
     column: String,
+    #[serde(default)]
+    window: bool,
 }
 
 #[derive(Deserialize)]
@@ -197,7 +208,7 @@ impl QualityConfig {
             .map(|c| {
                 let line = line_of(text, c.span().start);
                 let c = c.into_inner();
-                Watched { table: c.table, column: c.column, line }
+                Watched { table: c.table, column: c.column, window: c.window, line }
             })
             .collect();
         let mut checks = Vec::new();
