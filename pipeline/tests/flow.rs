@@ -499,3 +499,24 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    a_line_number_past_32_bits_is_out_of_range_on_every_backend,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("orders.csv");
+        // C's line number is 2^32: SQLite's INTEGER holds it, MySQL's and
+        // PostgreSQL's INT do not; the contract refuses it everywhere.
+        let text = three_orders("first").replace(",1,SKU-4,", ",4294967296,SKU-4,");
+        assert!(text.contains("4294967296"));
+        std::fs::write(&csv, text)?;
+        let files = BTreeMap::from([("rows".to_string(), csv)]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
+        assert_eq!(summary.counts.rejected, 2, "{summary:?}");
+        assert_eq!(summary.rejects_by_reason.get("out_of_range"), Some(&1), "{summary:?}");
+        Ok(())
+    }
+);
