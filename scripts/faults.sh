@@ -13,20 +13,21 @@
 #     program started meanwhile must fail its first connect within
 #     CONNECT_BOUND seconds;
 #   - the ingest killed with SIGKILL at KILLS random moments on each backend,
-#     then run again;
+#     then run again, and the same for the flow;
 #   - eight ingests of the same file at once on each backend;
 #   - a file of bad input (NUL bytes, text past every column's limit, numbers
 #     at the edges of i64, overflowing sums, dates at the ends of the
-#     calendar, invalid UTF-8, broken quoting) ingested twice on each backend:
-#     both runs complete, the second writes nothing and rejects the same.
+#     calendar, invalid UTF-8, broken quoting) ingested twice on each backend,
+#     and loaded twice through the flow: both runs complete, the second
+#     writes nothing and rejects the same.
 #
 # Every run is compared with a clean run of the same input on the same
 # backend: customers, orders, lines and the run's rejects, as sorted text.
 # "lost" counts rows of the clean run missing after the fault, "duplicated"
 # rows that are there twice or that the clean run does not have. "Batch
 # retries" sums the attempts the runs made again (the summary's
-# written.retries, or counts.retries of a flow); "longest stall" is the most a faulted run took beyond the
-# clean run; "recovery" is the most a run took, after the server answered
+# written.retries, or counts.retries of a flow); "longest stall" is the most
+# a faulted run took beyond the clean run; "recovery" is the most a run took, after the server answered
 # again, beyond what the clean run needed for the part still to do (0 when
 # it caught up). The server stops when the run's row has counted 30, 60 or
 # 90 % of the records, stays down 2 s, and starts again. Prints a
@@ -37,7 +38,7 @@
 # CONNECT_BOUND (20), KILLS (20),
 # KILL_LINES (input lines of the kill scenario, 50000), FAULTS_BACKENDS
 # (which backends, all three), FAULTS_SCENARIOS (which scenarios, all of
-# "restart flow-restart blackhole kill concurrent bad"), TRIGLOT_BIN (the program to test, this
+# "restart flow-restart blackhole kill concurrent bad flow-kill flow-bad"), TRIGLOT_BIN (the program to test, this
 # checkout's release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -147,13 +148,14 @@ engine() {
     fi
 }
 engine ingest
-run_engine() { # backend input-file → runs the engine, JSON summary on stdout
+engine_cmd() { # backend input-file → ENGINE_CMD, the engine's command (JSON summary on stdout)
     if [ "$ENGINE" = ingest ]; then
-        "${TG[@]}" --database-url "$(url_of "$1")" ingest --quiet --json "$2"
+        ENGINE_CMD=("${TG[@]}" --database-url "$(url_of "$1")" ingest --quiet --json "$2")
     else
-        "${TG[@]}" --database-url "$(url_of "$1")" load --json --contract pipeline/contracts/orders-flow.toml --source "rows=$2"
+        ENGINE_CMD=("${TG[@]}" --database-url "$(url_of "$1")" load --json --contract pipeline/contracts/orders-flow.toml --source "rows=$2")
     fi
 }
+run_engine() { engine_cmd "$1" "$2"; "${ENGINE_CMD[@]}"; }
 
 dump() { # backend run-id-clause → sorted rows of the stored data and of the run's rejects
     local b=$1 runs=$2
@@ -295,12 +297,14 @@ kill_scenario() { # backend
     local T_clean=${clean_secs[$ENGINE.$b.small]}
     for trial in $(seq 1 "$KILLS"); do
         fresh "$b"
-        "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>&1 &
+        # The program itself in the background (not a subshell), so the kill reaches it.
+        engine_cmd "$b" "$work/small/orders.csv"
+        "${ENGINE_CMD[@]}" >/dev/null 2>&1 &
         local pid=$!
         sleep "$(python3 -c "import random; print(round(random.uniform(0, $T_clean), 3))")"
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
-        if "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet "$work/small/orders.csv" >/dev/null 2>"$work/err"; then
+        if run_engine "$b" "$work/small/orders.csv" >/dev/null 2>"$work/err"; then
             done=$((done + 1))
         else
             echo "faults: $b rerun after kill $trial failed:" >&2; tail -3 "$work/err" >&2
@@ -308,11 +312,11 @@ kill_scenario() { # backend
         if [ "$b" = sqlite ]; then
             [ "$(query sqlite "PRAGMA integrity_check")" = ok ] || { echo "faults: integrity_check failed" >&2; failed=1; }
         fi
-        dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
+        dump "$b" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/after"
         read -r l d < <(compare "$work/clean.$ENGINE.$b.small" "$work/after")
         lost=$((lost + l)); dup=$((dup + d))
     done
-    row "$b ingest killed (SIGKILL), then run again" "$KILLS" "$done" "$lost" "$dup" "-" "-" "-"
+    row "$b $ENGINE killed (SIGKILL), then run again" "$KILLS" "$done" "$lost" "$dup" "-" "-" "-"
     [ "$done" -eq "$KILLS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
@@ -381,23 +385,26 @@ bad_input_scenario() { # backend
     local b=$1 done=0 lost=0 dup=0
     fresh "$b"
     for run in 1 2; do
-        if "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/bad.csv" >"$work/out.$run" 2>"$work/err"; then
+        if run_engine "$b" "$work/bad.csv" >"$work/out.$run" 2>"$work/err"; then
             done=$((done + 1))
         else
             echo "faults: $b bad input, run $run failed:" >&2; tail -3 "$work/err" >&2
         fi
-        dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/bad.$run"
+        dump "$b" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/bad.$run"
     done
     read -r lost dup < <(compare "$work/bad.1" "$work/bad.2")
     # The second run writes nothing.
     local written
-    written=$(python3 -c 'import json,sys; w=json.load(open(sys.argv[1]))["written"]; print(w["orders_inserted"] + w["orders_updated"])' "$work/out.2" 2>/dev/null || echo 1)
+    written=$(python3 -c 'import json,sys
+s = json.load(open(sys.argv[1]))
+w = s.get("written")
+print(w["orders_inserted"] + w["orders_updated"] if w else s["counts"]["accepted"] - s["counts"]["unchanged"])' "$work/out.2" 2>/dev/null || echo 1)
     [ "$written" -eq 0 ] || { echo "faults: $b bad input, the second run wrote $written orders" >&2; dup=$((dup + written)); }
-    row "$b bad input, twice" 2 "$done" "$lost" "$dup" "-" "-" "-"
+    row "$b bad input, twice ($ENGINE)" 2 "$done" "$lost" "$dup" "-" "-" "-"
     [ "$done" -eq 2 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
-wanted() { [[ " ${FAULTS_SCENARIOS:-restart flow-restart blackhole kill concurrent bad} " == *" $1 "* ]]; }
+wanted() { [[ " ${FAULTS_SCENARIOS:-restart flow-restart blackhole kill concurrent bad flow-kill flow-bad} " == *" $1 "* ]]; }
 for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted restart || restart_scenario "$b" 30 60 90; done
 engine load
 for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted flow-restart || restart_scenario "$b" 60; done
@@ -407,6 +414,11 @@ for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do
     ! wanted kill || kill_scenario "$b"
     ! wanted concurrent || concurrent_scenario "$b"
     ! wanted bad || bad_input_scenario "$b"
+done
+engine load
+for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do
+    ! wanted flow-kill || kill_scenario "$b"
+    ! wanted flow-bad || bad_input_scenario "$b"
 done
 
 echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"
