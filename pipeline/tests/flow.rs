@@ -86,6 +86,8 @@ triglot::backend_test!(
             files.insert(source.to_string(), path);
         }
         let flow = Flow::bind(CONTRACT, "inventory.toml", &db.introspect()?)?;
+        // As the contract declares them, for files given in that order.
+        assert_eq!(flow.source_names(), ["warehouses", "items", "counts"]);
         let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
         assert_eq!((summary.counts.read, summary.counts.rejected), (9, 2), "{summary:?}");
         assert_eq!(summary.rejects_by_reason.get("missing_reference"), Some(&2), "{summary:?}");
@@ -517,6 +519,32 @@ triglot::backend_test!(
         let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
         assert_eq!(summary.counts.rejected, 2, "{summary:?}");
         assert_eq!(summary.rejects_by_reason.get("out_of_range"), Some(&1), "{summary:?}");
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
+    a_flow_reports_its_progress_in_bytes_and_records_up_to_the_whole_input,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+        use triglot_pipeline::flow::{FlowProgress, run_flow_with_progress};
+
+        let dir = tempfile::tempdir()?;
+        let g = crate::harness::generated(dir.path(), 300, 0.05);
+        let csv = dir.path().join("orders.csv");
+        let size = std::fs::metadata(&csv)?.len();
+        let files = BTreeMap::from([("rows".to_string(), csv)]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let options = FlowOptions { batch_size: 20, ..FlowOptions::default() };
+        let mut seen: Vec<FlowProgress> = Vec::new();
+        let summary = run_flow_with_progress(db, &flow, &files, &options, &mut |p| seen.push(p))?;
+        assert!(seen.len() > 10, "one report per batch of 20 orders: {}", seen.len());
+        assert!(seen.iter().all(|p| p.total_bytes == size), "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].bytes <= w[1].bytes && w[0].records <= w[1].records));
+        assert!(seen[seen.len() / 2].bytes < size, "partway: {:?}", seen[seen.len() / 2]);
+        let last = seen.last().unwrap();
+        assert_eq!((last.bytes, last.records), (size, summary.counts.read), "{last:?}");
+        assert_eq!(summary.counts.read, g.csv.records, "{summary:?}");
         Ok(())
     }
 );

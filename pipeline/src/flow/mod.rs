@@ -15,7 +15,10 @@ pub use self::quality::{
 };
 pub use self::quality_config::{CustomCheck, LogicalKey, Measure, QualityConfig, Watched};
 pub use self::quality_render::{quality_html, quality_text};
-pub use self::run::{FlowOptions, FlowSummary, REJECTS_PER_BATCH, TableWrites, run_flow};
+pub use self::run::{
+    FlowOptions, FlowProgress, FlowSummary, REJECTS_PER_BATCH, TableWrites, run_flow,
+    run_flow_with_progress,
+};
 
 mod books;
 mod evaluate;

@@ -224,9 +224,12 @@ impl Flow {
         Binder { text, origin, schema }.flow(raw)
     }
 
-    /// The names of the sources, each needing one input file.
+    /// The names of the sources, each needing one input file, in the order
+    /// the contract declares them.
     pub fn source_names(&self) -> Vec<&str> {
-        self.sources.keys().map(String::as_str).collect()
+        let mut sources: Vec<&SourcePlan> = self.sources.values().collect();
+        sources.sort_by_key(|s| s.line);
+        sources.into_iter().map(|s| s.name.as_str()).collect()
     }
 
     /// The tables it fills, in the order they are written.

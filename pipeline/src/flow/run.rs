@@ -92,6 +92,17 @@ pub struct TableWrites {
     pub unchanged: u64,
 }
 
+/// Where a run is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowProgress {
+    /// Bytes of input read so far.
+    pub bytes: u64,
+    /// Bytes of input in all (a file read by two families counts twice).
+    pub total_bytes: u64,
+    /// Records decided so far (accepted or rejected), not all committed yet.
+    pub records: u64,
+}
+
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
@@ -114,6 +125,21 @@ pub fn run_flow<D: FlowBackend>(
     flow: &Flow,
     files: &BTreeMap<String, PathBuf>,
     options: &FlowOptions,
+) -> Result<FlowSummary> {
+    run_flow_with_progress(db, flow, files, options, &mut |_| {})
+}
+
+/// [`run_flow`], telling `progress` where it is after each batch it decides.
+///
+/// # Errors
+///
+/// As [`run_flow`].
+pub fn run_flow_with_progress<D: FlowBackend>(
+    db: &Database<D>,
+    flow: &Flow,
+    files: &BTreeMap<String, PathBuf>,
+    options: &FlowOptions,
+    progress: &mut dyn FnMut(FlowProgress),
 ) -> Result<FlowSummary> {
     let started = Instant::now();
     for (name, path) in files {
@@ -173,9 +199,29 @@ pub fn run_flow<D: FlowBackend>(
         read_retries: 0,
         rejects_file,
     };
-    let result = opened.into_iter().zip(&flow.families).try_for_each(
-        |((parent, children, attached), family)| run.family(family, parent, children, attached),
-    );
+    // The files a family reads: its parent's, and its children's own.
+    let size = |o: &Opened<'_>| std::fs::metadata(o.source.path()).map_or(0, |m| m.len());
+    let read = |(parent, children, _): &(Opened<'_>, Vec<Opened<'_>>, _), family: &Family| {
+        let own = children.iter().zip(&family.children).filter(|(_, c)| c.join == Join::Source);
+        size(parent) + own.map(|(o, _)| size(o)).sum::<u64>()
+    };
+    let total_bytes: u64 = opened.iter().zip(&flow.families).map(|(o, f)| read(o, f)).sum();
+    let mut done = FlowProgress { bytes: 0, total_bytes, records: 0 };
+    let result = opened.into_iter().zip(&flow.families).try_for_each(|(opened, family)| {
+        let family_bytes = read(&opened, family);
+        let (parent, children, attached) = opened;
+        let before = done;
+        run.family(family, parent, children, attached, &mut |bytes, records| {
+            done = FlowProgress {
+                bytes: before.bytes + bytes,
+                total_bytes,
+                records: before.records + records,
+            };
+            progress(done);
+        })?;
+        done.bytes = before.bytes + family_bytes;
+        Ok(())
+    });
     if let Err(cause) = result {
         let _ = books::finish_run(db, run_id, "failed");
         return Err(Error::FlowStopped {
@@ -186,6 +232,7 @@ pub fn run_flow<D: FlowBackend>(
         });
     }
     books::finish_run(db, run_id, "succeeded")?;
+    progress(FlowProgress { bytes: total_bytes, total_bytes, records: run.counts.read });
     Ok(FlowSummary {
         backend: D::NAME,
         contract: flow.name.clone(),
@@ -416,6 +463,12 @@ impl Parents {
     }
 }
 
+/// Bytes read so far of the files a family reads.
+fn consumed(parent: &Source, children: &[Opened<'_>], family: &Family) -> u64 {
+    let own = children.iter().zip(&family.children).filter(|(_, c)| c.join == Join::Source);
+    parent.consumed() + own.map(|(o, _)| o.source.consumed()).sum::<u64>()
+}
+
 /// FNV-1a of a key.
 fn fnv(key: &str) -> u64 {
     key.bytes()
@@ -475,6 +528,7 @@ impl<D: FlowBackend> Run<'_, D> {
         parent: Opened<'_>,
         children: Vec<Opened<'_>>,
         attached: Vec<Opened<'_>>,
+        progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
         let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
         // Written batches go back to be freed by the thread that allocated
@@ -493,11 +547,21 @@ impl<D: FlowBackend> Run<'_, D> {
             });
             // A writer that stopped drops its receiver: the send fails, and
             // the writer's error is the run's.
-            let decided =
-                Self::decide_family(family, options, grouped, parent, children, attached, |b| {
+            let mut records = 0;
+            let decided = Self::decide_family(
+                family,
+                options,
+                grouped,
+                parent,
+                children,
+                attached,
+                |b, bytes| {
                     written.try_iter().for_each(drop);
+                    records += b.records as u64;
+                    progress(bytes, records);
                     send.send(b).is_ok()
-                });
+                },
+            );
             drop(send);
             let wrote = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             wrote.and(decided)
@@ -505,7 +569,8 @@ impl<D: FlowBackend> Run<'_, D> {
     }
 
     /// Reads and decides the records of `family`, handing each full batch
-    /// to `send`; stops when `send` says the writer has stopped.
+    /// to `send` with the bytes of its files read so far; stops when `send`
+    /// says the writer has stopped.
     fn decide_family(
         family: &Family,
         options: &FlowOptions,
@@ -513,7 +578,7 @@ impl<D: FlowBackend> Run<'_, D> {
         mut parent: Opened<'_>,
         mut children: Vec<Opened<'_>>,
         attached: Vec<Opened<'_>>,
-        mut send: impl FnMut(Batch) -> bool,
+        mut send: impl FnMut(Batch, u64) -> bool,
     ) -> Result<()> {
         let mut batch = Batch::default();
         // Rows of one key are one parent with its children when children
@@ -613,7 +678,7 @@ impl<D: FlowBackend> Run<'_, D> {
             }
             batch.families += 1;
             if (batch.families >= options.batch_size || batch.rejects.len() >= REJECTS_PER_BATCH)
-                && !send(std::mem::take(&mut batch))
+                && !send(std::mem::take(&mut batch), consumed(source, &children, family))
             {
                 return Ok(());
             }
@@ -625,7 +690,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 batch.records += 1;
             }
         }
-        send(batch);
+        send(batch, consumed(source, &children, family));
         Ok(())
     }
 

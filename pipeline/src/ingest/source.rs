@@ -162,6 +162,14 @@ impl Source {
         &self.path
     }
 
+    /// Bytes of the file read so far.
+    pub(crate) fn consumed(&self) -> u64 {
+        match &self.kind {
+            SourceKind::Csv(reader) => reader.position().byte(),
+            SourceKind::Jsonl { offset, .. } => *offset,
+        }
+    }
+
     /// The index of the column the header names `name`; `None` without a
     /// header or without such a column.
     pub(crate) fn column_index(&self, name: &str) -> Option<usize> {

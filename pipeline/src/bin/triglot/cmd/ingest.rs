@@ -1,16 +1,14 @@
 //! `triglot ingest`: load order files through a contract; every record written or rejected.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use triglot::{AnyDatabase, Database};
 use triglot_pipeline::contract::Contract;
 use triglot_pipeline::ingest::{IngestOptions, IngestSummary, Progress, ingest};
 use triglot_pipeline::{OrderBackend, Result};
 
-use super::{Out, rejects_by_reason, thousands};
+use super::{Out, progress_bar, rejects_by_reason, thousands};
 
 /// Options of `triglot ingest`.
 #[derive(Debug, clap::Args)]
@@ -97,18 +95,6 @@ impl Ingest {
         }
         Ok(out)
     }
-}
-
-fn progress_bar(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes}  {msg}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
 }
 
 fn print_summary<D: triglot::Dialect>(out: &mut Out, db: &Database<D>, s: &IngestSummary) {

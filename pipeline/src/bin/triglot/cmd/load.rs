@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use triglot::{AnyDatabase, Database};
-use triglot_pipeline::flow::{Flow, FlowBackend, FlowOptions, FlowSummary, run_flow};
+use triglot_pipeline::flow::{
+    Flow, FlowBackend, FlowOptions, FlowProgress, FlowSummary, run_flow_with_progress,
+};
 use triglot_pipeline::{Error, Result};
 
-use super::{Out, rejects_by_reason, thousands};
+use super::{Out, progress_bar, rejects_by_reason, thousands};
 
 /// Options of `triglot load`.
 #[derive(Debug, clap::Args)]
@@ -32,6 +34,9 @@ pub(crate) struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
@@ -61,7 +66,20 @@ fn load<D: FlowBackend>(
         rejects_csv: args.rejects.clone(),
         ..FlowOptions::default()
     };
-    let summary = run_flow(db, &flow, files, &options)?;
+    let bar = progress_bar(args.quiet);
+    let started = std::time::Instant::now();
+    let summary = run_flow_with_progress(db, &flow, files, &options, &mut |p: FlowProgress| {
+        bar.set_length(p.total_bytes);
+        bar.set_position(p.bytes);
+        let rate = p.records as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "{} records  {} records/s",
+            thousands(p.records as i64),
+            thousands(rate as i64)
+        ));
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
     let mut out = Out::default();
     if args.json {
         // A plain struct of numbers and strings: serializing cannot fail.

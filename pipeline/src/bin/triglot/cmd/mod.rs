@@ -53,6 +53,23 @@ impl Out {
     }
 }
 
+/// A progress bar of bytes read on standard error; hidden when `quiet` or
+/// when standard error is not a terminal.
+pub(crate) fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes}  {msg}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// `1234567` → `"1,234,567"`.
 pub(crate) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
