@@ -347,7 +347,18 @@ pub fn quality_report<D: FlowBackend>(
                 from(&mut s, name, "t");
                 s.sql(" WHERE 1 = 1");
                 restrict(&mut s, Some(scope), &window);
-                b.count(s)?
+                let selected = b.count(s)?;
+                // A dated table's rows of the window are its volume check.
+                if let Scope::Referencing { table, .. } | Scope::Referenced { table, .. } = scope {
+                    b.add(
+                        format!("volume.{name}"),
+                        "volume",
+                        Some(selected as f64),
+                        "rows",
+                        format!("{selected} rows of {name} go with the window's {table}"),
+                    );
+                }
+                selected
             }
             None => rows,
         };
