@@ -88,6 +88,14 @@ triglot::backend_test!(
         let flow = Flow::bind(CONTRACT, "inventory.toml", &db.introspect()?)?;
         // As the contract declares them, for files given in that order.
         assert_eq!(flow.source_names(), ["warehouses", "items", "counts"]);
+        let in_order: Vec<PathBuf> =
+            ["warehouses", "items", "counts"].iter().map(|s| files[*s].clone()).collect();
+        assert_eq!(flow.files_in_order(&in_order)?, files);
+        let err = flow.files_in_order(&in_order[..2]).unwrap_err();
+        assert!(
+            err.contains("reads 3 files (warehouses, items, counts, in that order), not 2"),
+            "{err}"
+        );
         let summary = run_flow(db, &flow, &files, &FlowOptions::default())?;
         assert_eq!((summary.counts.read, summary.counts.rejected), (9, 2), "{summary:?}");
         assert_eq!(summary.rejects_by_reason.get("missing_reference"), Some(&2), "{summary:?}");

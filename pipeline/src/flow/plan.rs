@@ -232,6 +232,48 @@ impl Flow {
         sources.into_iter().map(|s| s.name.as_str()).collect()
     }
 
+    /// Pairs `files`, given in the order the contract declares its
+    /// sources, with those sources, for [`run_flow`](super::run_flow).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the sources when there are more or fewer files.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::PathBuf;
+    /// use triglot::sqlite::SqliteDialect;
+    /// use triglot::testing::TestDb;
+    /// use triglot_pipeline::contract::ORDERS_FLOW;
+    /// use triglot_pipeline::flow::Flow;
+    ///
+    /// let db = TestDb::<SqliteDialect>::new("files_in_order", &triglot_pipeline::MIGRATIONS);
+    /// let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+    /// let files = flow.files_in_order(&[PathBuf::from("orders.csv")])?;
+    /// assert_eq!(files["rows"], PathBuf::from("orders.csv"));
+    /// assert!(flow.files_in_order(&[]).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn files_in_order(
+        &self,
+        files: &[std::path::PathBuf],
+    ) -> Result<BTreeMap<String, std::path::PathBuf>, String> {
+        let names = self.source_names();
+        if names.len() != files.len() {
+            return Err(format!(
+                "contract {} reads {} files ({}, in that order), not {}",
+                self.origin,
+                names.len(),
+                names.join(", "),
+                files.len()
+            ));
+        }
+        Ok(names.into_iter().map(str::to_owned).zip(files.iter().cloned()).collect())
+    }
+
     /// The tables it fills, in the order they are written.
     pub fn tables(&self) -> Vec<&str> {
         self.families.iter().flat_map(Family::tables).map(|t| t.name.as_str()).collect()
