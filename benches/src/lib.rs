@@ -313,6 +313,29 @@ pub fn median(samples: &mut [Duration]) -> Duration {
     samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
+/// Median, least and most of some measurements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Spread {
+    /// The median.
+    pub median: f64,
+    /// The least.
+    pub min: f64,
+    /// The most.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values` (zeros when there are none).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let mut v: Vec<f64> = values.into_iter().collect();
+        v.sort_by(f64::total_cmp);
+        match (v.first(), v.last()) {
+            (Some(&min), Some(&max)) => Spread { median: v[v.len() / 2], min, max },
+            _ => Spread::default(),
+        }
+    }
+}
+
 /// Times one run of `f`.
 pub fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let started = Instant::now();

@@ -4,23 +4,29 @@
 //!
 //! For every reachable backend: decode N lines into owned structs, stream
 //! them without collecting, insert N lines through the bulk path, and check
-//! a pooled connection out and back. Each round runs every path once on each
-//! side; the table shows medians and `ratio = triglot time / raw time`
-//! (below 1.00 is faster than the raw driver). The output format is stable.
+//! a pooled connection out and back. Before anything is timed, both sides
+//! must give the same result on each path (the same rows decoded, the same
+//! checksum streamed, the same rows stored by an insert, a connection that
+//! answers). Each round runs a path once on each side, one after the other;
+//! the table shows each side's median with the least and most of the
+//! rounds, and `ratio = triglot time / raw time` of each round, its median
+//! with its least and most (below 1.00 is faster than the raw driver).
 
 use std::time::Duration;
 
 use triglot_benches::raw::Raw;
-use triglot_benches::{Compared, checkout_per_op, median, ours, plain_r2d2, time};
+use triglot_benches::{Compared, Spread, checkout_per_op, ours, plain_r2d2, time};
 
 #[derive(Debug, serde::Serialize)]
 struct Row {
     backend: &'static str,
     path: &'static str,
     rows: usize,
-    triglot_ms: f64,
-    raw_ms: f64,
-    ratio: f64,
+    rounds: usize,
+    triglot_ms: Spread,
+    raw_ms: Spread,
+    /// triglot ÷ raw of each round.
+    ratio: Spread,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -45,18 +51,25 @@ fn main() {
         println!("{}", serde_json::to_string_pretty(&table).unwrap_or_default());
         return;
     }
-    println!("compare: {rows} rows, {rounds} rounds, medians; ratio = triglot time / raw time");
-    println!("{:<11} {:<9} {:>12} {:>12} {:>7}", "backend", "path", "triglot", "raw", "ratio");
+    println!(
+        "compare: {rows} rows, {rounds} rounds; median [least–most] of the rounds; \
+         ratio = triglot time / raw time of each round"
+    );
+    println!("{:<11} {:<9} {:>30} {:>30} {:>20}", "backend", "path", "triglot", "raw", "ratio");
     for r in &table {
         let unit = if r.path == "checkout" { "µs" } else { "ms" };
         let scale = if r.path == "checkout" { 1_000.0 } else { 1.0 };
+        let time = |s: &Spread| {
+            format!("{:.3} [{:.3}–{:.3}] {unit}", s.median * scale, s.min * scale, s.max * scale)
+        };
+        let ratio = format!("{:.2} [{:.2}–{:.2}]", r.ratio.median, r.ratio.min, r.ratio.max);
         println!(
-            "{:<11} {:<9} {:>9.3} {unit} {:>9.3} {unit} {:>6.2}×",
+            "{:<11} {:<9} {:>30} {:>30} {:>20}",
             r.backend,
             r.path,
-            r.triglot_ms * scale,
-            r.raw_ms * scale,
-            r.ratio
+            time(&r.triglot_ms),
+            time(&r.raw_ms),
+            ratio
         );
     }
 }
@@ -86,6 +99,13 @@ where
         "{}: checksums differ",
         D::NAME
     );
+    // Each side's insert stores exactly the rows.
+    fixture.clear_lines().expect("clear");
+    ours::insert(&fixture.db, insert_rows.clone()).expect("insert");
+    assert!(fixture.rows().expect("rows") == insert_rows, "{}: triglot's insert differs", D::NAME);
+    fixture.clear_lines().expect("clear");
+    raw.insert(&insert_rows);
+    assert!(fixture.rows().expect("rows") == insert_rows, "{}: the raw insert differs", D::NAME);
 
     // One path at a time, its rounds interleaved between the two sides: a
     // path then starts from the database state the previous one left to
@@ -148,6 +168,13 @@ where
     }
     if wanted("checkout") {
         let plain = plain_r2d2::<D>(fixture.url(), 2);
+        // Both pools hand out a connection that answers.
+        let answers = |c: &mut D::Connection| {
+            diesel::connection::SimpleConnection::batch_execute(c, "SELECT 1")
+                .expect("a checked-out connection answers");
+        };
+        answers(&mut fixture.db.pool().get().expect("checkout"));
+        answers(&mut plain.get().expect("checkout"));
         for _ in 0..rounds {
             samples[6].push(checkout_per_op(fixture.db.pool()));
             samples[7].push(checkout_per_op(&plain));
@@ -157,16 +184,18 @@ where
         if !wanted(path) {
             continue;
         }
-        let ours = median(&mut samples[2 * i]);
-        let raw = median(&mut samples[2 * i + 1]);
+        let (ours, raw) = (&samples[2 * i], &samples[2 * i + 1]);
         let rows = if path == "checkout" { 1 } else { ours_rows.len() };
         table.push(Row {
             backend: D::NAME,
             path,
             rows,
-            triglot_ms: ms(ours),
-            raw_ms: ms(raw),
-            ratio: ours.as_secs_f64() / raw.as_secs_f64().max(1e-12),
+            rounds: ours.len(),
+            triglot_ms: Spread::of(ours.iter().map(|d| ms(*d))),
+            raw_ms: Spread::of(raw.iter().map(|d| ms(*d))),
+            ratio: Spread::of(
+                ours.iter().zip(raw).map(|(o, r)| o.as_secs_f64() / r.as_secs_f64().max(1e-12)),
+            ),
         });
     }
 }
