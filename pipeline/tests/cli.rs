@@ -846,3 +846,28 @@ fn a_canary_password_is_in_no_output_of_any_command_whatever_its_characters() {
 fn triglot_core_redact(url: &str) -> String {
     triglot::redact(url)
 }
+
+#[test]
+fn load_refuses_a_broken_contract_with_its_line_before_it_creates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = dir.path().join("broken.toml");
+    std::fs::write(&contract, "name = \"broken\"\n\n[tables.t]\nsorce = \"rows\"\n").unwrap();
+    let db = dir.path().join("never.db");
+    let url = format!("sqlite://{}", db.display());
+    let out = triglot(&[
+        "--database-url",
+        &url,
+        "load",
+        "--contract",
+        contract.to_str().unwrap(),
+        "--source",
+        "rows=rows.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("broken.toml") && stderr(&out).contains("line 4"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.exists(), "nothing may be created for a refused contract");
+}

@@ -145,10 +145,14 @@ impl<D> FlowBackend for D where D: Dialect<Connection: FlowQueries> {}
 
 /// Creates the engine's tables where they are missing.
 pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
+    // A database busy with another writer, or restarting, is waited for.
+    let policy = triglot::RetryPolicy::through_restarts();
     for ddl in DDL {
         let create = || {
-            db.run("creating the flow's bookkeeping tables", |conn| {
-                diesel::connection::SimpleConnection::batch_execute(conn, ddl)
+            db.retry(&policy, |_| {
+                db.run("creating the flow's bookkeeping tables", |conn| {
+                    diesel::connection::SimpleConnection::batch_execute(conn, ddl)
+                })
             })
         };
         // PostgreSQL's `IF NOT EXISTS` races: of two runs creating the same
@@ -159,20 +163,24 @@ pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
     }
     // Books created before runs counted their retries lack the column.
     let probe = || {
-        db.run("reading the flow's bookkeeping tables", |conn| {
-            diesel::connection::SimpleConnection::batch_execute(
-                conn,
-                "SELECT retries FROM triglot_runs WHERE 1 = 0",
-            )
+        db.retry(&policy, |_| {
+            db.run("reading the flow's bookkeeping tables", |conn| {
+                diesel::connection::SimpleConnection::batch_execute(
+                    conn,
+                    "SELECT retries FROM triglot_runs WHERE 1 = 0",
+                )
+            })
         })
     };
     if probe().is_err() {
         let add = || {
-            db.run("adding triglot_runs.retries", |conn| {
-                diesel::connection::SimpleConnection::batch_execute(
-                    conn,
-                    "ALTER TABLE triglot_runs ADD COLUMN retries BIGINT NOT NULL DEFAULT 0",
-                )
+            db.retry(&policy, |_| {
+                db.run("adding triglot_runs.retries", |conn| {
+                    diesel::connection::SimpleConnection::batch_execute(
+                        conn,
+                        "ALTER TABLE triglot_runs ADD COLUMN retries BIGINT NOT NULL DEFAULT 0",
+                    )
+                })
             })
         };
         // A run upgrading at the same time may have added it first.
@@ -225,7 +233,8 @@ pub(crate) fn start_run<D: FlowBackend>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = db.write("recording the run", |conn| {
+        let policy = triglot::RetryPolicy::through_restarts();
+        let result = db.write_with_retry("recording the run", &policy, |conn| {
             let highest =
                 conn.count(&Statement::new("SELECT MAX(run_id) AS n FROM triglot_runs"))?;
             let run_id = highest.unwrap_or(0) + 1;
@@ -251,7 +260,7 @@ pub(crate) fn start_run<D: FlowBackend>(
             Err(e) if attempt < 50 && e.kind() == Some(triglot::ErrorKind::UniqueViolation) => {
                 std::thread::sleep(triglot::RetryPolicy::default().delay_before(attempt.min(4)));
             }
-            other => return other,
+            other => return other.map(|done| done.value),
         }
     }
 }

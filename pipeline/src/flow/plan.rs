@@ -210,6 +210,28 @@ impl Flow {
         Self::bind(&text, &origin, schema)
     }
 
+    /// Checks contract text for what needs no database: TOML syntax, keys,
+    /// sources and the shape of each table's entries. A program checks a
+    /// contract with it before it opens, or creates, a database; binding
+    /// then checks the rest against the schema.
+    ///
+    /// # Errors
+    ///
+    /// A [`ContractError`] with the line of the first problem.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use triglot_pipeline::flow::Flow;
+    ///
+    /// assert!(Flow::check(triglot_pipeline::contract::ORDERS_FLOW, "orders-flow.toml").is_ok());
+    /// let err = Flow::check("name = \"x\"\n[tables.t]\nsorce = \"s\"\n", "x.toml").unwrap_err();
+    /// assert_eq!(err.line, 3);
+    /// ```
+    pub fn check(text: &str, origin: &str) -> Result<(), ContractError> {
+        spec::read(text, origin).map(|_| ())
+    }
+
     /// Binds contract text to `schema`; `origin` names it in errors.
     ///
     /// # Errors

@@ -51,15 +51,22 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
         };
         files.insert(name.to_owned(), PathBuf::from(path));
     }
-    triglot::dispatch!(AnyDatabase::open(url)?, |db| load(db, &args, &files))
+    let text = std::fs::read_to_string(&args.contract)
+        .map_err(|source| Error::Io { path: args.contract.clone(), source })?;
+    let origin = args.contract.display().to_string();
+    // What needs no database is checked before one is opened (or created).
+    Flow::check(&text, &origin)?;
+    let contract = (text.as_str(), origin.as_str());
+    triglot::dispatch!(AnyDatabase::open(url)?, |db| load(db, &args, contract, &files))
 }
 
 fn load<D: FlowBackend>(
     db: &Database<D>,
     args: &Args,
+    (text, origin): (&str, &str),
     files: &BTreeMap<String, PathBuf>,
 ) -> Result<Out> {
-    let flow = Flow::load(&args.contract, &db.introspect()?)?;
+    let flow = Flow::bind(text, origin, &db.introspect()?)?;
     let options = FlowOptions {
         batch_size: args.batch_size as usize,
         sort_memory: (args.sort_memory_mib as usize) << 20,
