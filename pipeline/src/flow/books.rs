@@ -85,6 +85,10 @@ pub struct RunLine {
     #[diesel(sql_type = Text)]
     pub contract: String,
     #[diesel(sql_type = Text)]
+    pub files: String,
+    #[diesel(sql_type = BigInt)]
+    pub retries: i64,
+    #[diesel(sql_type = Text)]
     pub started_at: String,
     #[diesel(sql_type = Text)]
     pub status: String,

@@ -59,6 +59,8 @@ pub struct FlowRun {
     pub run_id: i64,
     /// Its contract.
     pub contract: String,
+    /// Its input files, as `source=path` separated by spaces.
+    pub files: String,
     /// When it started (UTC, as recorded).
     pub started_at: String,
     /// `running`, `succeeded` or `failed`.
@@ -73,6 +75,8 @@ pub struct FlowRun {
     pub records_unchanged: i64,
     /// Rows in `triglot_rejects` of the run.
     pub rejects_stored: i64,
+    /// Attempts of its transactions beyond the first, after retryable failures.
+    pub retries: i64,
     /// `read = accepted + rejected` and every reject stored.
     pub reconciles: bool,
 }
@@ -100,6 +104,8 @@ pub struct QualityReport {
     pub daily_volume: Vec<ColumnVolume>,
     /// Rejects of the window's runs by reason.
     pub rejects_by_reason: Vec<Tally>,
+    /// Rejects of the window's runs by input file.
+    pub rejects_by_source: Vec<Tally>,
     /// Flow runs started in the window.
     pub runs: Vec<FlowRun>,
     /// How long the queries took.
@@ -633,10 +639,11 @@ pub fn quality_report<D: FlowBackend>(
     // Flow runs of the window.
     let mut runs = Vec::new();
     let mut rejects_by_reason = Vec::new();
+    let mut rejects_by_source = Vec::new();
     if schema.tables.contains_key("triglot_runs") {
         let mut s = Statement::new(
-            "SELECT r.run_id, r.contract, r.started_at, r.status, r.records_read, r.records_accepted, \
-             r.records_rejected, r.records_unchanged, \
+            "SELECT r.run_id, r.contract, r.files, r.retries, r.started_at, r.status, r.records_read, \
+             r.records_accepted, r.records_rejected, r.records_unchanged, \
              (SELECT COUNT(*) FROM triglot_rejects j WHERE j.run_id = r.run_id) AS rejects_stored \
              FROM triglot_runs r WHERE SUBSTR(r.started_at, 1, 10) >= ",
         );
@@ -652,6 +659,7 @@ pub fn quality_report<D: FlowBackend>(
                     && r.rejects_stored == r.records_rejected,
                 run_id: r.run_id,
                 contract: r.contract,
+                files: r.files,
                 started_at: r.started_at,
                 status: r.status,
                 records_read: r.records_read,
@@ -659,6 +667,7 @@ pub fn quality_report<D: FlowBackend>(
                 records_rejected: r.records_rejected,
                 records_unchanged: r.records_unchanged,
                 rejects_stored: r.rejects_stored,
+                retries: r.retries,
             })
             .collect();
         let failed = runs.iter().filter(|r| r.status == "failed").count();
@@ -687,19 +696,23 @@ pub fn quality_report<D: FlowBackend>(
             "ratio",
             format!("{rejected} of {read} records read in the window were rejected"),
         );
-        let mut s = Statement::new(
-            "SELECT j.reason AS k, COUNT(*) AS n FROM triglot_rejects j JOIN triglot_runs r ON r.run_id = j.run_id \
-             WHERE SUBSTR(r.started_at, 1, 10) >= ",
-        );
-        s.value(SqlValue::Text(since))
-            .sql(" AND SUBSTR(r.started_at, 1, 10) < ")
-            .value(SqlValue::Text(until))
-            .sql(" GROUP BY j.reason ORDER BY j.reason");
-        rejects_by_reason = db
-            .run("counting rejects by reason", |conn| conn.pairs(&s))?
-            .into_iter()
-            .map(|p| Tally { key: p.k.unwrap_or_default(), count: p.n })
-            .collect();
+        let by = |column: &str| -> triglot::Result<Vec<Tally>> {
+            let mut s = Statement::new(format!(
+                "SELECT j.{column} AS k, COUNT(*) AS n FROM triglot_rejects j \
+                 JOIN triglot_runs r ON r.run_id = j.run_id WHERE SUBSTR(r.started_at, 1, 10) >= "
+            ));
+            s.value(SqlValue::Text(since.clone()))
+                .sql(" AND SUBSTR(r.started_at, 1, 10) < ")
+                .value(SqlValue::Text(until.clone()))
+                .sql(format!(" GROUP BY j.{column} ORDER BY j.{column}"));
+            Ok(db
+                .run("counting rejects", |conn| conn.pairs(&s))?
+                .into_iter()
+                .map(|p| Tally { key: p.k.unwrap_or_default(), count: p.n })
+                .collect())
+        };
+        rejects_by_reason = by("reason")?;
+        rejects_by_source = by("source")?;
     }
 
     let known: Vec<&str> = b.checks.iter().map(|c| c.name.as_str()).collect();
@@ -715,6 +728,7 @@ pub fn quality_report<D: FlowBackend>(
         tables,
         daily_volume,
         rejects_by_reason,
+        rejects_by_source,
         runs,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })

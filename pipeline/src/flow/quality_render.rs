@@ -40,12 +40,18 @@ pub fn quality_text(report: &QualityReport, colour: bool) -> String {
             let _ = writeln!(out, "  {:<40} {:>10}", t.key, grouped(t.count));
         }
     }
+    if !report.rejects_by_source.is_empty() {
+        let _ = writeln!(out, "\nrejects by file");
+        for t in &report.rejects_by_source {
+            let _ = writeln!(out, "  {:<40} {:>10}", t.key, grouped(t.count));
+        }
+    }
     if !report.runs.is_empty() {
         let _ = writeln!(out, "\nflow runs");
         for r in &report.runs {
             let _ = writeln!(
                 out,
-                "  #{:<5} {:<9} read {} = accepted {} + rejected {} ({} stored, {} unchanged)  {}  {}",
+                "  #{:<5} {:<9} read {} = accepted {} + rejected {} ({} stored, {} unchanged, {} retries)  {}  {}  {}",
                 r.run_id,
                 r.status,
                 grouped(r.records_read),
@@ -53,8 +59,10 @@ pub fn quality_text(report: &QualityReport, colour: bool) -> String {
                 grouped(r.records_rejected),
                 grouped(r.rejects_stored),
                 grouped(r.records_unchanged),
+                grouped(r.retries),
                 if r.reconciles { "reconciles" } else { "DOES NOT RECONCILE" },
-                r.contract
+                r.contract,
+                r.files
             );
         }
     }
@@ -107,13 +115,13 @@ pub fn quality_html(report: &QualityReport) -> String {
     }
     let _ = write!(
         out,
-        "<h2>Flow runs</h2><table><tr><th>run</th><th>started (UTC)</th><th>status</th><th>read</th><th>accepted</th><th>unchanged</th><th>rejected</th><th>stored rejects</th><th>reconciles</th><th>contract</th></tr>"
+        "<h2>Flow runs</h2><table><tr><th>run</th><th>started (UTC)</th><th>status</th><th>read</th><th>accepted</th><th>unchanged</th><th>rejected</th><th>stored rejects</th><th>retries</th><th>reconciles</th><th>contract</th><th>files</th></tr>"
     );
     for r in &report.runs {
         let ok = if r.reconciles { (Status::Pass, "yes") } else { (Status::Fail, "no") };
         let _ = write!(
             out,
-            r#"<tr><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="badge" style="background:{}">{}</span></td><td><code>{}</code></td></tr>"#,
+            r#"<tr><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="badge" style="background:{}">{}</span></td><td><code>{}</code></td><td><code>{}</code></td></tr>"#,
             r.run_id,
             escape(&r.started_at),
             escape(&r.status),
@@ -122,12 +130,15 @@ pub fn quality_html(report: &QualityReport) -> String {
             grouped(r.records_unchanged),
             grouped(r.records_rejected),
             grouped(r.rejects_stored),
+            grouped(r.retries),
             colour(ok.0),
             ok.1,
-            escape(&r.contract)
+            escape(&r.contract),
+            escape(&r.files)
         );
     }
-    let _ = write!(out, "</table>");
+    let _ = write!(out, "</table><h2>Rejects by file</h2>");
+    bar_chart(&mut out, &report.rejects_by_source, "rejects by file", "No rejects in the window.");
     close_page(&mut out);
     out
 }
