@@ -520,6 +520,30 @@ triglot::backend_test!(duplicated_natural_keys_fail_the_uniqueness_checks, |db| 
     assert_eq!(with_status(&report, Status::Fail), BTreeSet::from(UNIQUENESS));
     assert_eq!(value(&report, "consistency.order_total_matches_lines"), 0.0);
     assert_eq!(report.status, Status::Fail);
+
+    // The report on any schema counts them as keys its file declares,
+    // where no constraint does any more.
+    use triglot_pipeline::flow::{QualityConfig, QualityOptions, quality_report};
+    let quality = |text: &str| {
+        let options = QualityOptions {
+            since: now.date(),
+            until: now.date().succ_opt().unwrap(),
+            now,
+            config: QualityConfig::from_toml(text, "unique.toml").unwrap(),
+            flow: None,
+        };
+        quality_report(db, &options).unwrap()
+    };
+    let keys = "[[unique_keys]]\ntable = \"customers\"\ncolumns = [\"external_id\"]\n\
+                [[unique_keys]]\ntable = \"orders\"\ncolumns = [\"external_id\"]\n\
+                [[unique_keys]]\ntable = \"order_lines\"\ncolumns = [\"order_id\", \"line_no\"]\n";
+    let declared = quality(keys);
+    let checked =
+        |r: &triglot_pipeline::flow::QualityReport, name: &str| r.check(name).and_then(|c| c.value);
+    assert_eq!(checked(&declared, "uniqueness.customers.external_id"), Some(2.0));
+    assert_eq!(checked(&declared, "uniqueness.orders.external_id"), Some(1.0));
+    assert_eq!(checked(&declared, "uniqueness.order_lines.order_id+line_no"), Some(2.0));
+    assert_eq!(checked(&quality(""), "uniqueness.orders.external_id"), None, "no constraint");
 });
 
 triglot::backend_test!(runs_that_do_not_reconcile_or_did_not_complete_are_counted, |db| {

@@ -13,7 +13,9 @@ pub use self::plan::Flow;
 pub use self::quality::{
     ColumnVolume, FlowRun, QUALITY_SCHEMA, QualityOptions, QualityReport, quality_report,
 };
-pub use self::quality_config::{CustomCheck, LogicalKey, Measure, QualityConfig, Watched};
+pub use self::quality_config::{
+    CustomCheck, LogicalKey, LogicalUnique, Measure, QualityConfig, Watched,
+};
 pub use self::quality_render::{quality_html, quality_text};
 pub use self::run::{
     FlowOptions, FlowProgress, FlowSummary, REJECTS_PER_BATCH, TableWrites, run_flow,

@@ -385,9 +385,16 @@ pub fn quality_report<D: FlowBackend>(
                 format!("{nulls} of {rows} rows have no {}", column.name),
             );
         }
-        let keys =
-            std::iter::once(&table.primary_key).filter(|k| !k.is_empty()).chain(&table.unique);
-        for key in keys {
+        let declared: Vec<&Vec<String>> = std::iter::once(&table.primary_key)
+            .filter(|k| !k.is_empty())
+            .chain(&table.unique)
+            .collect();
+        let logical = config
+            .unique_keys
+            .iter()
+            .filter(|k| k.table == *name && !declared.contains(&&k.columns))
+            .map(|k| &k.columns);
+        for key in declared.iter().copied().chain(logical) {
             let mut s = Statement::new("SELECT COUNT(*) AS n FROM (SELECT 1 AS x");
             from(&mut s, name, "t");
             s.sql(" WHERE ");
@@ -782,6 +789,14 @@ fn check_config(config: &QualityConfig, schema: &SchemaSnapshot) -> Result<()> {
                 w.line,
                 format!("{}.{} is {}, not a date or timestamp", w.table, w.column, c.class.name()),
             )));
+        }
+    }
+    for k in &config.unique_keys {
+        if k.columns.is_empty() {
+            return Err(Error::Contract(config.error(k.line, "a unique key needs columns".into())));
+        }
+        for c in &k.columns {
+            column(&k.table, c, k.line)?;
         }
     }
     for c in &config.checks {

@@ -12,6 +12,10 @@
 //! columns = ["site_id"]
 //! references = "sites"             # its primary key, unless `referenced_columns`
 //!
+//! [[unique_keys]]                  # "logical": no constraint says it
+//! table = "meter_readings"
+//! columns = ["site_id", "read_at"]
+//!
 //! [[timestamps]]
 //! table = "invoices"
 //! column = "issued_on"
@@ -46,6 +50,8 @@ pub struct QualityConfig {
     pub thresholds: Thresholds,
     /// Foreign keys to check beside those the catalog declares.
     pub foreign_keys: Vec<LogicalKey>,
+    /// Keys whose values must be unique beside those the catalog declares.
+    pub unique_keys: Vec<LogicalUnique>,
     /// Columns whose freshness and daily volume are reported.
     pub timestamps: Vec<Watched>,
     /// Declared checks.
@@ -64,6 +70,16 @@ pub struct LogicalKey {
     pub references: String,
     /// Its columns (empty: its primary key).
     pub referenced_columns: Vec<String>,
+    pub(crate) line: usize,
+}
+
+/// A unique key the configuration declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogicalUnique {
+    /// The table.
+    pub table: String,
+    /// Its columns.
+    pub columns: Vec<String>,
     pub(crate) line: usize,
 }
 
@@ -118,6 +134,8 @@ struct Raw {
     #[serde(default)]
     foreign_keys: Vec<Spanned<RawKey>>,
     #[serde(default)]
+    unique_keys: Vec<Spanned<RawUnique>>,
+    #[serde(default)]
     timestamps: Vec<Spanned<RawColumn>>,
     #[serde(default)]
     checks: Vec<Spanned<RawCheck>>,
@@ -131,6 +149,13 @@ struct RawKey {
     references: String,
     #[serde(default)]
     referenced_columns: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnique {
+    table: String,
+    columns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +227,15 @@ impl QualityConfig {
                 }
             })
             .collect();
+        let unique_keys = raw
+            .unique_keys
+            .into_iter()
+            .map(|k| {
+                let line = line_of(text, k.span().start);
+                let k = k.into_inner();
+                LogicalUnique { table: k.table, columns: k.columns, line }
+            })
+            .collect();
         let timestamps = raw
             .timestamps
             .into_iter()
@@ -251,6 +285,7 @@ impl QualityConfig {
         Ok(Self {
             thresholds: Thresholds::from_overrides(overrides, lines, origin),
             foreign_keys,
+            unique_keys,
             timestamps,
             checks,
             origin: origin.to_owned(),
