@@ -560,8 +560,6 @@ triglot::backend_test!(
 #[test]
 #[cfg(feature = "sqlite")]
 fn a_flow_waits_out_a_database_locked_by_another_writer_before_its_first_batch_sqlite() {
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
     use triglot_pipeline::contract::ORDERS_FLOW;
 
     let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new(
@@ -574,17 +572,9 @@ fn a_flow_waits_out_a_database_locked_by_another_writer_before_its_first_batch_s
     std::fs::write(&csv, three_orders("first")).unwrap();
     let files = BTreeMap::from([("rows".to_string(), csv)]);
     let path = db.url().trim_start_matches("sqlite://").to_owned();
-    let (locked, wait) = std::sync::mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
-        conn.batch_execute("BEGIN EXCLUSIVE").unwrap();
-        locked.send(()).unwrap();
-        // Longer than two 5 s busy timeouts: creating the books fails as
-        // busy twice, as a second try alone would.
-        std::thread::sleep(std::time::Duration::from_millis(10_600));
-        conn.batch_execute("COMMIT").unwrap();
-    });
-    wait.recv().unwrap();
+    // Longer than two 5 s busy timeouts: creating the books fails as busy
+    // twice, as a second try alone would.
+    let holder = crate::harness::lock_sqlite(path, 10_600);
     let started = std::time::Instant::now();
     let summary = run_flow(&*db, &flow, &files, &FlowOptions::default()).unwrap();
     assert_eq!(summary.counts.read, 4, "{summary:?}");

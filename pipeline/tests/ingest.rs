@@ -473,23 +473,13 @@ triglot::backend_test!(a_headerless_semicolon_file_is_read_by_position, |db| {
 #[cfg(feature = "sqlite")]
 #[test]
 fn a_busy_database_is_retried_until_the_batch_commits() {
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
     let db = triglot::testing::TestDb::<triglot::sqlite::SqliteDialect>::new(
         "ingest::busy_retry",
         &MIGRATIONS,
     );
     let path = db.url().trim_start_matches("sqlite://").to_owned();
-    let (locked, wait) = std::sync::mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
-        conn.batch_execute("BEGIN EXCLUSIVE").unwrap();
-        locked.send(()).unwrap();
-        // Longer than the 5 s busy timeout: the first attempt fails as busy.
-        std::thread::sleep(std::time::Duration::from_millis(5_600));
-        conn.batch_execute("COMMIT").unwrap();
-    });
-    wait.recv().unwrap();
+    // Longer than the 5 s busy timeout: the first attempt fails as busy.
+    let holder = crate::harness::lock_sqlite(path, 5_600);
     let started = std::time::Instant::now();
     let summary = triglot_pipeline::OrderWriter::new(&db)
         .write_batch(&[crate::harness::order("O1", "C1", 2)])

@@ -143,3 +143,22 @@ pub(crate) struct Id {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub(crate) id: i64,
 }
+
+/// Holds an exclusive lock on the SQLite database at `path` for `millis`,
+/// from before this returns; join the handle to wait for its release.
+#[cfg(feature = "sqlite")]
+pub(crate) fn lock_sqlite(path: String, millis: u64) -> std::thread::JoinHandle<()> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+
+    let (locked, wait) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("BEGIN EXCLUSIVE").unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+        conn.batch_execute("COMMIT").unwrap();
+    });
+    wait.recv().unwrap();
+    holder
+}

@@ -1,14 +1,13 @@
 //! `triglot ingest`: load order files through a contract; every record written or rejected.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use triglot::{AnyDatabase, Database};
 use triglot_pipeline::contract::Contract;
-use triglot_pipeline::ingest::{IngestOptions, IngestSummary, Progress, ingest};
+use triglot_pipeline::ingest::{IngestOptions, IngestSummary, Progress as IngestProgress, ingest};
 use triglot_pipeline::{OrderBackend, Result};
 
-use super::{Out, progress_bar, rejects_by_reason, thousands};
+use super::{Out, Progress, rejects_by_reason, thousands};
 
 /// Options of `triglot ingest`.
 #[derive(Debug, clap::Args)]
@@ -72,19 +71,11 @@ impl Ingest {
             rejects_csv: args.rejects.clone(),
             ..IngestOptions::default()
         };
-        let bar = progress_bar(args.quiet);
-        let started = Instant::now();
-        let summary = ingest(db, &contract, &args.files, &options, &mut |p: Progress| {
-            bar.set_length(p.total_bytes);
-            bar.set_position(p.bytes);
-            let rate = p.records as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!(
-                "{} records  {} records/s",
-                thousands(p.records as i64),
-                thousands(rate as i64)
-            ));
+        let progress = Progress::start(args.quiet);
+        let summary = ingest(db, &contract, &args.files, &options, &mut |p: IngestProgress| {
+            progress.show(p.bytes, p.total_bytes, p.records);
         });
-        bar.finish_and_clear();
+        progress.finish();
         let summary = summary?;
         let mut out = Out::default();
         if args.json {

@@ -10,7 +10,7 @@ use triglot_pipeline::flow::{
 };
 use triglot_pipeline::{Error, Result};
 
-use super::{Out, progress_bar, rejects_by_reason, thousands};
+use super::{Out, Progress, rejects_by_reason, thousands};
 
 /// Options of `triglot load`.
 #[derive(Debug, clap::Args)]
@@ -73,19 +73,11 @@ fn load<D: FlowBackend>(
         rejects_csv: args.rejects.clone(),
         ..FlowOptions::default()
     };
-    let bar = progress_bar(args.quiet);
-    let started = std::time::Instant::now();
+    let progress = Progress::start(args.quiet);
     let summary = run_flow_with_progress(db, &flow, files, &options, &mut |p: FlowProgress| {
-        bar.set_length(p.total_bytes);
-        bar.set_position(p.bytes);
-        let rate = p.records as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        bar.set_message(format!(
-            "{} records  {} records/s",
-            thousands(p.records as i64),
-            thousands(rate as i64)
-        ));
+        progress.show(p.bytes, p.total_bytes, p.records);
     });
-    bar.finish_and_clear();
+    progress.finish();
     let summary = summary?;
     let mut out = Out::default();
     if args.json {

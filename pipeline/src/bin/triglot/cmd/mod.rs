@@ -55,7 +55,7 @@ impl Out {
 
 /// A progress bar of bytes read on standard error; hidden when `quiet` or
 /// when standard error is not a terminal.
-pub(crate) fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use std::io::IsTerminal;
 
@@ -68,6 +68,36 @@ pub(crate) fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
+}
+
+/// A progress bar (see [`progress_bar`]) and the moment its run started.
+pub(crate) struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    /// Starts showing a run's progress, unless `quiet`.
+    pub(crate) fn start(quiet: bool) -> Self {
+        Self { bar: progress_bar(quiet), started: std::time::Instant::now() }
+    }
+
+    /// Shows `bytes` of `total` read and `records` decided, with the rate.
+    pub(crate) fn show(&self, bytes: u64, total: u64, records: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(bytes);
+        let rate = records as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!(
+            "{} records  {} records/s",
+            thousands(records as i64),
+            thousands(rate as i64)
+        ));
+    }
+
+    /// Clears the bar.
+    pub(crate) fn finish(self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// `1234567` → `"1,234,567"`.
