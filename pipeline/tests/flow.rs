@@ -581,3 +581,25 @@ fn a_flow_waits_out_a_database_locked_by_another_writer_before_its_first_batch_s
     assert!(started.elapsed().as_millis() >= 10_500, "it waited: {:?}", started.elapsed());
     holder.join().unwrap();
 }
+
+triglot::backend_test!(
+    a_batch_past_one_statements_bind_limit_is_written_in_several,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+
+        // 2,000 orders (about 6,000 lines) in one transaction: more values
+        // than one statement binds on SQLite (32,766) or MySQL (65,535).
+        let dir = tempfile::tempdir()?;
+        let g = crate::harness::generated(dir.path(), 2_000, 0.0);
+        let files = BTreeMap::from([("rows".to_string(), dir.path().join("orders.csv"))]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let options = FlowOptions { batch_size: 2_000, ..FlowOptions::default() };
+        let summary = run_flow(db, &flow, &files, &options)?;
+        assert_eq!(summary.counts.rejected, 0, "{summary:?}");
+        assert_eq!(summary.tables["orders"].new, g.csv.orders, "{summary:?}");
+        assert_eq!(summary.tables["order_lines"].rows, g.csv.lines, "{summary:?}");
+        let stored = crate::harness::snapshot(db);
+        assert_eq!(stored.lines.len() as u64, g.csv.lines, "on {}", D::NAME);
+        Ok(())
+    }
+);

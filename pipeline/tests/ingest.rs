@@ -246,6 +246,21 @@ triglot::backend_test!(a_join_reads_keys_in_any_order_with_bounded_memory, |db| 
         (orphan_line, true),
         "{orphan:?}"
     );
+
+    // The same files through the example's flow contract, into a database
+    // of its own, with as little sort memory: the same outcome.
+    use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+    let flowed = triglot::testing::TestDb::<D>::new("numeric_keys_flow", &MIGRATIONS);
+    let text = read("flow.toml").replace("pattern = \"[0-9]{6}\"", "pattern = \"[0-9]+\"");
+    let flow = Flow::bind(&text, "numeric-keys-flow.toml", &flowed.introspect().unwrap()).unwrap();
+    let options = FlowOptions { sort_memory: 300, ..FlowOptions::default() };
+    let f = run_flow(&flowed, &flow, &flow.files_in_order(&files).unwrap(), &options).unwrap();
+    assert_eq!((f.counts.read, f.counts.accepted, f.counts.rejected), (14, 8, 6), "{f:?}");
+    let flow_reasons: Vec<(&str, u64)> =
+        f.rejects_by_reason.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(flow_reasons, reasons, "on {}", D::NAME);
+    let order = flowed.run("read", |conn| conn.find_order("32")).unwrap().unwrap();
+    assert_eq!(order.total_cents, 12_000, "on {}", D::NAME);
 });
 
 triglot::backend_test!(an_order_id_twice_in_an_orders_file_is_a_duplicate_key, |db| {
