@@ -603,3 +603,73 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+/// A headerless `;` file read by position: its fields are named in order.
+const HEADERLESS_FLOW: &str = r#"
+name = "headerless-flow"
+
+[sources.rows]
+format = "csv"
+delimiter = ";"
+header = false
+fields = ["order_id", "customer", "status", "currency", "placed_at", "line_no", "sku", "quantity", "price"]
+grouped = true
+
+[tables.customers]
+source = "rows"
+distinct = true
+key = ["external_id"]
+columns.external_id = { field = "customer" }
+columns.name = { field = "customer" }
+columns.created_at = { meta = "now", update = false }
+
+[tables.orders]
+source = "rows"
+key = ["external_id"]
+columns.external_id = { field = "order_id" }
+columns.customer_id = { field = "customer", lookup = "customers.external_id" }
+columns.status = { field = "status", case = "lower" }
+columns.currency = { field = "currency" }
+columns.placed_at = { field = "placed_at", formats = ["%Y-%m-%d %H:%M:%S"], assume_offset = "+00:00" }
+columns.updated_at = { expr = "placed_at" }
+columns.total_cents = { expr = "sum(order_lines.amount)", minor_units = 2 }
+columns.source = { meta = "file" }
+columns.content_hash = { meta = "fingerprint" }
+
+# Prices in the file are already cents.
+[tables.order_lines]
+source = "rows"
+parent = "orders"
+key = ["order_id", "line_no"]
+columns.order_id = { parent = "id" }
+columns.line_no = { field = "line_no" }
+columns.sku = { field = "sku" }
+columns.quantity = { field = "quantity" }
+columns.unit_price_cents = { field = "price" }
+inputs.amount = { expr = "quantity * unit_price_cents / 100", type = "decimal" }
+"#;
+
+triglot::backend_test!(a_headerless_semicolon_file_is_read_by_position, |db| -> Result<
+    (),
+    Box<dyn std::error::Error>,
+> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("export.txt");
+    std::fs::write(
+        &file,
+        "A1;C1;PAID;EUR;2026-11-24 10:00:00;1;X;2;150\n\
+             A1;C1;PAID;EUR;2026-11-24 10:00:00;2;Y;1;99\n\
+             A2;C2;Shipped;USD;2026-11-24 11:00:00;1;Z;1\n",
+    )?;
+    let flow = Flow::bind(HEADERLESS_FLOW, "headerless-flow.toml", &db.introspect()?)?;
+    let files = flow.files_in_order(&[file]).map_err(|e| e.to_string())?;
+    let s = run_flow(db, &flow, &files, &FlowOptions::default())?;
+    assert_eq!((s.counts.read, s.counts.accepted, s.counts.rejected), (3, 2, 1), "{s:?}");
+    assert_eq!(s.rejects_by_reason.get("wrong_column_count"), Some(&1), "{s:?}");
+    let orders = crate::harness::snapshot(db).orders;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    let (id, status, total, placed) = (&orders[0].0, &orders[0].2, orders[0].4, orders[0].5);
+    assert_eq!((id.as_str(), status.as_str(), total), ("A1", "paid", 399), "on {}", D::NAME);
+    assert_eq!(placed, crate::harness::at(2026, 11, 24, 10, 0, 0, 0), "on {}", D::NAME);
+    Ok(())
+});
