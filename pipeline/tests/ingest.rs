@@ -362,6 +362,86 @@ triglot::backend_test!(a_failed_run_keeps_its_committed_batches_and_a_rerun_comp
     assert_eq!(snapshot(db), snapshot(&clean));
 });
 
+/// Makes every order line with sku `POISON` fail in the database with an
+/// error of its own, not a constraint's (a flow turns those into rejects):
+/// the SQL that adds it, the SQL that removes it, and what its error says.
+fn poison_trigger(backend: &str) -> (&'static str, &'static str, &'static str) {
+    match backend {
+        // json() of a non-JSON text fails when the trigger runs, not before.
+        "SQLite" => (
+            "CREATE TRIGGER poison BEFORE INSERT ON order_lines WHEN NEW.sku = 'POISON' \
+             BEGIN SELECT json('poisoned line'); END",
+            "DROP TRIGGER poison",
+            "malformed JSON",
+        ),
+        "MySQL" => (
+            "CREATE TRIGGER poison BEFORE INSERT ON order_lines FOR EACH ROW BEGIN \
+             IF NEW.sku = 'POISON' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned line'; \
+             END IF; END",
+            "DROP TRIGGER poison",
+            "poisoned line",
+        ),
+        _ => (
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.sku = 'POISON' THEN RAISE EXCEPTION 'poisoned line'; END IF; RETURN NEW; \
+             END $$; CREATE TRIGGER poison BEFORE INSERT ON order_lines \
+             FOR EACH ROW EXECUTE FUNCTION poison()",
+            "DROP TRIGGER poison ON order_lines; DROP FUNCTION poison()",
+            "poisoned line",
+        ),
+    }
+}
+
+triglot::backend_test!(a_stopped_flow_keeps_its_committed_batches_and_a_rerun_completes_it, |db| {
+    use diesel::connection::SimpleConnection;
+    use triglot_pipeline::contract::ORDERS_FLOW;
+    use triglot_pipeline::flow::{Flow, FlowOptions, run_flow};
+
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 400, 0.02);
+    let file = dir.path().join("orders.csv");
+    poison_order(&file, "DEMO-7-0000250");
+    let (add, remove, says) = poison_trigger(D::NAME);
+    db.get().unwrap().batch_execute(add).unwrap();
+    let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect().unwrap()).unwrap();
+    let files = flow.files_in_order(std::slice::from_ref(&file)).unwrap();
+    let options = FlowOptions { batch_size: 50, ..FlowOptions::default() };
+
+    let err = run_flow(db, &flow, &files, &options).unwrap_err();
+    let triglot_pipeline::Error::FlowStopped { run_id, batches, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let text = err.to_string();
+    assert!(text.contains(says) && text.contains("running the same command again"), "{text}");
+    assert!(*batches >= 4, "batches before order 250 stay: {batches}");
+    let kept = db.run("count", |conn| conn.count_orders()).unwrap() as u64;
+    assert!((200..400).contains(&kept), "{kept} orders kept");
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        off: i64,
+    }
+    let sql = format!(
+        "SELECT status, records_read - records_accepted - records_rejected AS off \
+         FROM triglot_runs WHERE run_id = {run_id}"
+    );
+    let row: Row = db
+        .run("run", |conn| {
+            diesel::RunQueryDsl::get_result(triglot::values::Statement::new(&sql), conn)
+        })
+        .unwrap();
+    assert_eq!((row.status.as_str(), row.off), ("failed", 0), "on {}", D::NAME);
+
+    db.get().unwrap().batch_execute(remove).unwrap();
+    let rerun = run_flow(db, &flow, &files, &options).unwrap();
+    assert_eq!(rerun.tables["orders"].unchanged, kept, "{rerun:?}");
+    let clean = triglot::testing::TestDb::<D>::new("flow::clean_reference", &MIGRATIONS);
+    run_flow(&clean, &flow, &files, &options).unwrap();
+    assert_eq!(snapshot(db), snapshot(&clean), "on {}", D::NAME);
+});
+
 #[cfg(feature = "cli")]
 triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_clean_run, |db| {
     let dir = tempfile::tempdir().unwrap();
