@@ -152,6 +152,23 @@ where
     db.run("reading rejects", |conn| diesel::RunQueryDsl::load(Statement::new(&sql), conn))
 }
 
+/// The flow's stored rejects as (line, reason), sorted.
+fn refused_as_generated<D: triglot_pipeline::OrderBackend>(
+    db: &triglot::Database<D>,
+) -> Result<Vec<(u64, String)>, triglot::Error>
+where
+    for<'q> Statement: diesel::query_dsl::LoadQuery<'q, D::Connection, Refused>,
+{
+    let rows = refused(db, "triglot_rejects")?;
+    Ok(sorted(&rows.into_iter().map(|r| (r.line as u64, r.reason)).collect::<Vec<_>>()))
+}
+
+fn sorted(rejects: &[(u64, String)]) -> Vec<(u64, String)> {
+    let mut rejects = rejects.to_vec();
+    rejects.sort();
+    rejects
+}
+
 /// Loads `inputs` into `db` with the order engine's `contract`, and the
 /// same files (`files`, by source) into a database of its own with the
 /// flow contract `text`; asserts both wrote the same customers, orders
@@ -216,6 +233,9 @@ triglot::backend_test!(
         let (other, flow, summary) =
             as_the_order_engine(db, &Contract::builtin_csv(), &[csv], ORDERS_FLOW, &files, true)?;
         assert_eq!(summary.counts.rejected, g.csv.rejected, "{summary:?}");
+        // Each planted defect, refused at its line for its reason, as the
+        // generator wrote them down.
+        assert_eq!(refused_as_generated(&other)?, sorted(&g.csv.rejects), "on {}", D::NAME);
         let flowed = crate::harness::snapshot(&*other);
         let again = run_flow(&other, &flow, &files, &FlowOptions::default())?;
         // A second run writes nothing and refuses the same records again.
@@ -339,6 +359,7 @@ triglot::backend_test!(
         let (other, flow, summary) =
             as_the_order_engine(db, &contract, &[jsonl], ORDERS_JSONL_FLOW, &files, true)?;
         assert_eq!(summary.counts.rejected, g.jsonl.rejected, "{summary:?}");
+        assert_eq!(refused_as_generated(&other)?, sorted(&g.jsonl.rejects), "on {}", D::NAME);
         let again = run_flow(&other, &flow, &files, &FlowOptions::default())?;
         assert_eq!(again.counts.unchanged, again.counts.accepted, "{again:?}");
         Ok(())
