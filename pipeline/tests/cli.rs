@@ -723,6 +723,27 @@ fn load_fills_a_schema_of_its_own_and_report_derives_its_checks_from_the_catalog
     assert_eq!(check("rejects.rate")["status"], "fail");
     assert_eq!(json["runs"].as_array().unwrap().len(), 2);
 
+    // A thresholds file over the quality file's: its limit wins, and a name
+    // no check has is refused at its own file and line.
+    let thresholds = dir.path().join("t.toml");
+    std::fs::write(&thresholds, "[thresholds.\"rejects.rate\"]\nfail_above = 0.5\n").unwrap();
+    let mut args = vec!["--database-url", &url, "report", "--quality"];
+    let quality = path("quality.toml");
+    args.push(&quality);
+    let t = thresholds.display().to_string();
+    args.extend(["--thresholds", &t, "--since", "2026-11-01", "--until", &tomorrow]);
+    args.extend(["--format", "json"]);
+    let out = triglot(&args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rate = json["checks"].as_array().unwrap().iter().find(|c| c["name"] == "rejects.rate");
+    // It replaces the quality file's limits for that check (warn > 0.01, fail > 0.10).
+    assert_eq!(rate.unwrap()["status"], "pass", "{json}");
+    assert_eq!(rate.unwrap()["threshold"]["fail_above"], 0.5, "{json}");
+    std::fs::write(&thresholds, "\n[thresholds.\"no.such\"]\nfail_above = 1\n").unwrap();
+    let out = triglot(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("t.toml line 2: no check is named"), "{}", stderr(&out));
+
     let html = triglot(&[
         "--database-url",
         &url,

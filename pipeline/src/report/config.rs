@@ -91,9 +91,9 @@ impl Status {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thresholds {
     overrides: BTreeMap<String, Threshold>,
-    /// Where each override is declared, to refuse names no check has.
-    lines: BTreeMap<String, usize>,
-    origin: String,
+    /// Where each override is declared (file, line), to refuse names no
+    /// check has.
+    lines: BTreeMap<String, (String, usize)>,
 }
 
 #[derive(Deserialize)]
@@ -127,12 +127,31 @@ impl Thresholds {
             line: e.span().map_or(0, |s| line_of(s.start)),
             message: e.message().trim().to_owned(),
         })?;
-        let mut out = Thresholds { origin: origin.to_owned(), ..Thresholds::default() };
+        let mut out = Thresholds::default();
         for (name, threshold) in raw.thresholds {
-            out.lines.insert(name.get_ref().clone(), line_of(name.span().start));
+            out.lines
+                .insert(name.get_ref().clone(), (origin.to_owned(), line_of(name.span().start)));
             out.overrides.insert(name.into_inner(), threshold);
         }
         Ok(out)
+    }
+
+    /// These thresholds with `top`'s laid over them: where both name a
+    /// check, `top`'s wins. Each keeps its file and line for errors.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use triglot_pipeline::report::{Threshold, Thresholds};
+    ///
+    /// let base = Thresholds::from_toml("[thresholds.\"a\"]\nwarn_above = 1\n", "base.toml").unwrap();
+    /// let top = Thresholds::from_toml("[thresholds.\"a\"]\nwarn_above = 2\n", "top.toml").unwrap();
+    /// assert_eq!(base.overlay(top).get("a", Threshold::default()).warn_above, Some(2.0));
+    /// ```
+    pub fn overlay(mut self, top: Thresholds) -> Thresholds {
+        self.overrides.extend(top.overrides);
+        self.lines.extend(top.lines);
+        self
     }
 
     /// Thresholds from overrides by name, each with its declaring line.
@@ -141,7 +160,9 @@ impl Thresholds {
         lines: BTreeMap<String, usize>,
         origin: &str,
     ) -> Self {
-        Self { overrides, lines, origin: origin.to_owned() }
+        let lines =
+            lines.into_iter().map(|(name, line)| (name, (origin.to_owned(), line))).collect();
+        Self { overrides, lines }
     }
 
     /// The threshold of check `name`: the override, or `default`.
@@ -155,10 +176,10 @@ impl Thresholds {
         known: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), ContractError> {
         let known: Vec<&str> = known.into_iter().collect();
-        for (name, line) in &self.lines {
+        for (name, (origin, line)) in &self.lines {
             if !known.contains(&name.as_str()) {
                 return Err(ContractError {
-                    origin: self.origin.clone(),
+                    origin: origin.clone(),
                     line: *line,
                     message: format!("no check is named {name:?}"),
                 });
@@ -195,5 +216,24 @@ mod tests {
         assert_eq!(e.line, 2, "{e}");
         let e = t.check_names(["a.b"]).unwrap_err();
         assert!(e.to_string().contains("t.toml line 1: no check is named \"x.y\""), "{e}");
+    }
+
+    #[test]
+    fn an_overlay_wins_and_each_override_keeps_its_file_and_line() {
+        let base = Thresholds::from_toml(
+            "[thresholds.\"a\"]\nwarn_above = 1\n[thresholds.\"b\"]\nwarn_above = 1\n",
+            "base.toml",
+        )
+        .unwrap();
+        let top =
+            Thresholds::from_toml("\n[thresholds.\"b\"]\nfail_above = 2\n", "top.toml").unwrap();
+        let both = base.overlay(top);
+        assert_eq!(both.get("a", Threshold::default()).warn_above, Some(1.0));
+        assert_eq!(both.get("b", Threshold::default()).fail_above, Some(2.0));
+        assert_eq!(both.get("b", Threshold::default()).warn_above, None);
+        let e = both.check_names(["b"]).unwrap_err();
+        assert!(e.to_string().contains("base.toml line 1: no check is named \"a\""), "{e}");
+        let e = both.check_names(["a"]).unwrap_err();
+        assert!(e.to_string().contains("top.toml line 2: no check is named \"b\""), "{e}");
     }
 }

@@ -39,17 +39,18 @@ pub(crate) struct Args {
     /// (default: the built-in CSV contract).
     #[arg(long)]
     contract: Option<PathBuf>,
-    /// Thresholds over the defaults (TOML: `[thresholds."<check>"] warn_above = …`).
+    /// Thresholds over the defaults (TOML: `[thresholds."<check>"] warn_above = …`);
+    /// with `--quality`, over that file's.
     #[arg(long)]
     thresholds: Option<PathBuf>,
     /// Report on any schema: checks derived from the live catalog, plus
     /// this file's logical foreign keys, watched date columns, custom
     /// checks and thresholds. `--contract` is then a flow contract.
-    #[arg(long, value_name = "FILE", conflicts_with = "thresholds")]
+    #[arg(long, value_name = "FILE")]
     quality: Option<PathBuf>,
     /// Report on any schema from its live catalog alone (as `--quality`
     /// with an empty file).
-    #[arg(long, conflicts_with_all = ["quality", "thresholds"])]
+    #[arg(long, conflicts_with = "quality")]
     any_schema: bool,
     /// The least status that fails the command (exit code 1).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
@@ -114,10 +115,13 @@ fn run_quality(
     now: NaiveDateTime,
 ) -> Result<Out> {
     let (since, until) = days(since, until);
-    let config = match &args.quality {
+    let mut config = match &args.quality {
         Some(path) => QualityConfig::load(path)?,
         None => QualityConfig::default(),
     };
+    if let Some(path) = &args.thresholds {
+        config.thresholds = std::mem::take(&mut config.thresholds).overlay(Thresholds::load(path)?);
+    }
     let report = triglot::dispatch!(AnyDatabase::open(url)?, |db| {
         quality(db, args.contract.as_deref(), config, since, until, now)
     })?;
