@@ -305,9 +305,9 @@ struct Run<'a, D: FlowBackend> {
     batches: u64,
     /// The sources whose rows of one key are together.
     grouped: std::collections::BTreeSet<String>,
-    /// Rows of attached tables this run has committed, by (table, key):
+    /// Rows of attached tables this run has committed, by the hash of (table, key):
     /// their fingerprints (at most a million kept).
-    written: std::collections::HashMap<(String, String), i64>,
+    written: std::collections::HashMap<u64, i64>,
     /// Rows this run has committed to each table.
     grown: BTreeMap<String, u64>,
     /// What this run has written to each table, for its summary.
@@ -943,8 +943,8 @@ impl<D: FlowBackend> Run<'_, D> {
             if !changed.is_empty() {
                 let (fills, wrote) =
                     write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
-                for a in &family.attached {
-                    let n = wrote.iter().filter(|((t, _), _)| *t == a.name).count();
+                for (i, a) in family.attached.iter().enumerate() {
+                    let n = wrote.iter().filter(|(t, ..)| *t == i).count();
                     added.push((&a.name, n as u64));
                 }
                 attached_wrote = wrote;
@@ -1057,7 +1057,7 @@ impl<D: FlowBackend> Run<'_, D> {
         if self.written.len() > 1_000_000 {
             self.written.clear();
         }
-        self.written.extend(attached_wrote);
+        self.written.extend(attached_wrote.into_iter().map(|(_, hash, print)| (hash, print)));
         let of_parent = self.tables.entry(parent.name.clone()).or_default();
         of_parent.new += families.new;
         of_parent.changed += families.changed;
@@ -1122,8 +1122,19 @@ fn stored_ids<D: FlowBackend>(
 /// (changed family, table of the family, row): (slot, id).
 type Fills = std::collections::HashMap<(usize, usize, usize), Vec<(usize, i64)>>;
 
-/// Attached rows committed, by (table, key): their fingerprints.
-type Wrote = Vec<((String, String), i64)>;
+/// Attached rows committed, by the hash of (table, key): their fingerprints.
+/// A hash, not the texts: a run may write a million of them, and a hash
+/// that two keys shared would also need their fingerprints equal to skip
+/// a row that must be written.
+/// With each, the index of its table among the family's attached ones.
+type Wrote = Vec<(usize, u64, i64)>;
+
+/// FNV-1a of a table's name and a key, apart.
+fn row_hash(table: &str, key: &str) -> u64 {
+    let step = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    let h = table.bytes().fold(0xcbf2_9ce4_8422_2325, step);
+    key.bytes().fold(step(h, 0xff), step)
+}
 
 /// Upserts the rows the attached tables take from the changed families
 /// (and those a pending lookup waits for), then reads the ids the pending
@@ -1134,7 +1145,7 @@ fn write_attached<D: FlowBackend>(
     ready: &[Ready],
     changed: &[(&Ready, &String)],
     writes: &triglot::write::Writes<D>,
-    written: &std::collections::HashMap<(String, String), i64>,
+    written: &std::collections::HashMap<u64, i64>,
 ) -> diesel::QueryResult<(Fills, Wrote)> {
     let caps = writes.capabilities();
     let tables: Vec<&TablePlan> = std::iter::once(&family.parent).chain(&family.children).collect();
@@ -1165,10 +1176,9 @@ fn write_attached<D: FlowBackend>(
             }
         }
         rows.retain(|key, (_, print)| {
-            waited.contains(key.as_str())
-                || written.get(&(table.name.clone(), key.clone())) != Some(print)
+            waited.contains(key.as_str()) || written.get(&row_hash(&table.name, key)) != Some(print)
         });
-        wrote.extend(rows.iter().map(|(k, (_, p))| ((table.name.clone(), k.clone()), *p)));
+        wrote.extend(rows.iter().map(|(k, (_, p))| (a, row_hash(&table.name, k), *p)));
         if !rows.is_empty() {
             let rows: Vec<Vec<SqlValue>> = rows.into_values().map(|(r, _)| r.row.clone()).collect();
             writes.upsert_values(
