@@ -164,7 +164,15 @@ impl Expr {
     /// ```
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let tokens = lex(text)?;
-        let mut parser = Parser { tokens, pos: 0, end: text.chars().count() };
+        // Parsing, evaluating and dropping an expression recurse once per
+        // level of its tree: bounded, so that no text can exhaust a stack.
+        if let Some((at, _)) = tokens.get(MAX_TOKENS) {
+            return Err(ParseError {
+                at: *at,
+                message: format!("an expression has at most {MAX_TOKENS} tokens"),
+            });
+        }
+        let mut parser = Parser { tokens, pos: 0, end: text.chars().count(), depth: 0 };
         let node = parser.or()?;
         match parser.peek() {
             None => Ok(Self { node }),
@@ -479,10 +487,19 @@ fn lex(text: &str) -> Result<Vec<(usize, Token)>, ParseError> {
     Ok(out)
 }
 
+/// The most tokens an expression has (names, numbers, texts, symbols).
+pub const MAX_TOKENS: usize = 500;
+
+/// The most levels of parentheses, calls, `not` and unary minus an
+/// expression nests.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser {
     tokens: Vec<(usize, Token)>,
     pos: usize,
     end: usize,
+    /// Levels of nesting entered.
+    depth: usize,
 }
 
 impl Parser {
@@ -524,6 +541,23 @@ impl Parser {
         }
     }
 
+    /// Runs `f` one level of nesting deeper; refused past [`MAX_NESTING`].
+    fn nested(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<Node, ParseError>,
+    ) -> Result<Node, ParseError> {
+        if self.depth >= MAX_NESTING {
+            return Err(ParseError {
+                at: self.at(),
+                message: format!("an expression nests at most {MAX_NESTING} levels"),
+            });
+        }
+        self.depth += 1;
+        let node = f(self);
+        self.depth -= 1;
+        node
+    }
+
     fn or(&mut self) -> Result<Node, ParseError> {
         let mut left = self.and()?;
         while self.eat_word("or") {
@@ -541,7 +575,11 @@ impl Parser {
     }
 
     fn not(&mut self) -> Result<Node, ParseError> {
-        if self.eat_word("not") { Ok(Node::Not(Box::new(self.not()?))) } else { self.compare() }
+        if self.eat_word("not") {
+            Ok(Node::Not(Box::new(self.nested(Self::not)?)))
+        } else {
+            self.compare()
+        }
     }
 
     fn compare(&mut self) -> Result<Node, ParseError> {
@@ -592,7 +630,11 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Node, ParseError> {
-        if self.eat_symbol("-") { Ok(Node::Neg(Box::new(self.unary()?))) } else { self.atom() }
+        if self.eat_symbol("-") {
+            Ok(Node::Neg(Box::new(self.nested(Self::unary)?)))
+        } else {
+            self.atom()
+        }
     }
 
     fn atom(&mut self) -> Result<Node, ParseError> {
@@ -605,7 +647,7 @@ impl Parser {
             Token::Number(n) => Ok(Node::Literal(Value::Number(n))),
             Token::Text(t) => Ok(Node::Literal(Value::Text(t))),
             Token::Symbol("(") => {
-                let inner = self.or()?;
+                let inner = self.nested(Self::or)?;
                 self.expect(")")?;
                 Ok(inner)
             }
@@ -614,7 +656,7 @@ impl Parser {
                 "true" => Ok(Node::Literal(Value::Bool(true))),
                 "false" => Ok(Node::Literal(Value::Bool(false))),
                 "null" => Ok(Node::Literal(Value::Null)),
-                function if self.eat_symbol("(") => self.call(function, at),
+                function if self.eat_symbol("(") => self.nested(|p| p.call(function, at)),
                 _ => Ok(Node::Field(name)),
             },
         }
@@ -779,6 +821,26 @@ mod tests {
         assert_eq!(at("(a + b"), 6);
         assert_eq!(at("'open"), 0);
         assert!(Expr::parse("sum(lines)").is_err());
+    }
+
+    #[test]
+    fn deep_or_long_expressions_are_refused_not_a_stack_overflow() {
+        let deep = format!("{}1{}", "(".repeat(7_000), ")".repeat(7_000));
+        let err = Expr::parse(&deep).unwrap_err();
+        assert!(err.message.contains("at most 500 tokens"), "{err:?}");
+        let nested = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+        let err = Expr::parse(&nested).unwrap_err();
+        assert!(err.message.contains("nests at most 64 levels"), "{err:?}");
+        assert_eq!(err.at, 65, "just inside the 65th parenthesis: {err:?}");
+        assert!(Expr::parse(&"-".repeat(200)).unwrap_err().message.contains("64 levels"));
+        assert!(Expr::parse(&"not ".repeat(100)).unwrap_err().message.contains("64 levels"));
+        let calls = format!("{}1{}", "coalesce(".repeat(70), ")".repeat(70));
+        assert!(Expr::parse(&calls).unwrap_err().message.contains("64 levels"));
+        // As deep as allowed, and as long: parsed and evaluated.
+        let ok = format!("{}1{}", "(".repeat(64), ")".repeat(64));
+        assert_eq!(eval(&ok, &rec(&[], vec![])).unwrap(), n("1"));
+        let long = vec!["1"; 250].join(" + ");
+        assert_eq!(eval(&long, &rec(&[], vec![])).unwrap(), n("250"));
     }
 
     #[test]

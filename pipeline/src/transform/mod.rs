@@ -5,7 +5,7 @@
 
 pub use self::column::{ColumnKind, ColumnRule};
 pub use self::exact::{Exact, ExactError, Round};
-pub use self::expr::{EvalError, Expr, Failure, ParseError, Record};
+pub use self::expr::{EvalError, Expr, Failure, MAX_NESTING, MAX_TOKENS, ParseError, Record};
 pub use self::value::Value;
 
 mod column;
