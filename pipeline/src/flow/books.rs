@@ -151,14 +151,13 @@ impl<D> FlowBackend for D where D: Dialect<Connection: FlowQueries> {}
 pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
     // A database busy with another writer, or restarting, is waited for.
     let policy = triglot::RetryPolicy::through_restarts();
+    let execute = |context: &'static str, sql: &str| {
+        db.retry(&policy, |_| {
+            db.run(context, |conn| diesel::connection::SimpleConnection::batch_execute(conn, sql))
+        })
+    };
     for ddl in DDL {
-        let create = || {
-            db.retry(&policy, |_| {
-                db.run("creating the flow's bookkeeping tables", |conn| {
-                    diesel::connection::SimpleConnection::batch_execute(conn, ddl)
-                })
-            })
-        };
+        let create = || execute("creating the flow's bookkeeping tables", ddl);
         // PostgreSQL's `IF NOT EXISTS` races: of two runs creating the same
         // table at once, one may fail ("already exists", or the catalog's
         // own unique key) once the other has committed it. A second try
@@ -167,28 +166,15 @@ pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
     }
     // Books created before runs counted their retries lack the column.
     let probe = || {
-        db.retry(&policy, |_| {
-            db.run("reading the flow's bookkeeping tables", |conn| {
-                diesel::connection::SimpleConnection::batch_execute(
-                    conn,
-                    "SELECT retries FROM triglot_runs WHERE 1 = 0",
-                )
-            })
-        })
+        execute(
+            "reading the flow's bookkeeping tables",
+            "SELECT retries FROM triglot_runs WHERE 1 = 0",
+        )
     };
     if probe().is_err() {
-        let add = || {
-            db.retry(&policy, |_| {
-                db.run("adding triglot_runs.retries", |conn| {
-                    diesel::connection::SimpleConnection::batch_execute(
-                        conn,
-                        "ALTER TABLE triglot_runs ADD COLUMN retries BIGINT NOT NULL DEFAULT 0",
-                    )
-                })
-            })
-        };
+        let add = "ALTER TABLE triglot_runs ADD COLUMN retries BIGINT NOT NULL DEFAULT 0";
         // A run upgrading at the same time may have added it first.
-        add().or_else(|e| probe().map_err(|_| e))?;
+        execute("adding triglot_runs.retries", add).or_else(|e| probe().map_err(|_| e))?;
     }
     Ok(())
 }
