@@ -5,28 +5,25 @@
 # every client run in a network namespace of the script's own, whose
 # loopback a DROP rule can silence without touching the machine's network:
 #
-#   - each server restarted at 30, 60 and 90 % of an ingest, and at 60 % of
-#     the same input loaded through the order schema's flow contract
-#     (TRIALS each);
+#   - each server restarted at 30, 60 and 90 % of an ingest (TRIALS each);
 #   - each server's packets dropped (not refused) for BLACKHOLE seconds from
 #     30 % of an ingest: the run must go on when packets flow again, and a
 #     program started meanwhile must fail its first connect within
 #     CONNECT_BOUND seconds;
 #   - the ingest killed with SIGKILL at KILLS random moments on each backend,
-#     then run again, and the same for the flow;
+#     then run again;
 #   - eight ingests of the same file at once on each backend;
 #   - a file of bad input (NUL bytes, text past every column's limit, numbers
 #     at the edges of i64, overflowing sums, dates at the ends of the
-#     calendar, invalid UTF-8, broken quoting) ingested twice on each backend,
-#     and loaded twice through the flow: both runs complete, the second
-#     writes nothing and rejects the same.
+#     calendar, invalid UTF-8, broken quoting) ingested twice on each backend:
+#     both runs complete, the second writes nothing and rejects the same.
 #
 # Every run is compared with a clean run of the same input on the same
 # backend: customers, orders, lines and the run's rejects, as sorted text.
 # "lost" counts rows of the clean run missing after the fault, "duplicated"
 # rows that are there twice or that the clean run does not have. "Batch
 # retries" sums the attempts the runs made again (the summary's
-# written.retries, or counts.retries of a flow); "longest stall" is the most
+# counts.retries); "longest stall" is the most
 # a faulted run took beyond the clean run; "recovery" is the most a run took, after the server answered
 # again, beyond what the clean run needed for the part still to do (0 when
 # it caught up). The server stops when the run's row has counted 30, 60 or
@@ -38,7 +35,7 @@
 # CONNECT_BOUND (20), KILLS (20),
 # KILL_LINES (input lines of the kill scenario, 50000), FAULTS_BACKENDS
 # (which backends, all three), FAULTS_SCENARIOS (which scenarios, all of
-# "restart flow-restart blackhole kill concurrent bad flow-kill flow-bad"), TRIGLOT_BIN (the program to test, this
+# "restart blackhole kill concurrent bad"), TRIGLOT_BIN (the program to test, this
 # checkout's release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -137,23 +134,10 @@ for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("\t".join(""
     esac
 }
 
-# The engine under test: `triglot ingest`, or the order schema's flow contract
-# through `triglot load`. Each keeps its runs and rejects in tables of its own.
-engine() {
-    ENGINE=$1
-    if [ "$1" = ingest ]; then
-        RUNS=ingest_runs RUN_ID=id REJECTS=rejects
-    else
-        RUNS=triglot_runs RUN_ID=run_id REJECTS=triglot_rejects
-    fi
-}
-engine ingest
-engine_cmd() { # backend input-file → ENGINE_CMD, the engine's command (JSON summary on stdout)
-    if [ "$ENGINE" = ingest ]; then
-        ENGINE_CMD=("${TG[@]}" --database-url "$(url_of "$1")" ingest --quiet --json "$2")
-    else
-        ENGINE_CMD=("${TG[@]}" --database-url "$(url_of "$1")" load --json --contract pipeline/contracts/orders-flow.toml --source "rows=$2")
-    fi
+# `triglot ingest` keeps its runs and rejects in the flow's run tables.
+ENGINE=ingest RUNS=triglot_runs RUN_ID=run_id REJECTS=triglot_rejects
+engine_cmd() { # backend input-file → ENGINE_CMD, the ingest's command (JSON summary on stdout)
+    ENGINE_CMD=("${TG[@]}" --database-url "$(url_of "$1")" ingest --quiet --json "$2")
 }
 run_engine() { engine_cmd "$1" "$2"; "${ENGINE_CMD[@]}"; }
 
@@ -203,7 +187,7 @@ until_counted() { # backend pid percent → waits until the run's row has counte
     done
     kill -0 "$2" 2>/dev/null || { echo "faults: $1 run ended before $3 % of its records were counted" >&2; return 1; }
 }
-retries_of() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s.get("written", s.get("counts", {})).get("retries", 0))' "$1"; }
+retries_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counts"]["retries"])' "$1"; }
 ended_at() { python3 -c 'import json,sys; print(float(sys.argv[2]) + json.load(open(sys.argv[1]))["elapsed"])' "$1" "$2"; }
 
 restart_scenario() { # backend percentages…
@@ -283,7 +267,7 @@ blackhole_scenario() { # backend
     else
         echo "faults: $b blackhole: the ingest exited $rc:" >&2; tail -3 "$work/err" >&2
     fi
-    dump "$b" "SELECT MAX(id) FROM ingest_runs" >"$work/after"
+    dump "$b" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/after"
     read -r lost dup < <(compare "$work/clean.$ENGINE.$b.big" "$work/after")
     stall=$(calc "$end - $t0 - $T_clean")
     recover=$(calc "max(0, $end - $back - $T_clean * 70 / 100)")
@@ -336,7 +320,7 @@ concurrent_scenario() { # backend
         fi
     done
     # Each run rejects the same records; the data is there once.
-    for run in $(query "$b" "SELECT id FROM ingest_runs"); do
+    for run in $(query "$b" "SELECT $RUN_ID FROM $RUNS"); do
         dump "$b" "$run" >"$work/after"
         read -r l d < <(compare "$work/clean.$ENGINE.$b.small" "$work/after")
         lost=$((lost + l)); dup=$((dup + d))
@@ -397,28 +381,19 @@ bad_input_scenario() { # backend
     local written
     written=$(python3 -c 'import json,sys
 s = json.load(open(sys.argv[1]))
-w = s.get("written")
-print(w["orders_inserted"] + w["orders_updated"] if w else s["counts"]["accepted"] - s["counts"]["unchanged"])' "$work/out.2" 2>/dev/null || echo 1)
+print(s["counts"]["accepted"] - s["counts"]["unchanged"])' "$work/out.2" 2>/dev/null || echo 1)
     [ "$written" -eq 0 ] || { echo "faults: $b bad input, the second run wrote $written orders" >&2; dup=$((dup + written)); }
     row "$b bad input, twice ($ENGINE)" 2 "$done" "$lost" "$dup" "-" "-" "-"
     [ "$done" -eq 2 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }
 
-wanted() { [[ " ${FAULTS_SCENARIOS:-restart flow-restart blackhole kill concurrent bad flow-kill flow-bad} " == *" $1 "* ]]; }
+wanted() { [[ " ${FAULTS_SCENARIOS:-restart blackhole kill concurrent bad} " == *" $1 "* ]]; }
 for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted restart || restart_scenario "$b" 30 60 90; done
-engine load
-for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted flow-restart || restart_scenario "$b" 60; done
-engine ingest
 for b in ${FAULTS_BACKENDS:-postgres mysql}; do [ "$b" = sqlite ] || ! wanted blackhole || blackhole_scenario "$b"; done
 for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do
     ! wanted kill || kill_scenario "$b"
     ! wanted concurrent || concurrent_scenario "$b"
     ! wanted bad || bad_input_scenario "$b"
-done
-engine load
-for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do
-    ! wanted flow-kill || kill_scenario "$b"
-    ! wanted flow-bad || bad_input_scenario "$b"
 done
 
 echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"

@@ -1,17 +1,10 @@
-//! A deterministic set of sample orders, and the demo run that writes and summarizes them.
-
-use std::time::{Duration, Instant};
+//! A deterministic set of sample orders: what `triglot demo` and `triglot
+//! generate` write.
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 
-use crate::backend::OrderBackend;
-use crate::model::{
-    IngestRunQueries, NewCustomer, NewIngestRun, OrderLineQueries, OrderQueries, OrderStatus,
-    RunStatus, RunUpdate, StatusTotal, line_amount_cents,
-};
-use crate::writer::{LineRecord, OrderRecord, OrderWriter, WriteSummary};
-use triglot::Database;
-use triglot::Result;
+use crate::model::{NewCustomer, OrderStatus, line_amount_cents};
+use crate::writer::{LineRecord, OrderRecord};
 
 /// Sample orders generated from a seed: the same seed and count give the same
 /// records on every machine.
@@ -122,138 +115,6 @@ impl DemoData {
             source: self.source(),
             lines,
         }
-    }
-}
-
-/// What a demo run wrote, and the figures the database now holds for its source.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DemoSummary {
-    /// Backend display name.
-    pub backend: &'static str,
-    /// Orders stored for the demo's source.
-    pub orders: i64,
-    /// Lines of those orders.
-    pub lines: i64,
-    /// Orders and revenue by status and currency.
-    pub by_status: Vec<StatusSummary>,
-    /// What this run changed.
-    pub written: WriteSummary,
-    /// The ingest run recorded for it.
-    pub run_id: i64,
-    /// Wall time of the write.
-    #[serde(with = "duration_secs")]
-    pub elapsed: Duration,
-}
-
-/// One row of a demo summary's revenue table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StatusSummary {
-    /// Order status.
-    pub status: String,
-    /// Currency code.
-    pub currency: String,
-    /// Orders.
-    pub orders: i64,
-    /// Revenue in cents.
-    pub total_cents: i64,
-}
-
-impl From<StatusTotal> for StatusSummary {
-    fn from(t: StatusTotal) -> Self {
-        Self {
-            status: t.status.to_string(),
-            currency: t.currency,
-            orders: t.orders,
-            total_cents: t.total_cents,
-        }
-    }
-}
-
-impl DemoSummary {
-    /// Rows written per second of wall time (orders plus lines).
-    pub fn rows_per_second(&self) -> f64 {
-        let rows = (self.written.orders() + self.written.lines_written) as f64;
-        rows / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-/// Writes `data` in batches of `batch_size` orders, calling `progress` with
-/// the orders done after each batch, records an ingest run, and summarizes
-/// what the database holds for the demo's source.
-///
-/// # Errors
-///
-/// The first failing batch's classified error; batches before it stay committed.
-pub fn run_demo<D: OrderBackend>(
-    db: &Database<D>,
-    data: &DemoData,
-    batch_size: usize,
-    mut progress: impl FnMut(u64),
-) -> Result<DemoSummary> {
-    let source = data.source();
-    let now = Utc::now().naive_utc();
-    let caps = *db.capabilities();
-    let run_id = db.write("recording the demo run", |conn| {
-        D::insert_run(conn, &caps, NewIngestRun::start(&source, "builtin:demo", now))
-    })?;
-    let writer = OrderWriter::new(db);
-    let started = Instant::now();
-    let mut written = WriteSummary::default();
-    // A batch size may exceed what memory holds; the batch grows as it fills.
-    let mut batch = Vec::with_capacity(batch_size.min(4_096));
-    let mut outcome = Ok(());
-    for record in data.records() {
-        batch.push(record);
-        if batch.len() == batch_size.max(1) {
-            outcome = writer.write_batch(&batch).map(|s| written.add(s));
-            batch.clear();
-            progress(written.orders());
-            if outcome.is_err() {
-                break;
-            }
-        }
-    }
-    if outcome.is_ok() && !batch.is_empty() {
-        outcome = writer.write_batch(&batch).map(|s| written.add(s));
-        progress(written.orders());
-    }
-    let elapsed = started.elapsed();
-    let update = RunUpdate {
-        finished_at: Some(Utc::now().naive_utc()),
-        status: if outcome.is_ok() { RunStatus::Completed } else { RunStatus::Failed }.to_string(),
-        records_read: written.orders() as i64,
-        records_accepted: written.orders() as i64,
-        records_rejected: 0,
-        orders_inserted: written.orders_inserted as i64,
-        orders_updated: written.orders_updated as i64,
-        orders_unchanged: written.orders_unchanged as i64,
-        error: outcome.as_ref().err().map(ToString::to_string),
-        retries: written.retries as i64,
-    };
-    db.write("finishing the demo run", |conn| conn.update_run(run_id, update))?;
-    outcome?;
-
-    let (by_status, lines) = db.run("summarizing the demo", |conn| {
-        Ok((conn.status_totals(&source, D::BIGINT_CAST)?, conn.count_lines_from_source(&source)?))
-    })?;
-    let orders = by_status.iter().map(|t| t.orders).sum();
-    Ok(DemoSummary {
-        backend: D::NAME,
-        orders,
-        lines,
-        by_status: by_status.into_iter().map(StatusSummary::from).collect(),
-        written,
-        run_id,
-        elapsed,
-    })
-}
-
-mod duration_secs {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
     }
 }
 

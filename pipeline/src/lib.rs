@@ -9,7 +9,7 @@
 //! → [`report`], [`ingest`] and the demo.
 
 pub use crate::backend::OrderBackend;
-pub use crate::demo::{DemoData, DemoSummary, StatusSummary, run_demo};
+pub use crate::demo::DemoData;
 pub use crate::error::{Error, Result};
 pub use crate::writer::{LineRecord, OrderRecord, OrderWriter, WriteSummary};
 

@@ -60,7 +60,7 @@ fn demo_writes_and_summarizes_then_status_counts_the_rows() {
         text.lines().any(|l| l.trim_start().starts_with("orders") && l.contains("500 rows")),
         "{text}"
     );
-    assert!(text.contains("ingest_runs") && text.contains("pool:"), "{text}");
+    assert!(text.contains("triglot_runs") && text.contains("pool:"), "{text}");
 }
 
 #[test]
@@ -71,7 +71,8 @@ fn demo_json_summary_is_machine_readable() {
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["orders"], 100);
-    assert_eq!(json["written"]["orders_inserted"], 100);
+    assert_eq!(json["written"]["orders"]["new"], 100);
+    assert_eq!(json["counts"]["rejected"], 0);
     let by_status: i64 =
         json["by_status"].as_array().unwrap().iter().map(|r| r["orders"].as_i64().unwrap()).sum();
     assert_eq!(by_status, 100);
@@ -212,8 +213,11 @@ fn ingest_prints_counts_and_rejects_by_reason_and_writes_the_rejects_file() {
 
     let out = triglot(&["--database-url", &url, "ingest", "--json", csv.to_str().unwrap()]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["records_read"], expected["csv"]["records"]);
-    assert_eq!(json["written"]["orders_inserted"], 0, "a second run writes nothing");
+    assert_eq!(json["counts"]["read"], expected["csv"]["records"]);
+    assert_eq!(json["counts"]["rejected"], rejected);
+    assert_eq!(json["tables"]["orders"]["new"], 0, "a second run writes nothing");
+    assert_eq!(json["tables"]["orders"]["changed"], 0, "a second run writes nothing");
+    assert_eq!(json["tables"]["orders"]["unchanged"], expected["csv"]["orders"]);
 }
 
 #[test]
@@ -222,10 +226,7 @@ fn an_invalid_contract_is_refused_with_its_line_before_anything_is_read() {
     let contract = dir.path().join("bad.toml");
     std::fs::write(
         &contract,
-        format!(
-            "{}\n[line.quantity]\ncolumn = \"quantity\"\ntype = \"integr\"\n",
-            "name = \"bad\"\nformat = \"csv\"\nlayout = \"rows\""
-        ),
+        "name = \"bad\"\n[sources.rows]\nformat = \"csv\"\n\n[tables.orders]\nsorce = \"rows\"\n",
     )
     .unwrap();
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
@@ -239,7 +240,7 @@ fn an_invalid_contract_is_refused_with_its_line_before_anything_is_read() {
     ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("bad.toml line 6: unknown type \"integr\""), "{err}");
+    assert!(err.contains("bad.toml line 6:") && err.contains("sorce"), "{err}");
     assert!(!dir.path().join("c.db").exists(), "nothing may be written for a refused contract");
 }
 
@@ -253,12 +254,16 @@ fn a_contract_column_missing_from_the_header_is_refused_before_a_run_is_recorded
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("contract builtin:orders-csv line")
-            && err.contains("\"customer_id\" is not in the header"),
+        err.contains("contract builtin:orders-flow.toml line")
+            && err.contains("is not in the header of")
+            && err.contains("(it has: customer, order_id)"),
         "{err}"
     );
     let status = stdout(&triglot(&["--database-url", &url, "status"]));
-    assert!(status.lines().any(|l| l.contains("ingest_runs") && l.contains(" 0 rows")), "{status}");
+    assert!(
+        !status.lines().any(|l| l.contains("triglot_runs") && !l.contains(" 0 rows")),
+        "no run may be recorded: {status}"
+    );
 }
 
 #[test]
@@ -319,7 +324,7 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
     let out = triglot(&strict);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["schema"], "triglot.report/1");
+    assert_eq!(json["schema"], "triglot.quality/1");
     assert_eq!(json["status"], "warn");
 
     // A failing check fails the command with the default --fail-on.
@@ -336,7 +341,7 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
     assert!(
         stdout(&out)
             .lines()
-            .any(|l| l.starts_with("FAIL") && l.contains("consistency.order_total_matches_lines"))
+            .any(|l| l.starts_with("FAIL") && l.contains("custom.order_total_matches_lines"))
     );
 
     std::fs::write(&thresholds, "[thresholds.\"no.such.check\"]\nfail_above = 1\n").unwrap();
@@ -360,7 +365,7 @@ fn data_window(db: &Path) -> (String, String) {
     let first = newest("SELECT MIN(placed_at) AS newest FROM orders").expect("orders");
     let last = [
         newest("SELECT MAX(placed_at) AS newest FROM orders"),
-        newest("SELECT MAX(started_at) AS newest FROM ingest_runs"),
+        newest("SELECT MAX(started_at) AS newest FROM triglot_runs"),
     ]
     .into_iter()
     .flatten()
@@ -462,7 +467,7 @@ fn grouped(n: i64) -> String {
 }
 
 #[test]
-fn report_html_is_one_self_contained_page_with_both_charts() {
+fn report_html_is_one_self_contained_page_with_its_charts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
     let url = format!("sqlite://{}", db.display());
@@ -500,20 +505,18 @@ fn report_html_is_one_self_contained_page_with_both_charts() {
     }
     assert_eq!(external_references(&page), Vec::<String>::new());
 
-    // The chart of daily volume: one bar per day of the report, each with
-    // its day's figures.
-    let days = json["daily_volume"].as_array().unwrap();
+    // The chart of daily volume of orders.placed_at: one bar per day of the
+    // report, each with its day and count.
+    let volume = &json["daily_volume"][0];
+    assert_eq!(volume["column"], "orders.placed_at", "{volume}");
+    let days = volume["days"].as_array().unwrap();
     assert!(days.len() > 20, "{days:?}");
-    let volume = svg(&page, "orders per day");
-    assert_eq!(volume.matches("<rect").count(), days.len(), "{volume}");
+    let chart = svg(&page, "rows per day");
+    assert_eq!(chart.matches("<rect").count(), days.len(), "{chart}");
     for day in days {
-        let title = format!(
-            "<title>{}: {} orders, {} lines</title>",
-            day["day"].as_str().unwrap(),
-            grouped(day["orders"].as_i64().unwrap()),
-            grouped(day["lines"].as_i64().unwrap())
-        );
-        assert!(volume.contains(&title), "{title} not in {volume}");
+        let label = format!(">{}</text>", day["key"].as_str().unwrap());
+        let count = format!(">{}</text>", grouped(day["count"].as_i64().unwrap()));
+        assert!(chart.contains(&label) && chart.contains(&count), "{day} not in {chart}");
     }
 
     // The chart of rejects by reason: one bar per reason the input has.

@@ -35,7 +35,7 @@ enum Command {
     Migrate(cmd::migrate::Args),
     /// Migrate, write a deterministic set of sample orders and summarize them.
     Demo(cmd::demo::Args),
-    /// Load order files through an input contract; every record is written or rejected.
+    /// Load order files into the order schema through a flow contract; every record is written or rejected.
     Ingest(cmd::ingest::Args),
     /// Load files into a database's own tables through a flow contract; every record is written or rejected.
     Load(cmd::load::Args),

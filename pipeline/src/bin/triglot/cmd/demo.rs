@@ -1,15 +1,22 @@
-//! `triglot demo`: migrate, write deterministic sample orders, summarize them.
+//! `triglot demo`: migrate, write deterministic sample orders as order CSV,
+//! load them through the order flow contract, summarize them and print
+//! their quality report.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use chrono::{TimeDelta, Utc};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use triglot::{AnyDatabase, Database};
-use triglot_pipeline::contract::Contract;
-use triglot_pipeline::report::{ReportOptions, Thresholds, build, text};
-use triglot_pipeline::{DemoData, DemoSummary, OrderBackend, Result, run_demo};
+use triglot_pipeline::contract::{ORDERS_FLOW, ORDERS_QUALITY};
+use triglot_pipeline::flow::{
+    Counts, Flow, FlowBackend, FlowOptions, FlowProgress, QualityConfig, QualityOptions,
+    TableWrites, quality_report, quality_text, run_flow_with_progress,
+};
+use triglot_pipeline::ingest::generate::{GenerateOptions, generate};
+use triglot_pipeline::model::{OrderLineQueries, OrderQueries};
+use triglot_pipeline::{DemoData, Error, OrderBackend, Result};
 
-use super::{Out, money, thousands};
+use super::{Out, Progress, money, thousands};
 
 /// Options of `triglot demo`.
 #[derive(Debug, clap::Args)]
@@ -31,84 +38,142 @@ pub(crate) struct Args {
     quiet: bool,
 }
 
+/// What a demo run wrote, and what the database holds for its source.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    backend: &'static str,
+    /// Orders stored from the demo's source.
+    orders: i64,
+    /// Their lines.
+    lines: i64,
+    /// Orders and revenue per status and currency.
+    by_status: Vec<StatusRow>,
+    /// Records read, accepted, rejected and unchanged.
+    counts: Counts,
+    /// What the run wrote to each table.
+    written: BTreeMap<String, TableWrites>,
+    run_id: i64,
+    elapsed: f64,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StatusRow {
+    status: String,
+    currency: String,
+    orders: i64,
+    total_cents: i64,
+}
+
 pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
-    triglot::dispatch!(AnyDatabase::open(url)?, |db| Demo(args).run(db))
+    triglot::dispatch!(AnyDatabase::open(url)?, |db| demo(db, &args))
 }
 
-struct Demo(Args);
-
-impl Demo {
-    fn run<D: OrderBackend>(self, db: &Database<D>) -> Result<Out> {
-        let args = self.0;
-        let applied = db.migrate(&triglot_pipeline::MIGRATIONS)?;
-        let data = DemoData::today(args.seed, args.orders);
-        let bar = progress_bar(args.orders, args.quiet);
-        let summary = run_demo(db, &data, args.batch_size as usize, |done| bar.set_position(done));
-        bar.finish_and_clear();
-        let summary = summary?;
-        let mut out = Out::default();
-        if args.json {
-            // A plain struct of numbers and strings: serializing it cannot fail.
-            outln!(out, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
-            return Ok(out);
-        }
-        print_summary(&mut out, db, &data, applied.len(), &summary);
-        // The quality report of what the demo wrote: its 30 days of orders and today's run.
-        let options = ReportOptions {
-            since: data.anchor() - TimeDelta::days(30),
-            until: data.anchor() + TimeDelta::days(1),
-            now: Utc::now().naive_utc(),
-            contract: Contract::builtin_csv(),
-            thresholds: Thresholds::default(),
-        };
-        let report = build(db, &options)?;
-        outln!(out);
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out.text(&text(&report, colour));
-        Ok(out)
-    }
-}
-
-fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} orders  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+fn demo<D: FlowBackend + OrderBackend>(db: &Database<D>, args: &Args) -> Result<Out> {
+    let applied = db.migrate(&triglot_pipeline::MIGRATIONS)?;
+    let data = DemoData::today(args.seed, args.orders);
+    let dir =
+        tempfile::tempdir().map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
+    let options = GenerateOptions {
+        seed: args.seed,
+        orders: args.orders,
+        lines: None,
+        dirty_rate: 0.0,
+        anchor: data.anchor(),
+    };
+    generate(dir.path(), &options)?;
+    // The orders carry the demo's source instead of the temporary file's path,
+    // so a second demo of the same seed finds them unchanged.
+    let source = data.source();
+    let contract = ORDERS_FLOW.replace(
+        r#"columns.source = { meta = "file" }"#,
+        &format!("columns.source = {{ value = {source:?} }}"),
     );
-    bar
+    let flow = Flow::bind(&contract, "builtin:orders-flow.toml", &db.introspect()?)?;
+    let files = BTreeMap::from([("rows".to_owned(), dir.path().join("orders.csv"))]);
+    let run_options =
+        FlowOptions { batch_size: args.batch_size as usize, ..FlowOptions::default() };
+    let progress = Progress::start(args.quiet);
+    let run = run_flow_with_progress(db, &flow, &files, &run_options, &mut |p: FlowProgress| {
+        progress.show(p.bytes, p.total_bytes, p.records);
+    });
+    progress.finish();
+    let run = run?;
+    let (by_status, lines) = db.run("summarizing the demo", |conn| {
+        Ok((conn.status_totals(&source, D::BIGINT_CAST)?, conn.count_lines_from_source(&source)?))
+    })?;
+    let summary = Summary {
+        backend: D::NAME,
+        orders: by_status.iter().map(|t| t.orders).sum(),
+        lines,
+        by_status: by_status
+            .into_iter()
+            .map(|t| StatusRow {
+                status: t.status.to_string(),
+                currency: t.currency,
+                orders: t.orders,
+                total_cents: t.total_cents,
+            })
+            .collect(),
+        counts: run.counts,
+        written: run.tables,
+        run_id: run.run_id,
+        elapsed: run.elapsed.as_secs_f64(),
+    };
+    let mut out = Out::default();
+    if args.json {
+        // A plain struct of numbers and strings: serializing it cannot fail.
+        outln!(out, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        return Ok(out);
+    }
+    print_summary(&mut out, db, &source, applied.len(), &summary);
+    // The quality report of what the demo wrote: its 30 days of orders and today's run.
+    let day = data.anchor().date();
+    let report = quality_report(
+        db,
+        &QualityOptions {
+            since: day - TimeDelta::days(30),
+            until: day + TimeDelta::days(1),
+            now: Utc::now().naive_utc(),
+            config: QualityConfig::from_toml(ORDERS_QUALITY, "builtin:orders-quality.toml")?,
+            flow: Some(flow),
+        },
+    )?;
+    outln!(out);
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    out.text(&quality_text(&report, colour));
+    Ok(out)
 }
 
 fn print_summary<D: triglot::Dialect>(
     out: &mut Out,
     db: &Database<D>,
-    data: &DemoData,
+    source: &str,
     migrations: usize,
-    s: &DemoSummary,
+    s: &Summary,
 ) {
+    let orders = s.written.get("orders").copied().unwrap_or_default();
+    let lines = s.written.get("order_lines").copied().unwrap_or_default();
     outln!(out, "triglot demo on {} at {}", D::NAME, db.location());
     outln!(out, "  migrations applied now: {migrations}");
     outln!(
         out,
         "  orders written:  {} new, {} changed, {} unchanged",
-        thousands(s.written.orders_inserted as i64),
-        thousands(s.written.orders_updated as i64),
-        thousands(s.written.orders_unchanged as i64)
+        thousands(orders.new as i64),
+        thousands(orders.changed as i64),
+        thousands(orders.unchanged as i64)
     );
-    outln!(out, "  lines written:   {}", thousands(s.written.lines_written as i64));
+    outln!(out, "  lines written:   {}", thousands(lines.rows as i64));
+    let rows: u64 = s.written.values().map(|w| w.rows).sum();
     outln!(
         out,
         "  elapsed:         {:.2} s ({} rows/s)",
-        s.elapsed.as_secs_f64(),
-        thousands(s.rows_per_second() as i64)
+        s.elapsed,
+        thousands((rows as f64 / s.elapsed.max(1e-9)) as i64)
     );
     outln!(out);
     outln!(
         out,
-        "orders from {}: {} orders, {} lines",
-        data.source(),
+        "orders from {source}: {} orders, {} lines",
         thousands(s.orders),
         thousands(s.lines)
     );

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use triglot::{AnyDatabase, Database};
-use triglot_pipeline::flow::{
-    Flow, FlowBackend, FlowOptions, FlowProgress, FlowSummary, run_flow_with_progress,
-};
+use triglot_pipeline::flow::{Flow, FlowBackend};
 use triglot_pipeline::{Error, Result};
 
-use super::{Out, Progress, rejects_by_reason, thousands};
+use super::Out;
+use super::flow_run::{self, RunArgs};
 
 /// Options of `triglot load`.
 #[derive(Debug, clap::Args)]
@@ -21,22 +20,8 @@ pub(crate) struct Args {
     /// One file per source of the contract: NAME=PATH (repeat the option).
     #[arg(long = "source", value_name = "NAME=PATH", required = true)]
     sources: Vec<String>,
-    /// Families (a parent with its children) per transaction.
-    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
-    batch_size: u64,
-    /// MiB of records each table's sort holds in memory before it spills
-    /// sorted runs to temporary files.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
-    sort_memory_mib: u64,
-    /// Also write every rejected record to this CSV file.
-    #[arg(long)]
-    rejects: Option<PathBuf>,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    json: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
@@ -67,68 +52,5 @@ fn load<D: FlowBackend>(
     files: &BTreeMap<String, PathBuf>,
 ) -> Result<Out> {
     let flow = Flow::bind(text, origin, &db.introspect()?)?;
-    let options = FlowOptions {
-        batch_size: args.batch_size as usize,
-        sort_memory: (args.sort_memory_mib as usize) << 20,
-        rejects_csv: args.rejects.clone(),
-        ..FlowOptions::default()
-    };
-    let progress = Progress::start(args.quiet);
-    let summary = run_flow_with_progress(db, &flow, files, &options, &mut |p: FlowProgress| {
-        progress.show(p.bytes, p.total_bytes, p.records);
-    });
-    progress.finish();
-    let summary = summary?;
-    let mut out = Out::default();
-    if args.json {
-        // A plain struct of numbers and strings: serializing cannot fail.
-        outln!(out, "{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
-    } else {
-        print_summary(&mut out, db, &summary);
-    }
-    Ok(out)
-}
-
-fn print_summary<D: triglot::Dialect>(out: &mut Out, db: &Database<D>, s: &FlowSummary) {
-    let c = &s.counts;
-    outln!(
-        out,
-        "load into {} at {} with contract {} (run {})",
-        D::NAME,
-        db.location(),
-        s.contract,
-        s.run_id
-    );
-    outln!(out, "  records read   {:>12}", thousands(c.read as i64));
-    outln!(
-        out,
-        "  accepted       {:>12}  ({} unchanged)",
-        thousands(c.accepted as i64),
-        thousands(c.unchanged as i64)
-    );
-    outln!(out, "  rejected       {:>12}", thousands(c.rejected as i64));
-    for (table, w) in &s.tables {
-        let families = w.new + w.changed + w.unchanged;
-        let detail = if families > 0 {
-            format!(
-                "  ({} new, {} changed, {} unchanged)",
-                thousands(w.new as i64),
-                thousands(w.changed as i64),
-                thousands(w.unchanged as i64)
-            )
-        } else {
-            String::new()
-        };
-        outln!(out, "  {:<14} {:>12} rows written{detail}", table, thousands(w.rows as i64));
-    }
-    if c.retries > 0 {
-        outln!(out, "  retries        {:>12}", thousands(c.retries as i64));
-    }
-    outln!(
-        out,
-        "  elapsed        {:>12.2} s ({} records/s)",
-        s.elapsed.as_secs_f64(),
-        thousands((c.read as f64 / s.elapsed.as_secs_f64().max(1e-9)) as i64)
-    );
-    rejects_by_reason(out, &s.rejects_by_reason);
+    flow_run::run(db, "load", &flow, files, &args.run)
 }

@@ -12,6 +12,7 @@ macro_rules! outln {
 
 pub(crate) mod check;
 pub(crate) mod demo;
+pub(crate) mod flow_run;
 pub(crate) mod generate;
 pub(crate) mod ingest;
 pub(crate) mod load;

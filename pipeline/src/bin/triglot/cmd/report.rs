@@ -5,14 +5,12 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use triglot::AnyDatabase;
-use triglot_pipeline::contract::Contract;
+use triglot_pipeline::contract::{ORDERS_FLOW, ORDERS_QUALITY};
 use triglot_pipeline::flow::{
     Flow, FlowBackend, QualityConfig, QualityOptions, QualityReport, quality_html, quality_report,
     quality_text,
 };
-use triglot_pipeline::report::{
-    Check, Report, ReportOptions, Status, Thresholds, build, day_window, html, text,
-};
+use triglot_pipeline::report::{Check, Status, Thresholds, day_window};
 use triglot_pipeline::{Error, Result};
 
 use super::Out;
@@ -35,21 +33,22 @@ pub(crate) struct Args {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The contract whose ranges and allowed values the data must respect
-    /// (default: the built-in CSV contract).
+    /// The flow contract whose ranges and allowed values the data must
+    /// respect (default: the built-in order CSV contract, unless
+    /// `--quality` or `--any-schema` is given).
     #[arg(long)]
     contract: Option<PathBuf>,
-    /// Thresholds over the defaults (TOML: `[thresholds."<check>"] warn_above = …`);
-    /// with `--quality`, over that file's.
+    /// Thresholds over the quality file's (TOML: `[thresholds."<check>"]
+    /// warn_above = …`).
     #[arg(long)]
     thresholds: Option<PathBuf>,
-    /// Report on any schema: checks derived from the live catalog, plus
-    /// this file's logical foreign keys, watched date columns, custom
-    /// checks and thresholds. `--contract` is then a flow contract.
+    /// The checks beyond those the live catalog gives: logical foreign
+    /// keys, watched date columns, custom checks and thresholds (default:
+    /// the order schema's, `pipeline/contracts/orders-quality.toml`).
     #[arg(long, value_name = "FILE")]
     quality: Option<PathBuf>,
-    /// Report on any schema from its live catalog alone (as `--quality`
-    /// with an empty file).
+    /// Report from the live catalog alone (as `--quality` with an empty
+    /// file, and no contract unless `--contract` is given).
     #[arg(long, conflicts_with = "quality")]
     any_schema: bool,
     /// The least status that fails the command (exit code 1).
@@ -73,23 +72,33 @@ enum FailOn {
 pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     let now = Utc::now().naive_utc();
     let (since, until) = window(&args, now)?;
-    if args.quality.is_some() || args.any_schema {
-        return run_quality(url, &args, since, until, now);
-    }
-    let options = ReportOptions {
-        since,
-        until,
-        now,
-        contract: match &args.contract {
-            Some(path) => Contract::load(path)?,
-            None => Contract::builtin_csv(),
-        },
-        thresholds: match &args.thresholds {
-            Some(path) => Thresholds::load(path)?,
-            None => Thresholds::default(),
-        },
+    let (since, until) = days(since, until);
+    // The order schema's checks unless a file (or none) is named.
+    let orders = args.quality.is_none() && !args.any_schema;
+    let mut config = match &args.quality {
+        Some(path) => QualityConfig::load(path)?,
+        None if orders => QualityConfig::from_toml(ORDERS_QUALITY, "builtin:orders-quality.toml")?,
+        None => QualityConfig::default(),
     };
-    let report = triglot::dispatch!(AnyDatabase::open(url)?, |db| build(db, &options))?;
+    if let Some(path) = &args.thresholds {
+        config.thresholds = std::mem::take(&mut config.thresholds).overlay(Thresholds::load(path)?);
+    }
+    let contract = match &args.contract {
+        Some(path) => Some((
+            std::fs::read_to_string(path)
+                .map_err(|source| Error::Io { path: path.clone(), source })?,
+            path.display().to_string(),
+        )),
+        None if orders => Some((ORDERS_FLOW.to_owned(), "builtin:orders-flow.toml".to_owned())),
+        None => None,
+    };
+    if let Some((text, origin)) = &contract {
+        Flow::check(text, origin)?;
+    }
+    let contract = contract.as_ref().map(|(text, origin)| (text.as_str(), origin.as_str()));
+    let options = (config, since, until, now);
+    let report =
+        triglot::dispatch!(AnyDatabase::open(url)?, |db| quality(db, contract, options.clone()))?;
     let fail_on = match args.fail_on {
         FailOn::Warn => Status::Warn,
         FailOn::Fail => Status::Fail,
@@ -107,50 +116,13 @@ fn days(since: NaiveDateTime, until: NaiveDateTime) -> (NaiveDate, NaiveDate) {
     (since.date(), end)
 }
 
-fn run_quality(
-    url: &str,
-    args: &Args,
-    since: NaiveDateTime,
-    until: NaiveDateTime,
-    now: NaiveDateTime,
-) -> Result<Out> {
-    let (since, until) = days(since, until);
-    let mut config = match &args.quality {
-        Some(path) => QualityConfig::load(path)?,
-        None => QualityConfig::default(),
-    };
-    if let Some(path) = &args.thresholds {
-        config.thresholds = std::mem::take(&mut config.thresholds).overlay(Thresholds::load(path)?);
-    }
-    let report = triglot::dispatch!(AnyDatabase::open(url)?, |db| {
-        quality(db, args.contract.as_deref(), config, since, until, now)
-    })?;
-    let colour = args.out.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let rendered = match args.format {
-        Format::Text => quality_text(&report, colour),
-        // A plain struct of numbers and strings: serializing cannot fail.
-        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-        Format::Html => quality_html(&report),
-    };
-    let fail_on = match args.fail_on {
-        FailOn::Warn => Status::Warn,
-        FailOn::Fail => Status::Fail,
-    };
-    write_out(&rendered, args.out.as_ref(), report.status, &report.checks, fail_on)
-}
-
 fn quality<D: FlowBackend>(
     db: &triglot::Database<D>,
-    contract: Option<&std::path::Path>,
-    config: QualityConfig,
-    since: NaiveDate,
-    until: NaiveDate,
-    now: NaiveDateTime,
+    contract: Option<(&str, &str)>,
+    (config, since, until, now): (QualityConfig, NaiveDate, NaiveDate, NaiveDateTime),
 ) -> Result<QualityReport> {
     let flow = match contract {
-        Some(path) => Some(Flow::load(path, &db.introspect()?)?),
+        Some((text, origin)) => Some(Flow::bind(text, origin, &db.introspect()?)?),
         None => None,
     };
     quality_report(db, &QualityOptions { since, until, now, config, flow })
@@ -158,7 +130,7 @@ fn quality<D: FlowBackend>(
 
 /// Renders `report` to the output or a file, with the exit code for `fail_on`.
 pub(crate) fn emit(
-    report: &Report,
+    report: &QualityReport,
     format: Format,
     out_file: Option<&PathBuf>,
     fail_on: Status,
@@ -167,10 +139,10 @@ pub(crate) fn emit(
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let rendered = match format {
-        Format::Text => text(report, colour),
+        Format::Text => quality_text(report, colour),
         // A plain struct of numbers and strings: serializing cannot fail.
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        Format::Html => html(report),
+        Format::Html => quality_html(report),
     };
     write_out(&rendered, out_file, report.status, &report.checks, fail_on)
 }

@@ -1,7 +1,9 @@
 //! `triglot status`: applied migrations, row counts and the pool.
 
+use triglot::values::Statement;
 use triglot::{AnyDatabase, Database};
-use triglot_pipeline::{OrderBackend, Result};
+use triglot_pipeline::Result;
+use triglot_pipeline::flow::{FlowBackend, FlowQueries};
 
 use super::{Out, thousands};
 
@@ -16,7 +18,7 @@ pub(crate) fn run(url: &str, _args: Args) -> Result<Out> {
 struct Status;
 
 impl Status {
-    fn run<D: OrderBackend>(self, db: &Database<D>) -> Result<Out> {
+    fn run<D: FlowBackend>(self, db: &Database<D>) -> Result<Out> {
         let mut out = Out::default();
         outln!(out, "database:   {} {} at {}", D::NAME, db.server_version(), db.location());
         let migrations = db.migration_status(&triglot_pipeline::MIGRATIONS)?;
@@ -32,12 +34,17 @@ impl Status {
         for version in &migrations.pending {
             outln!(out, "  pending  {version}");
         }
-        if migrations.applied.is_empty() {
+        // Every table the catalog shows, the run tables of flows among them.
+        let schema = db.introspect()?;
+        if schema.tables.is_empty() {
             outln!(out, "tables:     none yet (run `triglot migrate`)");
         } else {
             outln!(out, "tables:");
-            for (table, rows) in db.run("counting rows", triglot_pipeline::model::table_counts)? {
-                outln!(out, "  {table:<12} {:>12} rows", thousands(rows));
+            for table in schema.tables.keys() {
+                let mut count = Statement::new("SELECT COUNT(*) AS n FROM ");
+                count.ident(table.as_str());
+                let rows = db.run("counting rows", |conn| conn.count(&count))?.unwrap_or(0);
+                outln!(out, "  {table:<20} {:>12} rows", thousands(rows));
             }
         }
         let pool = db.pool_state();
