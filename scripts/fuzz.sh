@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The fuzz targets in fuzz/ (contract files, sources with assembly by the
-# order engine and by flows, database URLs, threshold files).
+# The fuzz targets in fuzz/ (flow contracts, input files through flows on
+# the order schema, database URLs, threshold files).
 #
 #   bash scripts/fuzz.sh        builds the targets and replays the committed
 #                               corpus: every input runs once, none may crash
@@ -8,10 +8,10 @@
 #   bash scripts/fuzz.sh 300    first fuzzes each target for 300 s with
 #                               cargo fuzz (installed if missing), adding
 #                               the inputs that reach new code to the corpus;
-#   bash scripts/fuzz.sh 300 url sources   the same for the targets named.
+#   bash scripts/fuzz.sh 300 url flows     the same for the targets named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(contract sources flows url thresholds)
+targets=(contract flows url thresholds)
 [ $# -gt 1 ] && targets=("${@:2}")
 if [ -n "${1:-}" ]; then
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

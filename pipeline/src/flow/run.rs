@@ -582,9 +582,11 @@ impl<D: FlowBackend> Run<'_, D> {
     ) -> Result<()> {
         let mut batch = Batch::default();
         // Rows of one key are one parent with its children when children
-        // are rows of the parent's file; otherwise a key twice is a duplicate.
+        // are rows of the parent's file, or one row of a distinct table
+        // kept last; otherwise a key twice is a duplicate, whatever distinct
+        // tables ride along on its rows.
         let same_rows =
-            !family.attached.is_empty() || family.children.iter().any(|c| c.join == Join::SameRows);
+            family.parent.distinct || family.children.iter().any(|c| c.join == Join::SameRows);
         // A file whose rows of one key are together is read as it comes,
         // unless a child of another file must be merged with it by key.
         let streamed = grouped && family.children.iter().all(|c| c.join != Join::Source);
