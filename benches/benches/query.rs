@@ -1,6 +1,7 @@
 //! Representative query paths beside the raw drivers: a day's orders with
 //! their lines (`model::orders_with_lines`: 2,500 orders, 10,000 lines), and
-//! the quality report's heaviest query (`consistency.order_total_matches_lines`).
+//! the order report's heaviest check (`custom.order_total_matches_lines`,
+//! the condition of `pipeline/contracts/orders-quality.toml`).
 //!
 //! `cargo bench -p triglot-benches --features mysql,postgres --bench query`
 //! Names: `query/<backend>/{triglot,raw}/{day_orders_with_lines,order_totals_check}`.
@@ -10,21 +11,36 @@
 
 use chrono::TimeDelta;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use triglot::values::Statement;
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, epoch};
+use triglot_pipeline::contract::ORDERS_QUALITY;
+use triglot_pipeline::flow::{FlowBackend, FlowQueries, Measure, QualityConfig};
 use triglot_pipeline::model::orders_with_lines;
-use triglot_pipeline::report::{ReportQueries, order_totals_sql};
 
 const LINES: usize = 10_000;
 
-fn query<D: triglot_pipeline::OrderBackend, R: Raw>(c: &mut Criterion) {
+/// The count the order report's total check makes: orders whose total is
+/// not the sum of their lines.
+fn totals_check_sql() -> String {
+    let config = QualityConfig::from_toml(ORDERS_QUALITY, "orders-quality.toml").expect("built in");
+    let check = config.checks.iter().find(|c| c.name == "order_total_matches_lines");
+    let Some(Measure::Condition { table, condition }) = check.map(|c| &c.measure) else {
+        panic!("orders-quality.toml has no condition order_total_matches_lines")
+    };
+    format!("SELECT COUNT(*) AS n FROM {table} t WHERE NOT ({condition})")
+}
+
+fn query<D: triglot_pipeline::OrderBackend + FlowBackend, R: Raw>(c: &mut Criterion) {
     let Some(mut compared) = Compared::<D, R>::new("query", LINES) else { return };
     let Compared { fixture, raw, .. } = &mut compared;
     let db = &fixture.db;
     let day = (epoch(), epoch() + TimeDelta::days(1));
     let ours_day = || db.run("loading the day", |c| orders_with_lines(c, day.0, day.1));
-    let totals = order_totals_sql::<D>(day.0, day.1);
-    let ours_totals = || db.run("checking totals", |c| c.report_count(&totals));
+    let totals = totals_check_sql();
+    let statement = Statement::new(totals.clone());
+    let ours_totals =
+        || db.run("checking totals", |c| c.count(&statement)).map(|n| n.unwrap_or_default());
 
     // Both sides must produce the same result before either is timed.
     let day_orders = ours_day().expect("day");

@@ -26,24 +26,6 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// An ingest stopped on an error it could not retry away; the batches
-    /// committed before it stay, and running the same command again
-    /// completes the job.
-    #[error(
-        "ingest run {run_id} stopped: {cause}\n{batches} batch(es) committed before it stay ({orders} orders, {records} records decided); running the same command again completes the job"
-    )]
-    IngestStopped {
-        /// The run's id in `ingest_runs` (marked failed).
-        run_id: i64,
-        /// Batches committed before the failure.
-        batches: u64,
-        /// Orders in those batches.
-        orders: u64,
-        /// Records decided in those batches.
-        records: u64,
-        /// The failure.
-        cause: Box<Error>,
-    },
     /// A flow stopped on an error it could not retry away; the batches
     /// committed before it stay, and running it again completes the job
     /// (what was written is found unchanged).
@@ -77,9 +59,7 @@ impl Error {
     pub fn database(&self) -> Option<&triglot::Error> {
         match self {
             Error::Database(e) => Some(e),
-            Error::IngestStopped { cause, .. } | Error::FlowStopped { cause, .. } => {
-                cause.database()
-            }
+            Error::FlowStopped { cause, .. } => cause.database(),
             _ => None,
         }
     }

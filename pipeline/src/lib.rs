@@ -1,12 +1,18 @@
-//! triglot's order pipeline, built on triglot's public API as any user's
-//! crate is: the order schema and its migrations, input contracts, the
-//! ingest engine, the data-quality report, the demo, and the `triglot`
-//! program.
+//! triglot's pipeline, built on triglot's public API as any user's crate
+//! is: flows that load files into the tables of any schema by a declared
+//! contract, and the data-quality report on any database, neither of which
+//! knows a schema; and their first client, the order schema with its
+//! migrations, contract files, typed model and writer, the sample orders
+//! and the `triglot` program.
 //!
-//! Modules, from the bottom up: [`schema`] (the `table!`s) → [`model`] (row
-//! types and queries) → [`contract`] (input contracts) → [`Error`] → the
-//! order writer → [`backend`](OrderBackend) (per-backend SQL and fast paths)
-//! → [`report`], [`ingest`] and the demo.
+//! Modules, from the bottom up: [`schema`] and [`model`] (the order tables,
+//! their row types and queries) → [`contract`] (what contracts share:
+//! errors, input values, reject reasons, the order contract files) →
+//! [`transform`] (values, exact decimals, expressions) → [`Error`] →
+//! [`backend`](OrderBackend) and the order writer (fast paths on the order
+//! tables) → [`report`] (checks, thresholds, rendering) → [`ingest`] (input
+//! files, sorting, sample files) → [`flow`] (the engine and the quality
+//! report).
 
 pub use crate::backend::OrderBackend;
 pub use crate::demo::DemoData;
@@ -31,6 +37,6 @@ mod writer;
 pub static MIGRATIONS: triglot::Migrations = triglot::migrations!();
 
 /// The tables of the order schema, in the order they are created.
-pub const TABLES: [&str; 5] = model::TABLES;
+pub const TABLES: [&str; 3] = model::TABLES;
 
 pub use crate::schema::model_schema;

@@ -55,52 +55,10 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    use diesel::sql_types::*;
-    use triglot::sql::UtcDateTime;
-
-    /// One execution of a load: what it read, wrote and rejected.
-    ingest_runs (id) {
-        id -> BigInt,
-        started_at -> UtcDateTime,
-        finished_at -> Nullable<UtcDateTime>,
-        status -> Text,
-        source -> Text,
-        contract -> Text,
-        records_read -> BigInt,
-        records_accepted -> BigInt,
-        records_rejected -> BigInt,
-        orders_inserted -> BigInt,
-        orders_updated -> BigInt,
-        orders_unchanged -> BigInt,
-        error -> Nullable<Text>,
-        retries -> BigInt,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-    use triglot::sql::UtcDateTime;
-
-    /// Input records that a run refused, with where they came from and why.
-    rejects (id) {
-        id -> BigInt,
-        run_id -> BigInt,
-        source -> Text,
-        line -> BigInt,
-        field -> Nullable<Text>,
-        reason -> Text,
-        detail -> Text,
-        raw -> Text,
-        created_at -> UtcDateTime,
-    }
-}
-
 diesel::joinable!(orders -> customers (customer_id));
 diesel::joinable!(order_lines -> orders (order_id));
-diesel::joinable!(rejects -> ingest_runs (run_id));
 
-diesel::allow_tables_to_appear_in_same_query!(customers, orders, order_lines, ingest_runs, rejects);
+diesel::allow_tables_to_appear_in_same_query!(customers, orders, order_lines);
 
 /// Unique keys of the model other than primary keys, as `(table, columns)`.
 ///
@@ -115,14 +73,11 @@ pub const UNIQUE_KEYS: &[(&str, &[&str])] = &[
 
 /// Foreign keys of the model as `(table, column, referenced table, referenced
 /// column)`; the same relations as the `joinable!` lines above.
-pub const FOREIGN_KEYS: &[(&str, &str, &str, &str)] = &[
-    ("orders", "customer_id", "customers", "id"),
-    ("order_lines", "order_id", "orders", "id"),
-    ("rejects", "run_id", "ingest_runs", "id"),
-];
+pub const FOREIGN_KEYS: &[(&str, &str, &str, &str)] =
+    &[("orders", "customer_id", "customers", "id"), ("order_lines", "order_id", "orders", "id")];
 
 /// The order schema as these `table!`s declare it: the `model` side of
 /// `triglot check`.
 pub fn model_schema() -> triglot::introspect::SchemaSnapshot {
-    triglot::schema_of!(customers, orders, order_lines, ingest_runs, rejects)
+    triglot::schema_of!(customers, orders, order_lines)
 }

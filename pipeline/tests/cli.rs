@@ -3,8 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use chrono::TimeDelta;
-use triglot_pipeline::report::ReportQueries;
+use chrono::{NaiveDate, TimeDelta};
 
 fn triglot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_triglot"))
@@ -55,7 +54,7 @@ fn demo_writes_and_summarizes_then_status_counts_the_rows() {
     let status = triglot(&["--database-url", &url, "status"]);
     let text = stdout(&status);
     assert!(status.status.success(), "{}", stderr(&status));
-    assert!(text.contains("3 applied, 0 pending"), "{text}");
+    assert!(text.contains("4 applied, 0 pending"), "{text}");
     assert!(
         text.lines().any(|l| l.trim_start().starts_with("orders") && l.contains("500 rows")),
         "{text}"
@@ -105,7 +104,7 @@ fn database_url_falls_back_to_the_environment() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("env.db: applied 3 migration(s)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("env.db: applied 4 migration(s)"), "{}", stdout(&out));
 }
 
 #[test]
@@ -359,19 +358,28 @@ fn report_gates_a_pipeline_and_renders_html_and_json() {
 /// the day of its oldest order to the end of the day of its newest order or
 /// ingest run, as `--since` and `--until` dates.
 fn data_window(db: &Path) -> (String, String) {
+    #[derive(diesel::QueryableByName)]
+    struct Day {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        day: Option<String>,
+    }
     let mut conn: diesel::SqliteConnection =
         diesel::Connection::establish(db.to_str().unwrap()).unwrap();
-    let mut newest = |sql: &str| conn.report_newest(sql).unwrap();
-    let first = newest("SELECT MIN(placed_at) AS newest FROM orders").expect("orders");
+    // SQLite keeps times as text that starts with the day.
+    let mut day = |sql: &str| {
+        let row: Day = diesel::RunQueryDsl::get_result(diesel::sql_query(sql), &mut conn).unwrap();
+        row.day.map(|d| NaiveDate::parse_from_str(&d[..10], "%Y-%m-%d").unwrap())
+    };
+    let first = day("SELECT MIN(placed_at) AS day FROM orders").expect("orders");
     let last = [
-        newest("SELECT MAX(placed_at) AS newest FROM orders"),
-        newest("SELECT MAX(started_at) AS newest FROM triglot_runs"),
+        day("SELECT MAX(placed_at) AS day FROM orders"),
+        day("SELECT MAX(started_at) AS day FROM triglot_runs"),
     ]
     .into_iter()
     .flatten()
     .max()
     .unwrap();
-    (first.date().to_string(), (last.date() + TimeDelta::days(1)).to_string())
+    (first.to_string(), (last + TimeDelta::days(1)).to_string())
 }
 
 /// The `name="value"` pairs of an HTML tag's text.

@@ -1,7 +1,6 @@
-//! What the order pipeline needs from a backend beyond triglot's
-//! [`Dialect`]: the report's SQL spellings, and its writes and reads on the
-//! order tables, each through the toolkit's generic writes or a measured
-//! fast path.
+//! What the order model needs from a backend beyond triglot's
+//! [`Dialect`]: its writes and reads on the order tables, each through the
+//! toolkit's generic writes or a measured fast path.
 //!
 //! [`OrderBackend`] is implemented for exactly the backends triglot is built
 //! with ([`triglot::for_each_backend!`]), the way any crate above triglot
@@ -11,31 +10,17 @@
 mod copy_lines;
 #[macro_use]
 pub(crate) mod decode;
-mod spelling;
 
 use diesel::result::QueryResult;
 use triglot::write::UpsertRows;
 use triglot::{Capabilities, Dialect};
 
-use crate::model::{ModelConnection, NewCustomer, NewIngestRun, NewOrder, NewOrderLine, OrderLine};
-use crate::report::rows::ReportQueries;
-use crate::schema::{customers, ingest_runs, orders};
+use crate::model::{ModelConnection, NewCustomer, NewOrder, NewOrderLine, OrderLine};
+use crate::schema::{customers, orders};
 
-/// A backend the order pipeline runs on: its connection has every query of
-/// the order model and the report, and it spells what differs.
-pub trait OrderBackend: Dialect<Connection: ModelConnection + ReportQueries> {
-    /// `a / b` on 64-bit integers, truncating (MySQL spells it `DIV`).
-    fn int_div(a: &str, b: &str) -> String;
-
-    /// The length of text in characters (not bytes).
-    fn char_length(expr: &str) -> String;
-
-    /// The UTC day of a timestamp expression as `YYYY-MM-DD` text.
-    fn day_text(expr: &str) -> String;
-
-    /// Text as a quoted SQL literal, whatever characters it holds.
-    fn text_literal(text: &str) -> String;
-
+/// A backend the order model runs on: its connection has every query of
+/// the model, and it writes and decodes the order tables its fastest way.
+pub trait OrderBackend: Dialect<Connection: ModelConnection> {
     /// Inserts customers, or updates name, email and country of those whose
     /// `external_id` exists (the toolkit's generic upsert).
     ///
@@ -73,18 +58,6 @@ pub trait OrderBackend: Dialect<Connection: ModelConnection + ReportQueries> {
         rows: Vec<NewOrderLine>,
     ) -> QueryResult<usize>;
 
-    /// Inserts an ingest run and returns its id (the toolkit's insert
-    /// returning id).
-    ///
-    /// # Errors
-    ///
-    /// Any statement error.
-    fn insert_run(
-        conn: &mut Self::Connection,
-        caps: &Capabilities,
-        run: NewIngestRun,
-    ) -> QueryResult<i64>;
-
     /// A keyset page of order lines (see
     /// [`OrderLineQueries::lines_after`](crate::model::OrderLineQueries::lines_after)),
     /// decoded by position: the decode hot path.
@@ -116,15 +89,15 @@ pub trait OrderBackend: Dialect<Connection: ModelConnection + ReportQueries> {
 macro_rules! order_backend {
     (sqlite, $d:ty) => {
         line_row_for!(diesel::sqlite::Sqlite);
-        order_backend!(@impl $d, SQLITE, generic_lines);
+        order_backend!(@impl $d, generic_lines);
     };
     (mysql, $d:ty) => {
         line_row_for!(diesel::mysql::Mysql);
-        order_backend!(@impl $d, MYSQL, generic_lines);
+        order_backend!(@impl $d, generic_lines);
     };
     (postgres, $d:ty) => {
         line_row_for!(diesel::pg::Pg);
-        order_backend!(@impl $d, POSTGRES, copy_lines);
+        order_backend!(@impl $d, copy_lines);
     };
     (@lines generic_lines, $d:ty, $conn:ident, $caps:ident, $rows:ident) => {
         <$d as triglot::write::BulkInsert<crate::schema::order_lines::table, NewOrderLine>>::bulk_insert(
@@ -139,24 +112,8 @@ macro_rules! order_backend {
         let _ = $caps;
         copy_lines($conn, &$rows)
     }};
-    (@impl $d:ty, $spell:ident, $lines:ident) => {
+    (@impl $d:ty, $lines:ident) => {
         impl OrderBackend for $d {
-            fn int_div(a: &str, b: &str) -> String {
-                (spelling::$spell.int_div)(a, b)
-            }
-
-            fn char_length(expr: &str) -> String {
-                (spelling::$spell.char_length)(expr)
-            }
-
-            fn day_text(expr: &str) -> String {
-                (spelling::$spell.day_text)(expr)
-            }
-
-            fn text_literal(text: &str) -> String {
-                (spelling::$spell.text_literal)(text)
-            }
-
             fn upsert_customers(
                 conn: &mut Self::Connection,
                 caps: &Capabilities,
@@ -198,14 +155,6 @@ macro_rules! order_backend {
                 rows: Vec<NewOrderLine>,
             ) -> QueryResult<usize> {
                 order_backend!(@lines $lines, $d, conn, caps, rows)
-            }
-
-            fn insert_run(
-                conn: &mut Self::Connection,
-                caps: &Capabilities,
-                run: NewIngestRun,
-            ) -> QueryResult<i64> {
-                triglot::write::insert_returning_id::<$d, _, _>(conn, caps, ingest_runs::table, run)
             }
 
             fn lines_after(

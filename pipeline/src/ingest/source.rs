@@ -7,9 +7,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::contract::{
-    Column, Contract, ContractError, FieldError, FieldSpec, Format, RawValue, Reason,
-};
+use crate::contract::{FieldError, Format, RawValue, Reason};
 use crate::error::{Error, Result};
 
 /// One record of an input file.
@@ -98,18 +96,6 @@ pub(crate) struct FileFormat {
     /// Whether a CSV row may end in one extra, empty field (a delimiter at
     /// the end of every row, as database exports write them).
     pub(crate) trailing_delimiter: bool,
-}
-
-impl FileFormat {
-    /// The format of the files `contract` reads.
-    pub(crate) fn of(contract: &Contract) -> Self {
-        Self {
-            format: contract.format,
-            delimiter: contract.delimiter,
-            header: contract.header,
-            trailing_delimiter: false,
-        }
-    }
 }
 
 /// Records of one input file.
@@ -223,40 +209,6 @@ impl Source {
         let consumed = reader.position().byte();
         reader.get_mut().consume_to(consumed);
         Ok(())
-    }
-
-    /// Where `spec`'s value is in this file's records.
-    ///
-    /// # Errors
-    ///
-    /// A [`ContractError`] at the field's contract line when the header has
-    /// no such column.
-    pub(crate) fn resolve(
-        &self,
-        spec: &FieldSpec,
-        contract: &Contract,
-    ) -> Result<Resolved, ContractError> {
-        match &spec.column {
-            Column::Path(p) => Ok(Resolved::Path(p.clone())),
-            Column::Position(p) => Ok(Resolved::Index(p - 1)),
-            Column::Name(name) => {
-                let header = self.header.as_ref();
-                header.and_then(|h| h.get(name)).map(|i| Resolved::Index(*i)).ok_or_else(|| {
-                    let mut known: Vec<&String> =
-                        header.map(|h| h.keys().collect()).unwrap_or_default();
-                    known.sort();
-                    ContractError {
-                        origin: contract.origin.clone(),
-                        line: spec.line,
-                        message: format!(
-                            "column {name:?} is not in the header of {} (it has: {})",
-                            self.path.display(),
-                            known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    }
-                })
-            }
-        }
     }
 
     /// The next record, or `None` at the end of the file.

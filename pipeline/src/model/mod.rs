@@ -6,32 +6,22 @@
 //! them. [`ModelConnection`] gathers them; every dialect's connection has it.
 
 mod customer;
-mod ingest_run;
 mod order;
 mod order_line;
-mod reject;
 
 pub use customer::{Customer, CustomerQueries, NewCustomer};
-pub use ingest_run::{IngestRun, IngestRunQueries, NewIngestRun, RunStatus, RunUpdate};
 pub use order::{NewOrder, Order, OrderQueries, OrderStatus, StatusTotal};
 pub use order_line::{
     NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents, order_total_cents,
 };
-pub use reject::{NewReject, Reject, RejectQueries};
 
 /// Every query of the order model; implemented for any connection that can run them.
 ///
 /// A dialect's connection type must have it, so shared code can call the
 /// model's queries on `D::Connection` for any `D: Dialect`.
-pub trait ModelConnection:
-    CustomerQueries + OrderQueries + OrderLineQueries + IngestRunQueries + RejectQueries
-{
-}
+pub trait ModelConnection: CustomerQueries + OrderQueries + OrderLineQueries {}
 
-impl<C> ModelConnection for C where
-    C: CustomerQueries + OrderQueries + OrderLineQueries + IngestRunQueries + RejectQueries
-{
-}
+impl<C> ModelConnection for C where C: CustomerQueries + OrderQueries + OrderLineQueries {}
 
 /// Orders placed in `[from, until)` with their lines, oldest first; lines by number.
 ///
@@ -86,8 +76,6 @@ pub fn table_counts<C: ModelConnection>(
         ("customers", conn.count_customers()?),
         ("orders", conn.count_orders()?),
         ("order_lines", conn.count_order_lines()?),
-        ("ingest_runs", conn.count_runs()?),
-        ("rejects", conn.count_rejects()?),
     ])
 }
 
@@ -105,17 +93,13 @@ pub mod limits {
     pub const COUNTRY: usize = 2;
     /// `orders.currency` (ISO 4217).
     pub const CURRENCY: usize = 3;
-    /// `orders.source`, `rejects.source`, `ingest_runs.contract`.
+    /// `orders.source`.
     pub const SOURCE: usize = 255;
     /// `order_lines.sku`.
     pub const SKU: usize = 64;
     /// `order_lines.note`.
     pub const NOTE: usize = 500;
-    /// `rejects.field`.
-    pub const FIELD: usize = 128;
-    /// `rejects.reason`.
-    pub const REASON: usize = 64;
 }
 
 /// Table names of the model, in the order they are created.
-pub const TABLES: [&str; 5] = ["customers", "orders", "order_lines", "ingest_runs", "rejects"];
+pub const TABLES: [&str; 3] = ["customers", "orders", "order_lines"];

@@ -1,23 +1,11 @@
-//! The data-quality report: named checks with values, thresholds and
-//! pass / warn / fail, computed by the same SQL on every backend.
-//!
-//! A report covers a window (a day, or `since..until`): orders placed in it,
-//! their lines and customers, and the ingest runs and rejects recorded in it.
-//! Whole-database checks (row counts, uniqueness of natural keys, referential
-//! integrity, freshness) ignore the window. The JSON form
-//! ([`Report`] serialized) is a stable, documented schema, `triglot.report/1`.
+//! What every data-quality report is made of: named checks with values,
+//! thresholds and pass / warn / fail, tallies, and the pieces they are
+//! rendered with. The report itself, on any schema, is
+//! [`flow::quality_report`](crate::flow::quality_report).
 
-pub use self::build::{build, day_window, order_totals_sql};
 pub use self::config::{Status, Threshold, Thresholds};
-pub use self::outcome::{
-    Check, DayVolume, Report, ReportOptions, RunReport, SCHEMA, Tally, Window,
-};
-pub use self::render::{html, text};
-pub use self::rows::{CountRow, KeyedRow, NewestRow, RatioRow, ReportQueries, RunRow};
+pub use self::outcome::{Check, Tally, day_window};
 
-mod build;
-mod checks;
 pub(crate) mod config;
 pub(crate) mod outcome;
 pub(crate) mod render;
-pub(crate) mod rows;

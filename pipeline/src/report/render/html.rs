@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::format::{grouped, limits, short};
 use crate::report::config::Status;
-use crate::report::outcome::{Check, Report, SCHEMA, Tally};
+use crate::report::outcome::{Check, Tally};
 
 pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -17,99 +17,6 @@ pub(crate) fn colour(status: Status) -> &'static str {
         Status::Warn => "#b7791f",
         Status::Fail => "#c62828",
     }
-}
-
-/// Renders `report` as a complete HTML document.
-pub fn html(report: &Report) -> String {
-    let mut out = String::with_capacity(32 * 1024);
-    let title = format!(
-        "Data quality · {} · {} to {} UTC",
-        report.backend,
-        report.window.since.format("%Y-%m-%d %H:%M"),
-        report.window.until.format("%Y-%m-%d %H:%M")
-    );
-    let failing = report.checks.iter().filter(|c| c.status == Status::Fail).count();
-    let warning = report.checks.iter().filter(|c| c.status == Status::Warn).count();
-    open_page(
-        &mut out,
-        &title,
-        report.status,
-        &format!(
-            "generated {} UTC · schema {SCHEMA} · {} checks: {failing} failing, {warning} warning",
-            report.generated_at.format("%Y-%m-%d %H:%M:%S"),
-            report.checks.len()
-        ),
-    );
-
-    let orders: i64 = report.daily_volume.iter().map(|d| d.orders).sum();
-    let lines: i64 = report.daily_volume.iter().map(|d| d.lines).sum();
-    let rejects: i64 = report.rejects_by_reason.iter().map(|t| t.count).sum();
-    cards(
-        &mut out,
-        &[
-            ("orders in window", grouped(orders)),
-            ("lines", grouped(lines)),
-            ("rejected records", grouped(rejects)),
-            ("ingest runs", grouped(report.runs.len() as i64)),
-        ],
-    );
-
-    let _ = write!(
-        out,
-        r#"<div class="grid"><div class="panel"><h2 style="margin-top:0">Orders per day</h2>"#
-    );
-    volume_chart(&mut out, report);
-    let _ =
-        write!(out, r#"</div><div class="panel"><h2 style="margin-top:0">Rejects by reason</h2>"#);
-    bar_chart(
-        &mut out,
-        &report.rejects_by_reason,
-        "rejects by reason",
-        "No rejects in the window.",
-    );
-    let _ = write!(out, "</div></div>");
-
-    checks_table(&mut out, &report.checks);
-
-    if !report.rejects_by_source.is_empty() {
-        let _ = write!(
-            out,
-            "<h2>Rejects by source</h2><table><tr><th>source</th><th>rejects</th></tr>"
-        );
-        for t in &report.rejects_by_source {
-            let _ = write!(
-                out,
-                r#"<tr><td><code>{}</code></td><td class="num">{}</td></tr>"#,
-                escape(&t.key),
-                grouped(t.count)
-            );
-        }
-        let _ = write!(out, "</table>");
-    }
-    let _ = write!(
-        out,
-        "<h2>Ingest runs</h2><table><tr><th>run</th><th>started (UTC)</th><th>status</th><th>read</th><th>accepted</th><th>rejected</th><th>stored rejects</th><th>reconciles</th><th>source</th></tr>"
-    );
-    for r in &report.runs {
-        let ok = if r.reconciles { (Status::Pass, "yes") } else { (Status::Fail, "no") };
-        let _ = write!(
-            out,
-            r#"<tr><td class="num">{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="badge" style="background:{}">{}</span></td><td><code>{}</code></td></tr>"#,
-            r.id,
-            r.started_at.format("%Y-%m-%d %H:%M:%S"),
-            escape(&r.status),
-            grouped(r.records_read),
-            grouped(r.records_accepted),
-            grouped(r.records_rejected),
-            grouped(r.rejects_stored),
-            colour(ok.0),
-            ok.1,
-            escape(&r.source)
-        );
-    }
-    let _ = write!(out, "</table>");
-    close_page(&mut out);
-    out
 }
 
 /// The page's head, title with its status badge, and the line below it.
@@ -187,58 +94,6 @@ pub(crate) fn checks_table(out: &mut String, checks: &[Check]) {
         );
     }
     let _ = write!(out, "</table>");
-}
-
-/// Vertical bars of orders (and a line of lines) per day.
-fn volume_chart(out: &mut String, report: &Report) {
-    let days = &report.daily_volume;
-    if days.is_empty() {
-        let _ = write!(out, r#"<p class="sub">No orders in the window.</p>"#);
-        return;
-    }
-    let (w, h, left, bottom) = (620.0, 240.0, 46.0, 36.0);
-    let max = days.iter().map(|d| d.orders).max().unwrap_or(1).max(1) as f64;
-    let step = (w - left - 10.0) / days.len() as f64;
-    let bar = (step * 0.72).max(1.0);
-    let _ = write!(
-        out,
-        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="orders per day">"#
-    );
-    for i in 0..=4 {
-        let v = max * f64::from(i) / 4.0;
-        let y = h - bottom - (h - bottom - 12.0) * f64::from(i) / 4.0;
-        let _ = write!(
-            out,
-            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#eaeef2"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-            w - 6.0,
-            left - 6.0,
-            y + 4.0,
-            grouped(v.round() as i64)
-        );
-    }
-    let label_every = (days.len() / 8).max(1);
-    for (i, day) in days.iter().enumerate() {
-        let x = left + step * i as f64 + (step - bar) / 2.0;
-        let bh = (h - bottom - 12.0) * day.orders as f64 / max;
-        let _ = write!(
-            out,
-            r##"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{bh:.1}" fill="#3b82f6" rx="2"><title>{}: {} orders, {} lines</title></rect>"##,
-            h - bottom - bh,
-            day.day,
-            grouped(day.orders),
-            grouped(day.lines)
-        );
-        if i % label_every == 0 {
-            let _ = write!(
-                out,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                x + bar / 2.0,
-                h - bottom + 16.0,
-                &day.day[5..]
-            );
-        }
-    }
-    let _ = write!(out, "</svg>");
 }
 
 /// Horizontal bars of a tally, labelled `label`; `empty` when it has none.

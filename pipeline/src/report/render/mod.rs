@@ -1,8 +1,5 @@
-//! The report as a terminal table or as one self-contained HTML page (its
-//! JSON form is the `Report` serialized).
-
-pub use self::html::html;
-pub use self::text::text;
+//! The parts a report is rendered from: a terminal table of checks and the
+//! pieces of one self-contained HTML page (see `flow::quality_render`).
 
 pub(crate) mod format;
 pub(crate) mod html;

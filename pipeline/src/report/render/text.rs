@@ -2,67 +2,9 @@
 
 use std::fmt::Write;
 
-use super::format::{grouped, limits, short};
+use super::format::{limits, short};
 use crate::report::config::Status;
-use crate::report::outcome::{Check, Report};
-
-/// Renders `report` as text; `colour` adds ANSI colours to statuses (give it
-/// only when the output is a terminal).
-pub fn text(report: &Report, colour: bool) -> String {
-    let paint = |status: Status| paint(status, colour);
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = writeln!(
-        out,
-        "triglot quality report · {} · {} to {} UTC · {}",
-        report.backend,
-        report.window.since.format("%Y-%m-%d %H:%M"),
-        report.window.until.format("%Y-%m-%d %H:%M"),
-        paint(report.status)
-    );
-    checks_text(&mut out, &report.checks, colour);
-    if !report.daily_volume.is_empty() {
-        let _ = writeln!(out, "\ndaily volume");
-        for day in &report.daily_volume {
-            let _ = writeln!(
-                out,
-                "  {}  {:>10} orders  {:>10} lines",
-                day.day,
-                grouped(day.orders),
-                grouped(day.lines)
-            );
-        }
-    }
-    for (title, tallies) in [
-        ("rejects by reason", &report.rejects_by_reason),
-        ("rejects by source", &report.rejects_by_source),
-    ] {
-        if !tallies.is_empty() {
-            let _ = writeln!(out, "\n{title}");
-            for t in tallies {
-                let _ = writeln!(out, "  {:<40} {:>10}", t.key, grouped(t.count));
-            }
-        }
-    }
-    if !report.runs.is_empty() {
-        let _ = writeln!(out, "\ningest runs");
-        for r in &report.runs {
-            let _ = writeln!(
-                out,
-                "  #{:<5} {:<9} read {} = accepted {} + rejected {} ({} stored)  {}  {}",
-                r.id,
-                r.status,
-                grouped(r.records_read),
-                grouped(r.records_accepted),
-                grouped(r.records_rejected),
-                grouped(r.rejects_stored),
-                if r.reconciles { "reconciles" } else { "DOES NOT RECONCILE" },
-                r.source
-            );
-        }
-    }
-    out
-}
+use crate::report::outcome::Check;
 
 /// A status in upper case, coloured for a terminal when `colour`.
 pub(crate) fn paint(status: Status, colour: bool) -> String {
