@@ -220,6 +220,22 @@ fn ingest_prints_counts_and_rejects_by_reason_and_writes_the_rejects_file() {
 }
 
 #[test]
+fn ingest_names_the_files_its_contract_reads_when_given_others() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "20", "0");
+    let url = format!("sqlite://{}", dir.path().join("n.db").display());
+    let csv = dir.path().join("orders.csv");
+    let csv = csv.to_str().unwrap();
+    let out = triglot(&["--database-url", &url, "ingest", csv, csv]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("contract builtin:orders-flow.toml reads 1 file (rows, in that order), not 2"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_invalid_contract_is_refused_with_its_line_before_anything_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let contract = dir.path().join("bad.toml");

@@ -4,7 +4,11 @@
 //!
 //! For every reachable backend: decode N lines into owned structs, stream
 //! them without collecting, insert N lines through the bulk path, and check
-//! a pooled connection out and back. Before anything is timed, both sides
+//! a pooled connection out and back: `checkout` one used within the pool's
+//! health-check window (no ping), `checkout_idle` one idle past it (which
+//! pays a ping; measured with a window of zero, so that every sample pays
+//! it without waiting out the window), each beside r2d2's default (a ping
+//! at every check-out). Before anything is timed, both sides
 //! must give the same result on each path (the same rows decoded, the same
 //! checksum streamed, the same rows stored by an insert, a connection that
 //! answers). Each round runs a path once on each side, one after the other;
@@ -14,6 +18,7 @@
 
 use std::time::Duration;
 
+use triglot::{Database, PoolConfig};
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, Spread, checkout_per_op, ours, plain_r2d2, time};
 
@@ -55,16 +60,17 @@ fn main() {
         "compare: {rows} rows, {rounds} rounds; median [least–most] of the rounds; \
          ratio = triglot time / raw time of each round"
     );
-    println!("{:<11} {:<9} {:>30} {:>30} {:>20}", "backend", "path", "triglot", "raw", "ratio");
+    println!("{:<11} {:<13} {:>30} {:>30} {:>20}", "backend", "path", "triglot", "raw", "ratio");
     for r in &table {
-        let unit = if r.path == "checkout" { "µs" } else { "ms" };
-        let scale = if r.path == "checkout" { 1_000.0 } else { 1.0 };
+        let checkout = r.path.starts_with("checkout");
+        let unit = if checkout { "µs" } else { "ms" };
+        let scale = if checkout { 1_000.0 } else { 1.0 };
         let time = |s: &Spread| {
             format!("{:.3} [{:.3}–{:.3}] {unit}", s.median * scale, s.min * scale, s.max * scale)
         };
         let ratio = format!("{:.2} [{:.2}–{:.2}]", r.ratio.median, r.ratio.min, r.ratio.max);
         println!(
-            "{:<11} {:<9} {:>30} {:>30} {:>20}",
+            "{:<11} {:<13} {:>30} {:>30} {:>20}",
             r.backend,
             r.path,
             time(&r.triglot_ms),
@@ -110,7 +116,7 @@ where
     // One path at a time, its rounds interleaved between the two sides: a
     // path then starts from the database state the previous one left to
     // both (SQLite's write-ahead log, caches), not to one side only.
-    let mut samples: [Vec<Duration>; 10] = Default::default();
+    let mut samples: [Vec<Duration>; 12] = Default::default();
     let wanted = |path: &str| match only {
         Some(o) => o.split(',').any(|p| p == path),
         // `generic` (the toolkit's bulk path for any table, which the
@@ -166,13 +172,13 @@ where
             samples[9].push(time(|| raw.insert(&insert_rows)).0);
         }
     }
+    // Both pools hand out a connection that answers.
+    let answers = |c: &mut D::Connection| {
+        diesel::connection::SimpleConnection::batch_execute(c, "SELECT 1")
+            .expect("a checked-out connection answers");
+    };
     if wanted("checkout") {
         let plain = plain_r2d2::<D>(fixture.url(), 2);
-        // Both pools hand out a connection that answers.
-        let answers = |c: &mut D::Connection| {
-            diesel::connection::SimpleConnection::batch_execute(c, "SELECT 1")
-                .expect("a checked-out connection answers");
-        };
         answers(&mut fixture.db.pool().get().expect("checkout"));
         answers(&mut plain.get().expect("checkout"));
         for _ in 0..rounds {
@@ -180,12 +186,24 @@ where
             samples[7].push(checkout_per_op(&plain));
         }
     }
-    for (i, path) in ["decode", "stream", "insert", "checkout", "generic"].into_iter().enumerate() {
+    if wanted("checkout_idle") {
+        let plain = plain_r2d2::<D>(fixture.url(), 2);
+        let config = PoolConfig { ping_after_idle: Duration::ZERO, ..PoolConfig::default() };
+        let pinging = Database::<D>::open_with(fixture.url(), config).expect("a pool");
+        answers(&mut pinging.pool().get().expect("checkout"));
+        answers(&mut plain.get().expect("checkout"));
+        for _ in 0..rounds {
+            samples[10].push(checkout_per_op(pinging.pool()));
+            samples[11].push(checkout_per_op(&plain));
+        }
+    }
+    let paths = ["decode", "stream", "insert", "checkout", "generic", "checkout_idle"];
+    for (i, path) in paths.into_iter().enumerate() {
         if !wanted(path) {
             continue;
         }
         let (ours, raw) = (&samples[2 * i], &samples[2 * i + 1]);
-        let rows = if path == "checkout" { 1 } else { ours_rows.len() };
+        let rows = if path.starts_with("checkout") { 1 } else { ours_rows.len() };
         table.push(Row {
             backend: D::NAME,
             path,

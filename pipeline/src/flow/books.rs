@@ -20,7 +20,7 @@ use crate::contract::{Reject, storable_text};
 /// The prefix of the engine's tables.
 pub const BOOK_PREFIX: &str = "triglot_";
 
-const DDL: [&str; 3] = [
+const DDL: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS triglot_runs (
         run_id BIGINT NOT NULL PRIMARY KEY,
         contract VARCHAR(200) NOT NULL,
@@ -49,6 +49,12 @@ const DDL: [&str; 3] = [
         fingerprint BIGINT NOT NULL,
         run_id BIGINT NOT NULL,
         PRIMARY KEY (table_name, record_key)
+    )",
+    // One row per table a flow writes, whose lock a batch takes first (see
+    // `take_turn`).
+    "CREATE TABLE IF NOT EXISTS triglot_turns (
+        table_name VARCHAR(128) NOT NULL PRIMARY KEY,
+        run_id BIGINT NOT NULL
     )",
 ];
 
@@ -338,6 +344,36 @@ pub(crate) fn reject_rows(run_id: i64, rejects: &[Reject]) -> Vec<Vec<SqlValue>>
 /// The columns of `triglot_rejects`, in [`reject_rows`] order.
 pub(crate) fn reject_columns() -> Vec<String> {
     ["run_id", "source", "line", "field", "reason", "detail", "raw"].map(String::from).to_vec()
+}
+
+/// Waits, inside the caller's transaction, until no other transaction
+/// writing `table` through a flow is open, and holds that turn until the
+/// caller's commit: the first statement of a batch, so that what the batch
+/// reads next is what the batches before it committed.
+///
+/// Batches of concurrent runs over the same keys otherwise read the same
+/// keys as not yet stored and then interleave their row locks; InnoDB's gap
+/// locks deadlock such pairs whatever order the keys are written in.
+///
+/// # Errors
+///
+/// Any statement error.
+pub(crate) fn take_turn<D: FlowBackend>(
+    conn: &mut D::Connection,
+    writes: &triglot::write::Writes<D>,
+    table: &str,
+    run_id: i64,
+) -> diesel::QueryResult<usize> {
+    let columns = ["table_name", "run_id"].map(String::from);
+    let row = vec![SqlValue::Text(table.to_owned()), SqlValue::Int(run_id)];
+    writes.upsert_values(
+        conn,
+        "triglot_turns",
+        &columns,
+        &[row],
+        &["table_name".to_string()],
+        &["run_id".to_string()],
+    )
 }
 
 /// The columns of `triglot_fingerprints`.

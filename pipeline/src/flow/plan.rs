@@ -285,10 +285,11 @@ impl Flow {
     ) -> Result<BTreeMap<String, std::path::PathBuf>, String> {
         let names = self.source_names();
         if names.len() != files.len() {
+            let count = |n: usize| if n == 1 { "1 file".to_owned() } else { format!("{n} files") };
             return Err(format!(
-                "contract {} reads {} files ({}, in that order), not {}",
+                "contract {} reads {} ({}, in that order), not {}",
                 self.origin,
-                names.len(),
+                count(names.len()),
                 names.join(", "),
                 files.len()
             ));

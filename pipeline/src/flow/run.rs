@@ -884,6 +884,7 @@ impl<D: FlowBackend> Run<'_, D> {
         let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
             attempts += 1;
             let retries = delta.retries + (attempts - 1);
+            books::take_turn::<D>(conn, &writes, &parent.name, run_id)?;
             if attempts > 1 {
                 // The connection may have been lost after the server committed
                 // an earlier attempt: the run row then counts this batch
