@@ -11,9 +11,7 @@ mod order_line;
 
 pub use customer::{Customer, CustomerQueries, NewCustomer};
 pub use order::{NewOrder, Order, OrderQueries, OrderStatus, StatusTotal};
-pub use order_line::{
-    NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents, order_total_cents,
-};
+pub use order_line::{NewOrderLine, OrderLine, OrderLineQueries, line_amount_cents};
 
 /// Every query of the order model; implemented for any connection that can run them.
 ///
@@ -62,43 +60,6 @@ pub fn orders_with_lines<C: ModelConnection>(
     }
     let grouped = lines.grouped_by(&orders);
     Ok(orders.into_iter().zip(grouped).collect())
-}
-
-/// Row counts of the model's tables, in creation order.
-///
-/// # Errors
-///
-/// Any statement error.
-pub fn table_counts<C: ModelConnection>(
-    conn: &mut C,
-) -> diesel::QueryResult<Vec<(&'static str, i64)>> {
-    Ok(vec![
-        ("customers", conn.count_customers()?),
-        ("orders", conn.count_orders()?),
-        ("order_lines", conn.count_order_lines()?),
-    ])
-}
-
-/// Declared maximum lengths of the model's text columns, in characters.
-///
-/// The migrations of every backend enforce the same limits.
-pub mod limits {
-    /// `customers.external_id`, `orders.external_id`.
-    pub const EXTERNAL_ID: usize = 64;
-    /// `customers.name`.
-    pub const CUSTOMER_NAME: usize = 200;
-    /// `customers.email`.
-    pub const EMAIL: usize = 254;
-    /// `customers.country` (ISO 3166-1 alpha-2).
-    pub const COUNTRY: usize = 2;
-    /// `orders.currency` (ISO 4217).
-    pub const CURRENCY: usize = 3;
-    /// `orders.source`.
-    pub const SOURCE: usize = 255;
-    /// `order_lines.sku`.
-    pub const SKU: usize = 64;
-    /// `order_lines.note`.
-    pub const NOTE: usize = 500;
 }
 
 /// Table names of the model, in the order they are created.

@@ -61,26 +61,6 @@ fn line_amount(quantity: i32, unit_price_cents: i64, discount_bp: Option<i32>) -
     (gross * kept + 5_000).div_euclid(10_000)
 }
 
-/// An order's total in cents: the sum of its lines' amounts
-/// (`(quantity, unit_price_cents, discount_bp)` each), or `None` when it
-/// does not fit a BIGINT.
-///
-/// # Example
-///
-/// ```
-/// use triglot_pipeline::model::order_total_cents;
-///
-/// assert_eq!(order_total_cents([(3, 333, Some(1_000)), (1, 100, None)]), Some(999));
-/// assert_eq!(order_total_cents([(2, i64::MAX, None)]), None);
-/// ```
-pub fn order_total_cents(lines: impl IntoIterator<Item = (i32, i64, Option<i32>)>) -> Option<i64> {
-    let mut total: i128 = 0;
-    for (quantity, price, discount) in lines {
-        total = total.checked_add(line_amount(quantity, price, discount))?;
-    }
-    i64::try_from(total).ok()
-}
-
 /// A line to insert; `order_id` is filled in by the writer.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable)]
 #[diesel(table_name = order_lines, treat_none_as_default_value = false)]

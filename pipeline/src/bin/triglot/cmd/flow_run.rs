@@ -2,15 +2,22 @@
 //! run, the run with its progress bar, and its summary.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use triglot::Database;
-use triglot_pipeline::Result;
 use triglot_pipeline::flow::{
     Flow, FlowBackend, FlowOptions, FlowProgress, FlowSummary, run_flow_with_progress,
 };
+use triglot_pipeline::{Error, Result};
 
 use super::{Out, Progress, rejects_by_reason, thousands};
+
+/// The text of the contract file at `path`, and its name for errors.
+pub(crate) fn read_contract(path: &Path) -> Result<(String, String)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    Ok((text, path.display().to_string()))
+}
 
 /// Options of a flow run.
 #[derive(Debug, clap::Args)]

@@ -39,11 +39,7 @@ enum Format {
 
 pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     let (text, origin) = match (&args.contract, args.format) {
-        (Some(path), _) => (
-            std::fs::read_to_string(path)
-                .map_err(|source| Error::Io { path: path.clone(), source })?,
-            path.display().to_string(),
-        ),
+        (Some(path), _) => flow_run::read_contract(path)?,
         (None, format) => {
             let jsonl = format.map_or_else(
                 || {

@@ -36,9 +36,7 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
         };
         files.insert(name.to_owned(), PathBuf::from(path));
     }
-    let text = std::fs::read_to_string(&args.contract)
-        .map_err(|source| Error::Io { path: args.contract.clone(), source })?;
-    let origin = args.contract.display().to_string();
+    let (text, origin) = flow_run::read_contract(&args.contract)?;
     // What needs no database is checked before one is opened (or created).
     Flow::check(&text, &origin)?;
     let contract = (text.as_str(), origin.as_str());

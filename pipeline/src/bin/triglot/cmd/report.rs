@@ -14,6 +14,7 @@ use triglot_pipeline::report::{Check, Status, Thresholds, day_window};
 use triglot_pipeline::{Error, Result};
 
 use super::Out;
+use super::flow_run::read_contract;
 
 /// Options of `triglot report`.
 #[derive(Debug, clap::Args)]
@@ -84,11 +85,7 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
         config.thresholds = std::mem::take(&mut config.thresholds).overlay(Thresholds::load(path)?);
     }
     let contract = match &args.contract {
-        Some(path) => Some((
-            std::fs::read_to_string(path)
-                .map_err(|source| Error::Io { path: path.clone(), source })?,
-            path.display().to_string(),
-        )),
+        Some(path) => Some(read_contract(path)?),
         None if orders => Some((ORDERS_FLOW.to_owned(), "builtin:orders-flow.toml".to_owned())),
         None => None,
     };
