@@ -32,6 +32,26 @@ macro_rules! each_compared {
     };
 }
 
+/// Calls `f::<Dialect, raw driver>(args…)` for every raw driver of every
+/// backend this crate's features compare: the C library diesel links
+/// (libmysqlclient, libpq) as well as the pure-Rust crate, so that a
+/// comparison can be made with the faster.
+#[macro_export]
+macro_rules! each_raw {
+    ($f:ident($($arg:expr),* $(,)?)) => {
+        #[cfg(feature = "sqlite")]
+        $f::<triglot::sqlite::SqliteDialect, $crate::raw::sqlite::Driver>($($arg),*);
+        #[cfg(feature = "mysql")]
+        $f::<triglot::mysql::MysqlDialect, $crate::raw::mysql::Driver>($($arg),*);
+        #[cfg(feature = "mysql")]
+        $f::<triglot::mysql::MysqlDialect, $crate::raw::libmysql::Driver>($($arg),*);
+        #[cfg(feature = "postgres")]
+        $f::<triglot::postgres::PostgresDialect, $crate::raw::postgres::Driver>($($arg),*);
+        #[cfg(feature = "postgres")]
+        $f::<triglot::postgres::PostgresDialect, $crate::raw::libpq::Driver>($($arg),*);
+    };
+}
+
 /// A filled fixture and a raw driver on it, on an isolated database that is
 /// dropped with it.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! The same work through each raw driver, written by hand: rusqlite, the
-//! `postgres` crate, the `mysql` crate.
+//! `postgres` crate and libpq itself, the `mysql` crate and libmysqlclient
+//! itself.
 
 use std::collections::HashMap;
 
@@ -25,6 +26,13 @@ const INSERT_COLUMNS: &str =
 
 /// One raw driver doing what triglot does.
 pub trait Raw: Sized {
+    /// The driver's name, as `compare` prints it.
+    const NAME: &'static str;
+
+    /// Whether `compare` times the pool check-out paths beside this driver:
+    /// they use no raw driver, so one driver per backend does.
+    const TIMES_CHECKOUT: bool = true;
+
     /// Connects to the URL triglot used (its form adapted for the driver).
     ///
     /// # Errors
@@ -110,6 +118,11 @@ fn line(
     OrderLine { id, order_id, line_no, sku, quantity, unit_price_cents, discount_bp, note }
 }
 
+#[cfg(feature = "mysql")]
+pub mod libmysql;
+#[cfg(feature = "postgres")]
+pub mod libpq;
+
 /// rusqlite, on the same `libsqlite3-sys` (and so the same SQLite) as diesel.
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
@@ -145,6 +158,8 @@ pub mod sqlite {
     }
 
     impl Raw for Driver {
+        const NAME: &'static str = "rusqlite";
+
         fn connect(url: &str) -> Result<Self, String> {
             let path = url.trim_start_matches("sqlite://");
             let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
@@ -265,6 +280,8 @@ pub mod postgres {
     }
 
     impl Raw for Driver {
+        const NAME: &'static str = "postgres crate";
+
         fn connect(url: &str) -> Result<Self, String> {
             // Keep what both sides understand: user, host, port, database; no TLS.
             let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
@@ -409,6 +426,8 @@ pub mod mysql {
     }
 
     impl Raw for Driver {
+        const NAME: &'static str = "mysql crate";
+
         fn connect(url: &str) -> Result<Self, String> {
             let opts = Opts::from_url(url).map_err(|e| e.to_string())?;
             let mut conn = Conn::new(opts).map_err(|e| e.to_string())?;
