@@ -32,7 +32,8 @@
 # duplicated.
 #
 # Environment: LINES (input lines, 200000), TRIALS (3), BLACKHOLE (30),
-# CONNECT_BOUND (20), KILLS (20),
+# CONNECT_BOUND (20), KILLS (20), STALL_LIMIT (300: a run still going after
+# that many seconds is stuck; its stacks are printed and it fails),
 # KILL_LINES (input lines of the kill scenario, 50000), FAULTS_BACKENDS
 # (which backends, all three), FAULTS_SCENARIOS (which scenarios, all of
 # "restart blackhole kill concurrent bad"), TRIGLOT_BIN (the program to test, this
@@ -46,6 +47,7 @@ KILL_LINES=${KILL_LINES:-50000}
 PG_PORT=${FAULTS_PG_PORT:-55433}
 MY_PORT=${FAULTS_MY_PORT:-33307}
 BLACKHOLE=${BLACKHOLE:-30}
+STALL_LIMIT=${STALL_LIMIT:-300}
 CONNECT_BOUND=${CONNECT_BOUND:-20}
 
 bash scripts/services.sh >/dev/null 2>&1
@@ -94,6 +96,10 @@ my_stop() {
 }
 cleanup() {
     set +e
+    if [ -s "$work/stalls" ]; then
+        echo "faults: runs got stuck:" >&2
+        cat "$work/stalls" >&2
+    fi
     [ -f "$work/pg/data/postmaster.pid" ] && pg_stop
     [ -f "$work/my/pid" ] && kill -0 "$(cat "$work/my/pid")" 2>/dev/null && my_stop
     rm -rf "$work"
@@ -139,7 +145,40 @@ ENGINE=ingest RUNS=triglot_runs RUN_ID=run_id REJECTS=triglot_rejects
 engine_cmd() { # backend input-file → ENGINE_CMD, the ingest's command (JSON summary on stdout)
     ENGINE_CMD=("${TG[@]}" --database-url "$(url_of "$1")" ingest --quiet --json "$2")
 }
-run_engine() { engine_cmd "$1" "$2"; "${ENGINE_CMD[@]}"; }
+# guard pid: a run still going after STALL_LIMIT seconds is stuck. Its
+# threads' stacks and the servers' sessions go to $work/stalls (printed at
+# the end), and it is killed, so that the trial fails instead of waiting forever.
+guard() {
+    local pid=$1 waited=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$waited" -ge "$((STALL_LIMIT * 10))" ]; then
+            {
+                echo "== run $pid stuck after $STALL_LIMIT s: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
+                for t in /proc/"$pid"/task/*; do
+                    echo "-- thread ${t##*/} $(cat "$t/comm" 2>/dev/null) in $(cat "$t/wchan" 2>/dev/null)"
+                done
+                command -v gdb >/dev/null && timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt" 2>&1 | grep -E '^(Thread|#)'
+                echo "-- PostgreSQL sessions"
+                inns psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc \
+                    "SELECT pid, state, backend_xid, now() - state_change, left(query, 160) FROM pg_stat_activity WHERE datname = 'faults'" 2>&1
+                echo "-- MariaDB sessions"
+                inns mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u root -e "SHOW FULL PROCESSLIST" 2>&1
+            } >>"$work/stalls"
+            kill -9 "$pid" 2>/dev/null
+            return
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+# run_engine backend input-file: the ingest, guarded; its exit status.
+run_engine() {
+    engine_cmd "$1" "$2"
+    "${ENGINE_CMD[@]}" &
+    local pid=$!
+    guard "$pid" &
+    wait "$pid"
+}
 
 dump() { # backend run-id-clause → sorted rows of the stored data and of the run's rejects
     local b=$1 runs=$2
@@ -243,6 +282,7 @@ blackhole_scenario() { # backend
     t0=$(now)
     "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/big/orders.csv" >"$work/out" 2>"$work/err" &
     local pid=$!
+    guard "$pid" &
     until_counted "$b" "$pid" 30 || rc=1
     silence "$port" on
     dropped=$(now)
@@ -310,6 +350,7 @@ concurrent_scenario() { # backend
     for i in $(seq 1 8); do
         "${TG[@]}" --database-url "$(url_of "$b")" ingest --quiet --json "$work/small/orders.csv" >"$work/out.$i" 2>"$work/err.$i" &
         pids+=($!)
+        guard "$!" &
     done
     for i in $(seq 1 8); do
         if wait "${pids[$((i - 1))]}"; then
@@ -396,6 +437,8 @@ for b in ${FAULTS_BACKENDS:-sqlite postgres mysql}; do
     ! wanted bad || bad_input_scenario "$b"
 done
 
+# The stuck runs' stacks are printed on the way out (cleanup).
+[ -s "$work/stalls" ] && failed=1
 echo "| scenario | trials | completed | lost | duplicated | batch retries | longest stall, s | recovery after the server is back, s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"

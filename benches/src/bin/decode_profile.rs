@@ -1,9 +1,11 @@
 //! One decode of a keyset page, by one side, for a profiler to count.
 //!
-//! `decode_profile <sqlite|mysql|postgres> <raw|triglot|diesel> [ROWS]` fills
+//! `decode_profile <sqlite|mysql|postgres> <raw|raw-c|triglot|diesel> [ROWS]` fills
 //! an isolated database with ROWS lines (default 20,000), decodes the page
 //! once to warm up, then once more inside `work`; `diesel` is the model's
-//! generic `Selectable` query, `triglot` the dialect's hot path. Client-side
+//! generic `Selectable` query, `triglot` the dialect's hot path, `raw` the
+//! pure-Rust driver and `raw-c` the C library called directly (libmysqlclient,
+//! libpq; SQLite has only rusqlite, on the C library already). Client-side
 //! instructions, repeatable from run to run:
 //!
 //! ```sh
@@ -46,12 +48,26 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let backend = args.get(1).map_or("sqlite", String::as_str);
     let side = args.get(2).map_or("triglot", String::as_str).to_owned();
+    // The C drivers run as the raw side.
+    let (side, c) = match side.as_str() {
+        "raw-c" => ("raw".to_owned(), true),
+        _ => (side, false),
+    };
     let rows = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(20_000);
     match backend {
         #[cfg(feature = "sqlite")]
         "sqlite" => {
             run::<triglot::sqlite::SqliteDialect, triglot_benches::raw::sqlite::Driver>(&side, rows)
         }
+        #[cfg(feature = "mysql")]
+        "mysql" if c => {
+            run::<triglot::mysql::MysqlDialect, triglot_benches::raw::libmysql::Driver>(&side, rows)
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" if c => run::<
+            triglot::postgres::PostgresDialect,
+            triglot_benches::raw::libpq::Driver,
+        >(&side, rows),
         #[cfg(feature = "mysql")]
         "mysql" => {
             run::<triglot::mysql::MysqlDialect, triglot_benches::raw::mysql::Driver>(&side, rows)
