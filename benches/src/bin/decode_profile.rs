@@ -56,6 +56,10 @@ fn main() {
     let rows = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(20_000);
     match backend {
         #[cfg(feature = "sqlite")]
+        "sqlite" if c => {
+            eprintln!("decode_profile: SQLite has no raw-c side (rusqlite runs on the C library)");
+        }
+        #[cfg(feature = "sqlite")]
         "sqlite" => {
             run::<triglot::sqlite::SqliteDialect, triglot_benches::raw::sqlite::Driver>(&side, rows)
         }
