@@ -153,7 +153,9 @@ guard() {
     while kill -0 "$pid" 2>/dev/null; do
         if [ "$waited" -ge "$((STALL_LIMIT * 10))" ]; then
             {
-                echo "== run $pid stuck after $STALL_LIMIT s: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
+                # Its arguments without the value of --database-url, which may hold a password.
+                echo "== run $pid stuck after $STALL_LIMIT s: $(tr '\0' '\n' </proc/"$pid"/cmdline 2>/dev/null |
+                    sed '/^--database-url$/{n;s/.*/(url)/}' | tr '\n' ' ')"
                 for t in /proc/"$pid"/task/*; do
                     echo "-- thread ${t##*/} $(cat "$t/comm" 2>/dev/null) in $(cat "$t/wchan" 2>/dev/null)"
                 done

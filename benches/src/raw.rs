@@ -118,6 +118,32 @@ fn line(
     OrderLine { id, order_id, line_no, sku, quantity, unit_price_cents, discount_bp, note }
 }
 
+/// Where a server URL points, its parts percent-decoded, for the C drivers.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+struct Server {
+    host: String,
+    port: Option<u16>,
+    user: String,
+    password: String,
+    database: String,
+}
+
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+impl Server {
+    fn of(url: &str) -> Result<Self, String> {
+        let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+        let decode =
+            |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        Ok(Self {
+            host: parsed.host_str().unwrap_or("127.0.0.1").to_owned(),
+            port: parsed.port(),
+            user: decode(parsed.username()),
+            password: decode(parsed.password().unwrap_or("")),
+            database: decode(parsed.path().trim_start_matches('/')),
+        })
+    }
+}
+
 #[cfg(feature = "mysql")]
 pub mod libmysql;
 #[cfg(feature = "postgres")]

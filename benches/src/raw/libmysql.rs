@@ -337,18 +337,12 @@ impl Raw for Driver {
     const NAME: &'static str = "libmysqlclient";
 
     fn connect(url: &str) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
-        let decoded = |s: &str| {
-            url::form_urlencoded::parse(format!("v={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
+        let server = Server::of(url)?;
         let c = |s: &str| CString::new(s).map_err(|e| e.to_string());
-        let host = c(parsed.host_str().unwrap_or("127.0.0.1"))?;
-        let user = c(&decoded(parsed.username()))?;
-        let password = c(&decoded(parsed.password().unwrap_or("")))?;
-        let db = c(parsed.path().trim_start_matches('/'))?;
+        let host = c(&server.host)?;
+        let user = c(&server.user)?;
+        let password = c(&server.password)?;
+        let db = c(&server.database)?;
         // SAFETY: a new handle; every string is NUL-terminated and outlives the call.
         let conn = unsafe { mysql_init(std::ptr::null_mut()) };
         if conn.is_null() {
@@ -362,7 +356,7 @@ impl Raw for Driver {
                 user.as_ptr(),
                 password.as_ptr(),
                 db.as_ptr(),
-                u32::from(parsed.port().unwrap_or(3306)),
+                u32::from(server.port.unwrap_or(3306)),
                 std::ptr::null(),
                 0,
             )

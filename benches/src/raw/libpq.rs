@@ -7,9 +7,9 @@ use std::ffi::{CStr, CString, c_char, c_int};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use pq_sys::{
-    ExecStatusType, PGconn, PGresult, PQclear, PQconnectdb, PQerrorMessage, PQexec, PQexecPrepared,
-    PQfinish, PQgetResult, PQgetisnull, PQgetlength, PQgetvalue, PQntuples, PQprepare,
-    PQputCopyData, PQputCopyEnd, PQresultErrorMessage, PQresultStatus, PQstatus,
+    ExecStatusType, PGconn, PGresult, PQclear, PQconnectdbParams, PQerrorMessage, PQexec,
+    PQexecPrepared, PQfinish, PQgetResult, PQgetisnull, PQgetlength, PQgetvalue, PQntuples,
+    PQprepare, PQputCopyData, PQputCopyEnd, PQresultErrorMessage, PQresultStatus, PQstatus,
 };
 
 use super::*;
@@ -197,17 +197,29 @@ impl Raw for Driver {
     const NAME: &'static str = "libpq";
 
     fn connect(url: &str) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
-        let info = format!(
-            "host={} port={} user={} dbname={} sslmode=disable",
-            parsed.host_str().unwrap_or("127.0.0.1"),
-            parsed.port().unwrap_or(5432),
-            parsed.username(),
-            parsed.path().trim_start_matches('/')
-        );
-        let info = CString::new(info).map_err(|e| e.to_string())?;
-        // SAFETY: a NUL-terminated conninfo string.
-        let conn = unsafe { PQconnectdb(info.as_ptr()) };
+        let server = Server::of(url)?;
+        let port = server.port.unwrap_or(5432).to_string();
+        // Keywords and values apart, so that no string holds the password
+        // beside the rest; plain TCP, as on triglot's side.
+        let pairs = [
+            ("host", server.host.as_str()),
+            ("port", port.as_str()),
+            ("user", server.user.as_str()),
+            ("password", server.password.as_str()),
+            ("dbname", server.database.as_str()),
+            ("sslmode", "disable"),
+        ];
+        let owned: Vec<(CString, CString)> = pairs
+            .iter()
+            .map(|(k, v)| Ok((cstring(k), CString::new(*v).map_err(|e| e.to_string())?)))
+            .collect::<Result<_, String>>()?;
+        let mut keys: Vec<*const c_char> = owned.iter().map(|(k, _)| k.as_ptr()).collect();
+        let mut values: Vec<*const c_char> = owned.iter().map(|(_, v)| v.as_ptr()).collect();
+        keys.push(std::ptr::null());
+        values.push(std::ptr::null());
+        // SAFETY: two null-terminated arrays of NUL-terminated strings that
+        // outlive the call; 0: `dbname` is a name, not a connection string.
+        let conn = unsafe { PQconnectdbParams(keys.as_ptr(), values.as_ptr(), 0) };
         if conn.is_null() {
             return Err("libpq could not allocate a connection".into());
         }
