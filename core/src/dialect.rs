@@ -78,6 +78,16 @@ pub struct Capabilities {
     /// whose `LENGTH` counts bytes. The quality report's checks of a
     /// contract's `max_length` call it.
     pub char_length: &'static str,
+    /// How many batches a bulk writer may commit in one transaction, each
+    /// batch in a savepoint of its own. SQLite writes every page a
+    /// transaction changed to its write-ahead log at commit, and copies it
+    /// back at the next checkpoint: once an index is larger than a batch,
+    /// keys in random order change a page per row, so a transaction over
+    /// several batches writes a page once instead of once per batch. A
+    /// server keeps 1: its connection can be lost in the middle of a
+    /// transaction, and a retry would need every batch of it again, which
+    /// the writer has freed. Read by flows (`triglot_pipeline::flow`).
+    pub batches_per_commit: usize,
 }
 
 /// The SQL form of insert-or-update by a unique key.
@@ -272,6 +282,18 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         E: From<diesel::result::Error>,
     {
         diesel::Connection::transaction(conn, f)
+    }
+
+    /// Begins the same transaction as [`Dialect::write_transaction`], for a
+    /// caller that commits it later with the connection's transaction
+    /// manager; inside it, `transaction` opens savepoints.
+    ///
+    /// # Errors
+    ///
+    /// The error of `BEGIN`.
+    fn begin_write(conn: &mut Self::Connection) -> QueryResult<()> {
+        use diesel::connection::TransactionManager;
+        <Self::Connection as diesel::Connection>::TransactionManager::begin_transaction(conn)
     }
 
     /// Inserts rows known only at run time through the backend's bulk path:

@@ -330,6 +330,7 @@ mod tests {
             current_read: "",
             refresh_statistics: None,
             char_length: "length",
+            batches_per_commit: 1,
         }
     }
 

@@ -248,6 +248,38 @@ triglot::backend_test!(
 );
 
 triglot::backend_test!(
+    small_batches_sharing_transactions_load_the_same_orders_as_one_batch,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+
+        // Batches of three orders, which SQLite commits sixteen to a
+        // transaction (`Capabilities::batches_per_commit`), each in a
+        // savepoint: they refuse the same records and store the same rows
+        // as one batch of every order.
+        let dir = tempfile::tempdir()?;
+        let g = crate::harness::generated(dir.path(), 400, 0.05);
+        let csv = dir.path().join("orders.csv");
+        let files = BTreeMap::from([("rows".to_string(), csv.clone())]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let options = FlowOptions { batch_size: 3, ..FlowOptions::default() };
+        let summary = run_flow(db, &flow, &files, &options)?;
+        let counts = (summary.counts.read, summary.counts.accepted, summary.counts.rejected);
+        assert_eq!(counts, (g.csv.records, g.csv.accepted, g.csv.rejected), "{summary:?}");
+        assert_eq!(refused_as_generated(db)?, sorted(&g.csv.rejects), "on {}", D::NAME);
+        let clean = triglot::testing::TestDb::<D>::new("flow::one_batch_reference", &MIGRATIONS);
+        let one = FlowOptions { batch_size: 100_000, ..FlowOptions::default() };
+        run_flow(&*clean, &flow, &files, &one)?;
+        assert_eq!(
+            crate::harness::snapshot(db),
+            crate::harness::snapshot(&*clean),
+            "on {}",
+            D::NAME
+        );
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
     reason_codes_a_contract_renames_must_be_triglots_and_well_formed,
     |db| -> Result<(), Box<dyn std::error::Error>> {
         use triglot_pipeline::contract::ORDERS_FLOW;

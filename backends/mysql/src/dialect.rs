@@ -33,6 +33,7 @@ impl Dialect for MysqlDialect {
         current_read: " LOCK IN SHARE MODE",
         refresh_statistics: None,
         char_length: "CHAR_LENGTH",
+        batches_per_commit: 1,
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");

@@ -31,6 +31,7 @@ impl Dialect for PostgresDialect {
         current_read: "",
         refresh_statistics: Some("ANALYZE "),
         char_length: "length",
+        batches_per_commit: 1,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");

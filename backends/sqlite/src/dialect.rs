@@ -30,6 +30,9 @@ impl Dialect for SqliteDialect {
         current_read: "",
         refresh_statistics: None,
         char_length: "length",
+        // Sixteen batches of a thousand families: about what fits the page
+        // cache that session setup gives a connection (see `session`).
+        batches_per_commit: 16,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;
@@ -82,6 +85,10 @@ impl Dialect for SqliteDialect {
         E: From<diesel::result::Error>,
     {
         conn.immediate_transaction(f)
+    }
+
+    fn begin_write(conn: &mut SqliteConnection) -> QueryResult<()> {
+        diesel::connection::AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")
     }
 
     fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {

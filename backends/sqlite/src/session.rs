@@ -12,6 +12,20 @@ use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
 /// How long a statement waits for another connection's lock, in milliseconds.
 pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// The page cache each connection may fill, in KiB (SQLite's default is
+/// 2 MiB). A writer that commits several batches together
+/// (`Capabilities::batches_per_commit`) changes pages all over an index
+/// whose keys come in random order; past its cache SQLite writes them to
+/// the log before the commit ("spills"), and writes them again when they
+/// change again. A connection takes the memory only as it reads pages.
+const CACHE_KIB: u32 = 32 * 1024;
+
+/// Pages in the write-ahead log before a commit copies them back to the
+/// database (SQLite's default is 1,000). A page that changes in several
+/// transactions between two checkpoints is copied back once; the log grows
+/// to about this size (80 MiB at 4 KiB pages) and is reused.
+const AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
 pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
     // Every connection of a `Database` is opened after its target is known.
     crate::threading::prefer_multithread();
@@ -58,7 +72,9 @@ pub(crate) fn on_acquire(conn: &mut SqliteConnection) -> QueryResult<()> {
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = ON;"
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -{CACHE_KIB};
+         PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES};"
     ))
 }
 

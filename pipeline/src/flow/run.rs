@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use diesel::connection::TransactionManager;
 use triglot::values::{SqlValue, Statement};
-use triglot::{Capabilities, Database, ErrorKind, RetryPolicy};
+use triglot::{Attempted, Capabilities, Database, ErrorKind, PooledConn, RetryPolicy};
 
 use super::books::{self, Counts, FlowBackend, FlowQueries};
 use super::evaluate::{Bound, Decided, Ready, decide, decide_attached};
@@ -198,6 +199,7 @@ pub fn run_flow_with_progress<D: FlowBackend>(
         tables: BTreeMap::new(),
         read_retries: 0,
         rejects_file,
+        group: None,
     };
     // The files a family reads: its parent's, and its children's own.
     let size = |o: &Opened<'_>| std::fs::metadata(o.source.path()).map_or(0, |m| m.len());
@@ -316,7 +318,39 @@ struct Run<'a, D: FlowBackend> {
     read_retries: u64,
     /// The `rejects_csv` file.
     rejects_file: Option<RejectsFile>,
+    /// The transaction that batches share until it commits, where the
+    /// backend commits several together.
+    group: Option<Group<D>>,
 }
+
+/// A write transaction that several batches share
+/// ([`Capabilities::batches_per_commit`]), each in a savepoint.
+struct Group<D: FlowBackend> {
+    conn: PooledConn<D>,
+    /// Batches written in it, and their records.
+    batches: u64,
+    records: u64,
+    opened: Instant,
+    /// Its batches' rejects, counted and filed when it commits.
+    rejects: Vec<Reject>,
+    /// Whether it still waits for COMMIT or ROLLBACK.
+    open: bool,
+}
+
+impl<D: FlowBackend> Drop for Group<D> {
+    fn drop(&mut self) {
+        if self.open {
+            // A connection goes back to its pool outside any transaction.
+            let _ = <D::Connection as diesel::Connection>::TransactionManager::rollback_transaction(
+                &mut **self.conn,
+            );
+        }
+    }
+}
+
+/// The longest a group stays open: what a killed run loses at most, and
+/// how long another writer waits for the lock.
+const GROUP_AGE: Duration = Duration::from_secs(2);
 
 /// The rows a run writes to a table at which its planner statistics are
 /// refreshed (then ten times as many): the first is large enough to
@@ -538,12 +572,21 @@ impl<D: FlowBackend> Run<'_, D> {
         let grouped = self.grouped.contains(&family.parent.source);
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> Result<()> {
-                for mut batch in batches {
-                    self.flush(family, &mut batch)?;
-                    // A reader that stopped leaves the batch to be freed here.
-                    let _ = spent.send(batch);
+                let wrote = (|| {
+                    while let Some(mut batch) = self.next_batch(&batches)? {
+                        self.flush(family, &mut batch)?;
+                        // A reader that stopped leaves the batch to be freed here.
+                        let _ = spent.send(batch);
+                        self.end_group(false)?;
+                    }
+                    self.end_group(true)
+                })();
+                // The batches before the one that failed are whole: they
+                // commit, as they would have one by one.
+                if wrote.is_err() && self.end_group(true).is_err() {
+                    self.abandon_group();
                 }
-                Ok(())
+                wrote
             });
             // A writer that stopped drops its receiver: the send fails, and
             // the writer's error is the run's.
@@ -696,6 +739,68 @@ impl<D: FlowBackend> Run<'_, D> {
         Ok(())
     }
 
+    /// The next decided batch; an open group commits first when none comes
+    /// before it reaches [`GROUP_AGE`], so it never holds the lock waiting.
+    fn next_batch(&mut self, batches: &std::sync::mpsc::Receiver<Batch>) -> Result<Option<Batch>> {
+        use std::sync::mpsc::RecvTimeoutError;
+        if let Some(group) = &self.group {
+            match batches.recv_timeout(GROUP_AGE.saturating_sub(group.opened.elapsed())) {
+                Ok(batch) => return Ok(Some(batch)),
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
+                Err(RecvTimeoutError::Timeout) => self.end_group(true)?,
+            }
+        }
+        Ok(batches.recv().ok())
+    }
+
+    /// Begins a transaction for the batches to come to share.
+    fn open_group(&mut self) -> triglot::Result<()> {
+        let db = self.db;
+        let conn = db.retry(&self.options.retry, |_| {
+            let mut conn = db.get()?;
+            D::begin_write(&mut conn).map_err(|e| db.error("beginning a transaction", e))?;
+            Ok(conn)
+        })?;
+        self.read_retries += u64::from(conn.attempts - 1);
+        self.group = Some(Group {
+            conn: conn.value,
+            batches: 0,
+            records: 0,
+            opened: Instant::now(),
+            rejects: Vec::new(),
+            open: true,
+        });
+        Ok(())
+    }
+
+    /// Commits the open group when it is full or old, or when `now`.
+    fn end_group(&mut self, now: bool) -> Result<()> {
+        let per_commit = self.db.capabilities().batches_per_commit as u64;
+        let due = |g: &Group<D>| now || g.batches >= per_commit || g.opened.elapsed() >= GROUP_AGE;
+        let Some(mut group) = self.group.take_if(|g| due(g)) else { return Ok(()) };
+        group.open = false;
+        <D::Connection as diesel::Connection>::TransactionManager::commit_transaction(
+            &mut **group.conn,
+        )
+        .map_err(|e| {
+            self.batches -= group.batches;
+            self.counts.read -= group.records;
+            self.db.error("committing batches", e)
+        })?;
+        let rejects = std::mem::take(&mut group.rejects);
+        drop(group);
+        self.filed(&rejects)
+    }
+
+    /// Rolls the open group back after a failure: its batches were not
+    /// committed, so the run's figures leave them out.
+    fn abandon_group(&mut self) {
+        if let Some(group) = self.group.take() {
+            self.batches -= group.batches;
+            self.counts.read -= group.records;
+        }
+    }
+
     /// Writes a batch; on a constraint failure, family by family.
     fn flush(&mut self, family: &Family, batch: &mut Batch) -> Result<()> {
         if batch.records == 0 && batch.ready.is_empty() {
@@ -747,6 +852,14 @@ impl<D: FlowBackend> Run<'_, D> {
     /// Counts the rejects of a committed transaction by reason, and adds
     /// them to the rejects file.
     fn committed(&mut self, rejects: &[Reject]) -> Result<()> {
+        if let Some(group) = &mut self.group {
+            group.rejects.extend_from_slice(rejects);
+            return Ok(());
+        }
+        self.filed(rejects)
+    }
+
+    fn filed(&mut self, rejects: &[Reject]) -> Result<()> {
         for r in rejects {
             *self.by_reason.entry(r.reason.clone()).or_default() += 1;
         }
@@ -791,12 +904,21 @@ impl<D: FlowBackend> Run<'_, D> {
                 wanted.dedup();
                 let keys: Vec<SqlValue> = wanted.iter().map(|k| key_value(&slot.rule, k)).collect();
                 let (table, key, target) = (&lookup.table, &lookup.key, &lookup.target);
-                // A read: retried like a write when its connection is lost.
-                let found = self.db.retry(&self.options.retry, |_| {
-                    self.db.run("looking up ids", |conn| {
-                        stored_ids::<D>(conn, table, key, target, keys.clone(), caps)
-                    })
-                })?;
+                let found = match &mut self.group {
+                    // The group's own rows are not committed: only its
+                    // connection sees them.
+                    Some(group) => Attempted {
+                        value: stored_ids::<D>(&mut group.conn, table, key, target, keys, caps)
+                            .map_err(|e| self.db.error("looking up ids", e))?,
+                        attempts: 1,
+                    },
+                    // A read: retried like a write when its connection is lost.
+                    None => self.db.retry(&self.options.retry, |_| {
+                        self.db.run("looking up ids", |conn| {
+                            stored_ids::<D>(conn, table, key, target, keys.clone(), caps)
+                        })
+                    })?,
+                };
                 self.read_retries += u64::from(found.attempts - 1);
                 ids.insert((t, i), found.value);
             }
@@ -881,7 +1003,10 @@ impl<D: FlowBackend> Run<'_, D> {
         let mut families = TableWrites::default();
         let before = self.counts;
         let mut attempts = 0;
-        let done = self.db.write_with_retry("writing a batch", &self.options.retry, |conn| {
+        if self.db.capabilities().batches_per_commit > 1 && self.group.is_none() {
+            self.open_group()?;
+        }
+        let mut body = |conn: &mut D::Connection| -> diesel::QueryResult<Counts> {
             attempts += 1;
             let retries = delta.retries + (attempts - 1);
             books::take_turn::<D>(conn, &writes, &parent.name, run_id)?;
@@ -1053,7 +1178,20 @@ impl<D: FlowBackend> Run<'_, D> {
             let delta = Counts { unchanged, retries, ..delta };
             books::count_run::<D>(conn, run_id, delta)?;
             Ok(delta)
-        })?;
+        };
+        let done = match &mut self.group {
+            // A savepoint: a refused batch rolls back alone. No retry here:
+            // after SQLite's `BEGIN IMMEDIATE` no other writer can make a
+            // statement busy, and its connection cannot be lost.
+            Some(group) => {
+                let value = diesel::Connection::transaction(&mut **group.conn, |conn| body(conn))
+                    .map_err(|e| self.db.error("writing a batch", e))?;
+                group.batches += 1;
+                group.records += value.read;
+                Attempted { value, attempts: 1 }
+            }
+            None => self.db.write_with_retry("writing a batch", &self.options.retry, body)?,
+        };
         self.counts += done.value;
         self.batches += 1;
         // Committed: later batches need not write these attached rows again.
@@ -1085,9 +1223,15 @@ impl<D: FlowBackend> Run<'_, D> {
         }
         if *total >= step {
             let writes = self.db.writes();
-            if let Err(e) =
-                self.db.run("refreshing statistics", |conn| writes.refresh_statistics(conn, table))
-            {
+            let refreshed = match &mut self.group {
+                Some(group) => writes
+                    .refresh_statistics(&mut group.conn, table)
+                    .map_err(|e| self.db.error("refreshing statistics", e)),
+                None => self
+                    .db
+                    .run("refreshing statistics", |conn| writes.refresh_statistics(conn, table)),
+            };
+            if let Err(e) = refreshed {
                 tracing::warn!(table, error = %e, "planner statistics not refreshed");
             }
         }
