@@ -7,6 +7,8 @@
 //! Any [`Dialect`](crate::Dialect)'s backend can run it, so code generic over
 //! `D: Dialect` writes dynamic rows without further bounds.
 
+use std::borrow::Cow;
+
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::result::QueryResult;
@@ -222,7 +224,7 @@ pub struct Statement {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Sql(String),
+    Sql(Cow<'static, str>),
     Ident(String),
     Value(SqlValue),
 }
@@ -230,7 +232,7 @@ enum Part {
 impl Statement {
     /// A statement starting with `sql`.
     pub fn new(sql: impl Into<String>) -> Self {
-        Self { parts: vec![Part::Sql(sql.into())], cacheable: false }
+        Self { parts: vec![Part::Sql(Cow::Owned(sql.into()))], cacheable: false }
     }
 
     /// Lets the driver keep the statement prepared, for a shape that
@@ -244,7 +246,7 @@ impl Statement {
 
     /// Appends SQL text as it is.
     pub fn sql(&mut self, sql: impl Into<String>) -> &mut Self {
-        self.parts.push(Part::Sql(sql.into()));
+        self.parts.push(Part::Sql(Cow::Owned(sql.into())));
         self
     }
 
@@ -273,9 +275,11 @@ impl Statement {
 
     /// Appends bound values separated by `, `.
     pub fn values(&mut self, values: impl IntoIterator<Item = SqlValue>) -> &mut Self {
-        for (i, value) in values.into_iter().enumerate() {
+        let values = values.into_iter();
+        self.parts.reserve(2 * values.size_hint().0);
+        for (i, value) in values.enumerate() {
             if i > 0 {
-                self.sql(", ");
+                self.parts.push(Part::Sql(Cow::Borrowed(", ")));
             }
             self.value(value);
         }

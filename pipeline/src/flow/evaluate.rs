@@ -390,20 +390,20 @@ fn as_failure(fault: Fault) -> Failed {
 /// known only later (a parent's generated id, the fingerprint) is NULL here.
 fn store(plan: &TablePlan, values: Vec<Value>) -> Result<Vec<SqlValue>, Fault> {
     let columns = plan.columns.len();
-    values
-        .into_iter()
-        .take(columns)
-        .enumerate()
-        .map(|(i, value)| match plan.slots[i].fill {
-            Fill::Parent { slot: GENERATED, .. } | Fill::Meta(Meta::Fingerprint) => {
-                Ok(SqlValue::Null)
-            }
+    // Pushed into a vector of its own size: `collect` would reuse the
+    // values' larger allocation and shrink it, a `realloc` per row that
+    // costs more as the heap grows.
+    let mut row = Vec::with_capacity(columns);
+    for (i, value) in values.into_iter().take(columns).enumerate() {
+        row.push(match plan.slots[i].fill {
+            Fill::Parent { slot: GENERATED, .. } | Fill::Meta(Meta::Fingerprint) => SqlValue::Null,
             _ => plan.slots[i]
                 .rule
                 .store_owned(value)
-                .map_err(|e| (Some(plan.slots[i].name.clone()), e)),
-        })
-        .collect()
+                .map_err(|e| (Some(plan.slots[i].name.clone()), e))?,
+        });
+    }
+    Ok(row)
 }
 
 /// Decides one family: the parent's rows (one, or more when its children
