@@ -5,7 +5,9 @@
 //! A batch commits in one transaction: its families (a changed parent
 //! upserted by its key, its children replaced), their fingerprints, its
 //! rejects and the run's counters, so `read = accepted + rejected` holds at
-//! every commit. A family whose fingerprint is stored unchanged writes
+//! every commit. Where the backend says so
+//! ([`Capabilities::batches_per_commit`]), several batches share one
+//! transaction, each in a savepoint. A family whose fingerprint is stored unchanged writes
 //! nothing. When the database refuses a batch on a constraint (a foreign key
 //! to a row that is not there, a CHECK), each family of the batch is written
 //! alone, and those the database refuses become rejects with its reason.
