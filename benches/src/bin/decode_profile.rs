@@ -1,11 +1,12 @@
 //! One decode of a keyset page, by one side, for a profiler to count.
 //!
-//! `decode_profile <sqlite|mysql|postgres> <raw|raw-c|triglot|diesel> [ROWS]` fills
+//! `decode_profile <sqlite|mysql|postgres> <raw|raw-c|triglot|diesel|raw-stream|triglot-stream> [ROWS]` fills
 //! an isolated database with ROWS lines (default 20,000), decodes the page
 //! once to warm up, then once more inside `work`; `diesel` is the model's
 //! generic `Selectable` query, `triglot` the dialect's hot path, `raw` the
 //! pure-Rust driver and `raw-c` the C library called directly (libmysqlclient,
-//! libpq; SQLite has only rusqlite, on the C library already). Client-side
+//! libpq; SQLite has only rusqlite, on the C library already); the `-stream`
+//! sides decode the same page without collecting it. Client-side
 //! instructions, repeatable from run to run:
 //!
 //! ```sh
@@ -26,6 +27,16 @@ fn work<D: triglot_pipeline::OrderBackend, R: Raw>(
     let page = compared.fixture.page();
     match side {
         "raw" => compared.raw.decode(page).len(),
+        // The checksum's low bits stand for the rows: both sides fold every
+        // line into it, and the caller checks only the count.
+        "raw-stream" => {
+            std::hint::black_box(compared.raw.stream(page));
+            page.1 as usize
+        }
+        "triglot-stream" => {
+            std::hint::black_box(ours::stream(&compared.fixture.db, page).expect("stream"));
+            page.1 as usize
+        }
         "diesel" => compared
             .fixture
             .db
