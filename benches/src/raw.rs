@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use triglot_pipeline::model::{NewOrderLine, Order, OrderLine, OrderStatus};
+use triglot_pipeline::model::{Customer, NewOrderLine, Order, OrderLine, OrderStatus};
 
 /// The decode query (a keyset page), as the raw drivers send it.
 pub const DECODE_SQL: &str = "SELECT id, order_id, line_no, sku, quantity, unit_price_cents, \
@@ -58,6 +58,48 @@ pub trait Raw: Sized {
 
     /// Runs `sql`, which selects one integer, and returns it.
     fn count(&mut self, sql: &str) -> i64;
+}
+
+/// Every row an ingest stored in the order schema, ids included, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stored {
+    /// The `customers` table.
+    pub customers: Vec<Customer>,
+    /// The `orders` table.
+    pub orders: Vec<Order>,
+    /// The `order_lines` table.
+    pub lines: Vec<OrderLine>,
+}
+
+impl Stored {
+    /// Rows in all.
+    pub fn rows(&self) -> usize {
+        self.customers.len() + self.orders.len() + self.lines.len()
+    }
+}
+
+/// A raw driver's fastest way to put rows into empty tables, for the rows
+/// an ingest stored: one prepared statement per table in one transaction
+/// on SQLite, binary COPY on PostgreSQL, 1,000-row prepared INSERTs on
+/// MariaDB.
+pub trait NativeBulk: Raw {
+    /// Reads every row of the three order tables.
+    fn read_stored(&mut self) -> Stored;
+
+    /// Inserts `stored` into the empty tables in one transaction.
+    fn insert_stored(&mut self, stored: &Stored);
+}
+
+const CUSTOMERS: &str = "customers (id, external_id, name, email, country, created_at)";
+const ORDERS: &str = "orders (id, external_id, customer_id, status, currency, total_cents, \
+placed_at, updated_at, source, content_hash)";
+const LINES: &str =
+    "order_lines (id, order_id, line_no, sku, quantity, unit_price_cents, discount_bp, note)";
+
+/// `SELECT` of a table's listed columns, by id.
+fn select_all(table: &str) -> String {
+    let (name, columns) = table.split_once(' ').expect("a table with columns");
+    format!("SELECT {} FROM {name} ORDER BY id", &columns[1..columns.len() - 1])
 }
 
 /// Pairs each order with its lines (lines sorted by order, then number).
@@ -273,6 +315,116 @@ pub mod sqlite {
             self.0.query_row(sql, [], |r| r.get(0)).expect("count")
         }
     }
+    impl NativeBulk for Driver {
+        fn read_stored(&mut self) -> Stored {
+            let customers = self
+                .0
+                .prepare(&select_all(CUSTOMERS))
+                .expect("prepare")
+                .query_map([], |r| {
+                    Ok(Customer {
+                        id: r.get(0)?,
+                        external_id: r.get(1)?,
+                        name: r.get(2)?,
+                        email: r.get(3)?,
+                        country: r.get(4)?,
+                        created_at: r.get(5)?,
+                    })
+                })
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("customers");
+            let orders = self
+                .0
+                .prepare(&select_all(ORDERS))
+                .expect("prepare")
+                .query_map([], |r| {
+                    Ok(order(
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get_ref(3)?.as_str()?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                    ))
+                })
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("orders");
+            let lines = self
+                .0
+                .prepare(&select_all(LINES))
+                .expect("prepare")
+                .query_map([], row)
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("lines");
+            Stored { customers, orders, lines }
+        }
+
+        fn insert_stored(&mut self, stored: &Stored) {
+            let tx = self.0.transaction().expect("begin");
+            {
+                let mut c = tx
+                    .prepare(&format!("INSERT INTO {CUSTOMERS} VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))
+                    .expect("prepare");
+                for r in &stored.customers {
+                    c.execute(rusqlite::params![
+                        r.id,
+                        r.external_id,
+                        r.name,
+                        r.email,
+                        r.country,
+                        stamp(r.created_at)
+                    ])
+                    .expect("customer");
+                }
+                let mut o = tx
+                    .prepare(&format!(
+                        "INSERT INTO {ORDERS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    ))
+                    .expect("prepare");
+                for r in &stored.orders {
+                    o.execute(rusqlite::params![
+                        r.id,
+                        r.external_id,
+                        r.customer_id,
+                        r.status.as_str(),
+                        r.currency,
+                        r.total_cents,
+                        stamp(r.placed_at),
+                        stamp(r.updated_at),
+                        r.source,
+                        r.content_hash
+                    ])
+                    .expect("order");
+                }
+                let mut l = tx
+                    .prepare(&format!(
+                        "INSERT INTO {LINES} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    ))
+                    .expect("prepare");
+                for r in &stored.lines {
+                    l.execute(rusqlite::params![
+                        r.id,
+                        r.order_id,
+                        r.line_no,
+                        r.sku,
+                        r.quantity,
+                        r.unit_price_cents,
+                        r.discount_bp,
+                        r.note
+                    ])
+                    .expect("line");
+                }
+            }
+            tx.commit().expect("commit");
+        }
+    }
 }
 
 /// The `postgres` crate: extended protocol, binary results, `COPY … (FORMAT binary)`.
@@ -413,6 +565,124 @@ pub mod postgres {
             self.0.query_one(sql, &[]).expect("count").get(0)
         }
     }
+    impl NativeBulk for Driver {
+        fn read_stored(&mut self) -> Stored {
+            let customers = self
+                .0
+                .query(&select_all(CUSTOMERS), &[])
+                .expect("customers")
+                .iter()
+                .map(|r| Customer {
+                    id: r.get(0),
+                    external_id: r.get(1),
+                    name: r.get(2),
+                    email: r.get(3),
+                    country: r.get(4),
+                    created_at: r.get(5),
+                })
+                .collect();
+            let orders = self
+                .0
+                .query(&select_all(ORDERS), &[])
+                .expect("orders")
+                .iter()
+                .map(|r| {
+                    order(
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        r.get(5),
+                        r.get(6),
+                        r.get(7),
+                        r.get(8),
+                        r.get(9),
+                    )
+                })
+                .collect();
+            let lines =
+                self.0.query(&select_all(LINES), &[]).expect("lines").iter().map(row).collect();
+            Stored { customers, orders, lines }
+        }
+
+        fn insert_stored(&mut self, stored: &Stored) {
+            type Values<'r> = Vec<&'r (dyn ToSql + Sync)>;
+            fn copy<'r>(
+                tx: &mut ::postgres::Transaction<'_>,
+                table: &str,
+                types: &[Type],
+                rows: impl Iterator<Item = Values<'r>>,
+            ) {
+                let sink =
+                    tx.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)")).expect("copy");
+                let mut writer = BinaryCopyInWriter::new(sink, types);
+                for r in rows {
+                    writer.write(&r).expect("row");
+                }
+                writer.finish().expect("finish");
+            }
+            use Type as T;
+            let mut tx = self.0.transaction().expect("begin");
+            copy(
+                &mut tx,
+                CUSTOMERS,
+                &[T::INT8, T::VARCHAR, T::VARCHAR, T::VARCHAR, T::VARCHAR, T::TIMESTAMP],
+                stored.customers.iter().map(|r| -> Values<'_> {
+                    vec![&r.id, &r.external_id, &r.name, &r.email, &r.country, &r.created_at]
+                }),
+            );
+            let statuses: Vec<&str> = stored.orders.iter().map(|o| o.status.as_str()).collect();
+            copy(
+                &mut tx,
+                ORDERS,
+                &[
+                    T::INT8,
+                    T::VARCHAR,
+                    T::INT8,
+                    T::VARCHAR,
+                    T::VARCHAR,
+                    T::INT8,
+                    T::TIMESTAMP,
+                    T::TIMESTAMP,
+                    T::VARCHAR,
+                    T::INT8,
+                ],
+                stored.orders.iter().zip(&statuses).map(|(r, status)| -> Values<'_> {
+                    vec![
+                        &r.id,
+                        &r.external_id,
+                        &r.customer_id,
+                        status,
+                        &r.currency,
+                        &r.total_cents,
+                        &r.placed_at,
+                        &r.updated_at,
+                        &r.source,
+                        &r.content_hash,
+                    ]
+                }),
+            );
+            copy(
+                &mut tx,
+                LINES,
+                &[T::INT8, T::INT8, T::INT4, T::VARCHAR, T::INT4, T::INT8, T::INT4, T::VARCHAR],
+                stored.lines.iter().map(|r| -> Values<'_> {
+                    vec![
+                        &r.id,
+                        &r.order_id,
+                        &r.line_no,
+                        &r.sku,
+                        &r.quantity,
+                        &r.unit_price_cents,
+                        &r.discount_bp,
+                        &r.note,
+                    ]
+                }),
+            );
+            tx.commit().expect("commit");
+        }
+    }
 }
 
 /// The `mysql` crate: binary protocol through prepared statements.
@@ -532,6 +802,119 @@ pub mod mysql {
 
         fn count(&mut self, sql: &str) -> i64 {
             self.0.query_first(sql).expect("count").expect("one row")
+        }
+    }
+    impl NativeBulk for Driver {
+        fn read_stored(&mut self) -> Stored {
+            let customers = self
+                .0
+                .exec_map(select_all(CUSTOMERS), (), |mut r: ::mysql::Row| Customer {
+                    id: r.take(0).expect("id"),
+                    external_id: r.take(1).expect("external_id"),
+                    name: r.take(2).expect("name"),
+                    email: r.take(3).expect("email"),
+                    country: r.take(4).expect("country"),
+                    created_at: r.take(5).expect("created_at"),
+                })
+                .expect("customers");
+            let orders = self
+                .0
+                .exec_map(select_all(ORDERS), (), |mut r: ::mysql::Row| {
+                    let status: String = r.take(3).expect("status");
+                    order(
+                        r.take(0).expect("id"),
+                        r.take(1).expect("external_id"),
+                        r.take(2).expect("customer_id"),
+                        &status,
+                        r.take(4).expect("currency"),
+                        r.take(5).expect("total_cents"),
+                        r.take(6).expect("placed_at"),
+                        r.take(7).expect("updated_at"),
+                        r.take(8).expect("source"),
+                        r.take(9).expect("content_hash"),
+                    )
+                })
+                .expect("orders");
+            let lines = self
+                .0
+                .exec_map(select_all(LINES), (), |mut r: ::mysql::Row| {
+                    line(
+                        r.take(0).expect("id"),
+                        r.take(1).expect("order_id"),
+                        r.take(2).expect("line_no"),
+                        r.take(3).expect("sku"),
+                        r.take(4).expect("quantity"),
+                        r.take(5).expect("unit_price_cents"),
+                        r.take(6).expect("discount_bp"),
+                        r.take(7).expect("note"),
+                    )
+                })
+                .expect("lines");
+            Stored { customers, orders, lines }
+        }
+
+        fn insert_stored(&mut self, stored: &Stored) {
+            fn insert<R>(
+                tx: &mut ::mysql::Transaction<'_>,
+                table: &str,
+                width: usize,
+                rows: &[R],
+                values: impl Fn(&R) -> Vec<Value>,
+            ) {
+                let statement = |n: usize| {
+                    let row = format!("({})", vec!["?"; width].join(", "));
+                    format!("INSERT INTO {table} VALUES {}", vec![row; n].join(", "))
+                };
+                let bind =
+                    |chunk: &[R]| Params::Positional(chunk.iter().flat_map(&values).collect());
+                let full = tx.prep(statement(1_000)).expect("prepare");
+                let mut chunks = rows.chunks_exact(1_000);
+                for chunk in &mut chunks {
+                    tx.exec_drop(&full, bind(chunk)).expect("insert");
+                }
+                let rest = chunks.remainder();
+                if !rest.is_empty() {
+                    tx.exec_drop(statement(rest.len()), bind(rest)).expect("insert");
+                }
+            }
+            let mut tx = self.0.start_transaction(TxOpts::default()).expect("begin");
+            insert(&mut tx, CUSTOMERS, 6, &stored.customers, |r| {
+                vec![
+                    r.id.into(),
+                    r.external_id.as_str().into(),
+                    r.name.as_str().into(),
+                    r.email.as_deref().into(),
+                    r.country.as_deref().into(),
+                    r.created_at.into(),
+                ]
+            });
+            insert(&mut tx, ORDERS, 10, &stored.orders, |r| {
+                vec![
+                    r.id.into(),
+                    r.external_id.as_str().into(),
+                    r.customer_id.into(),
+                    r.status.as_str().into(),
+                    r.currency.as_str().into(),
+                    r.total_cents.into(),
+                    r.placed_at.into(),
+                    r.updated_at.into(),
+                    r.source.as_str().into(),
+                    r.content_hash.into(),
+                ]
+            });
+            insert(&mut tx, LINES, 8, &stored.lines, |r| {
+                vec![
+                    r.id.into(),
+                    r.order_id.into(),
+                    r.line_no.into(),
+                    r.sku.as_str().into(),
+                    r.quantity.into(),
+                    r.unit_price_cents.into(),
+                    r.discount_bp.into(),
+                    r.note.as_deref().into(),
+                ]
+            });
+            tx.commit().expect("commit");
         }
     }
 }

@@ -1,0 +1,106 @@
+//! The ingest beside the native bulk path of the same rows.
+//!
+//! Per round and backend: `triglot ingest`'s flow loads a generated file
+//! (`generate --dirty-rate 0.01`: read, validated, upserted by key,
+//! fingerprinted, its rejects stored) into a fresh database; the raw driver
+//! then inserts the rows that ingest stored (customers, orders and lines,
+//! ids included) into another fresh database of the same schema through
+//! its fastest path ([`NativeBulk`]: one prepared statement per table in
+//! one transaction on SQLite, binary COPY on PostgreSQL, 1,000-row prepared
+//! INSERTs on MariaDB), and the two databases are checked equal. Prints
+//! each side's seconds and the ratio, median [least–most] over the rounds.
+//!
+//! ```sh
+//! cargo run --release -p triglot-benches --features mysql,postgres --bin ingest_native -- \
+//!     [--lines N] [--rounds R]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use triglot::testing::TestDb;
+use triglot::{Database, PoolConfig};
+use triglot_benches::raw::NativeBulk;
+use triglot_benches::{Spread, each_compared, plain_tcp, time};
+use triglot_pipeline::contract::ORDERS_FLOW;
+use triglot_pipeline::flow::{Flow, FlowBackend, FlowOptions, run_flow};
+use triglot_pipeline::ingest::generate::{GenerateOptions, generate};
+
+/// The `triglot` program's allocator, so that the flow runs as it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn run<D: triglot_pipeline::OrderBackend + FlowBackend, R: NativeBulk>(file: &Path, rounds: usize) {
+    let (mut ours, mut native, mut ratios, mut rows) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    for round in 0..rounds {
+        let Ok(flowed) = TestDb::<D>::try_new("ingest_native", &triglot_pipeline::MIGRATIONS)
+        else {
+            eprintln!("skipping {}: no server ({})", D::NAME, D::START_HINT);
+            return;
+        };
+        let url = plain_tcp(flowed.url());
+        let db = Database::<D>::open_with(&url, PoolConfig::default()).expect("a pool");
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect().expect("schema"))
+            .expect("the order flow");
+        let files = BTreeMap::from([("rows".to_string(), file.to_path_buf())]);
+        let (t_ours, summary) =
+            time(|| run_flow(&db, &flow, &files, &FlowOptions::default()).expect("ingest"));
+        let redacted = triglot::DatabaseUrl::parse(&url).expect("a parsed URL");
+        let connect = |url: &str| {
+            R::connect(url).unwrap_or_else(|e| panic!("{}: {}", D::NAME, redacted.scrub(&e)))
+        };
+        let stored = connect(&url).read_stored();
+        assert_eq!(stored.lines.len() as u64, summary.tables["order_lines"].rows);
+        let empty = TestDb::<D>::new("ingest_native_raw", &triglot_pipeline::MIGRATIONS);
+        let mut raw = connect(&plain_tcp(empty.url()));
+        let (t_native, ()) = time(|| raw.insert_stored(&stored));
+        if round == 0 {
+            assert!(
+                raw.read_stored() == stored,
+                "{}: the native insert stored other rows",
+                D::NAME
+            );
+        }
+        rows = stored.rows();
+        ours.push(t_ours.as_secs_f64());
+        native.push(t_native.as_secs_f64());
+        ratios.push(t_ours.as_secs_f64() / t_native.as_secs_f64());
+    }
+    let show = |s: Spread| format!("{:.2} [{:.2}–{:.2}]", s.median, s.min, s.max);
+    println!(
+        "| {} | {} | {rows} | {} | {} | {} |",
+        D::NAME,
+        R::NAME,
+        show(Spread::of(ours)),
+        show(Spread::of(native)),
+        show(Spread::of(ratios)),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(|v| {
+            v.parse::<u64>().unwrap_or_else(|_| panic!("{flag} takes a number, not {v:?}"))
+        })
+    };
+    let lines = value("--lines").unwrap_or(100_000);
+    let rounds = value("--rounds").unwrap_or(3) as usize;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let options = GenerateOptions {
+        seed: 42,
+        orders: 0,
+        lines: Some(lines),
+        dirty_rate: 0.01,
+        anchor: triglot_benches::epoch(),
+    };
+    generate(dir.path(), &options).expect("generating the input");
+    let file = dir.path().join("orders.csv");
+    println!("{lines} generated lines, {rounds} rounds; seconds, median [least–most]");
+    println!();
+    println!(
+        "| backend | native driver | rows stored | triglot ingest, s | native bulk of the stored rows, s | ratio |"
+    );
+    println!("|---|---|---:|---:|---:|---:|");
+    each_compared!(run(&file, rounds));
+}
