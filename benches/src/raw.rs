@@ -212,6 +212,21 @@ pub mod sqlite {
         t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
     }
 
+    fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
+        Ok(order(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get_ref(3)?.as_str()?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+        ))
+    }
+
     fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderLine> {
         Ok(line(
             r.get(0)?,
@@ -285,20 +300,7 @@ pub mod sqlite {
             let params = [stamp(from), stamp(until)];
             let mut stmt = self.0.prepare_cached(&windowed(ORDERS_SQL)).expect("prepare");
             let orders = stmt
-                .query_map(params.clone(), |r| {
-                    Ok(order(
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get_ref(3)?.as_str()?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                    ))
-                })
+                .query_map(params.clone(), order_row)
                 .expect("query")
                 .collect::<Result<Vec<_>, _>>()
                 .expect("orders");
@@ -338,20 +340,7 @@ pub mod sqlite {
                 .0
                 .prepare(&select_all(ORDERS))
                 .expect("prepare")
-                .query_map([], |r| {
-                    Ok(order(
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get_ref(3)?.as_str()?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                    ))
-                })
+                .query_map([], order_row)
                 .expect("query")
                 .collect::<Result<_, _>>()
                 .expect("orders");
@@ -453,6 +442,21 @@ pub mod postgres {
         sql.replace("{from}", "$1").replace("{until}", "$2")
     }
 
+    fn order_row(r: &::postgres::Row) -> Order {
+        order(
+            r.get(0),
+            r.get(1),
+            r.get(2),
+            r.get::<_, &str>(3),
+            r.get(4),
+            r.get(5),
+            r.get(6),
+            r.get(7),
+            r.get(8),
+            r.get(9),
+        )
+    }
+
     fn row(r: &::postgres::Row) -> OrderLine {
         line(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7))
     }
@@ -536,20 +540,7 @@ pub mod postgres {
                 .query(&orders_stmt, &[&from, &until])
                 .expect("orders")
                 .iter()
-                .map(|r| {
-                    order(
-                        r.get(0),
-                        r.get(1),
-                        r.get(2),
-                        r.get::<_, &str>(3),
-                        r.get(4),
-                        r.get(5),
-                        r.get(6),
-                        r.get(7),
-                        r.get(8),
-                        r.get(9),
-                    )
-                })
+                .map(order_row)
                 .collect();
             let lines = self
                 .0
@@ -586,20 +577,7 @@ pub mod postgres {
                 .query(&select_all(ORDERS), &[])
                 .expect("orders")
                 .iter()
-                .map(|r| {
-                    order(
-                        r.get(0),
-                        r.get(1),
-                        r.get(2),
-                        r.get(3),
-                        r.get(4),
-                        r.get(5),
-                        r.get(6),
-                        r.get(7),
-                        r.get(8),
-                        r.get(9),
-                    )
-                })
+                .map(order_row)
                 .collect();
             let lines =
                 self.0.query(&select_all(LINES), &[]).expect("lines").iter().map(row).collect();
@@ -708,6 +686,22 @@ pub mod mysql {
         DECODE_SQL.replace("{after}", "?").replace("{limit}", "?")
     }
 
+    fn order_row(mut r: ::mysql::Row) -> Order {
+        let status: String = r.take(3).expect("status");
+        order(
+            r.take(0).expect("id"),
+            r.take(1).expect("external_id"),
+            r.take(2).expect("customer_id"),
+            &status,
+            r.take(4).expect("currency"),
+            r.take(5).expect("total_cents"),
+            r.take(6).expect("placed_at"),
+            r.take(7).expect("updated_at"),
+            r.take(8).expect("source"),
+            r.take(9).expect("content_hash"),
+        )
+    }
+
     fn from_row((id, order_id, line_no, sku, quantity, price, discount, note): Row) -> OrderLine {
         line(id, order_id, line_no, sku, quantity, price, discount, note)
     }
@@ -778,24 +772,7 @@ pub mod mysql {
             &mut self,
             window: (NaiveDateTime, NaiveDateTime),
         ) -> Vec<(Order, Vec<OrderLine>)> {
-            let orders = self
-                .0
-                .exec_map(windowed(ORDERS_SQL), window, |mut r: ::mysql::Row| {
-                    let status_text: String = r.take(3).expect("status");
-                    order(
-                        r.take(0).expect("id"),
-                        r.take(1).expect("external_id"),
-                        r.take(2).expect("customer_id"),
-                        &status_text,
-                        r.take(4).expect("currency"),
-                        r.take(5).expect("total_cents"),
-                        r.take(6).expect("placed_at"),
-                        r.take(7).expect("updated_at"),
-                        r.take(8).expect("source"),
-                        r.take(9).expect("content_hash"),
-                    )
-                })
-                .expect("orders");
+            let orders = self.0.exec_map(windowed(ORDERS_SQL), window, order_row).expect("orders");
             let lines = self.0.exec_map(windowed(LINES_SQL), window, from_row).expect("lines");
             group(orders, lines)
         }
@@ -817,39 +794,8 @@ pub mod mysql {
                     created_at: r.take(5).expect("created_at"),
                 })
                 .expect("customers");
-            let orders = self
-                .0
-                .exec_map(select_all(ORDERS), (), |mut r: ::mysql::Row| {
-                    let status: String = r.take(3).expect("status");
-                    order(
-                        r.take(0).expect("id"),
-                        r.take(1).expect("external_id"),
-                        r.take(2).expect("customer_id"),
-                        &status,
-                        r.take(4).expect("currency"),
-                        r.take(5).expect("total_cents"),
-                        r.take(6).expect("placed_at"),
-                        r.take(7).expect("updated_at"),
-                        r.take(8).expect("source"),
-                        r.take(9).expect("content_hash"),
-                    )
-                })
-                .expect("orders");
-            let lines = self
-                .0
-                .exec_map(select_all(LINES), (), |mut r: ::mysql::Row| {
-                    line(
-                        r.take(0).expect("id"),
-                        r.take(1).expect("order_id"),
-                        r.take(2).expect("line_no"),
-                        r.take(3).expect("sku"),
-                        r.take(4).expect("quantity"),
-                        r.take(5).expect("unit_price_cents"),
-                        r.take(6).expect("discount_bp"),
-                        r.take(7).expect("note"),
-                    )
-                })
-                .expect("lines");
+            let orders = self.0.exec_map(select_all(ORDERS), (), order_row).expect("orders");
+            let lines = self.0.exec_map(select_all(LINES), (), from_row).expect("lines");
             Stored { customers, orders, lines }
         }
 
