@@ -780,7 +780,7 @@ impl<D: FlowBackend> Run<'_, D> {
         let per_commit = self.db.capabilities().batches_per_commit as u64;
         let due = |g: &Group<D>| now || g.batches >= per_commit || g.opened.elapsed() >= GROUP_AGE;
         let Some(mut group) = self.group.take_if(|g| due(g)) else { return Ok(()) };
-        group.open = false;
+        // A failed COMMIT leaves `open` set: dropping the group rolls back.
         <D::Connection as diesel::Connection>::TransactionManager::commit_transaction(
             &mut **group.conn,
         )
@@ -789,6 +789,7 @@ impl<D: FlowBackend> Run<'_, D> {
             self.counts.read -= group.records;
             self.db.error("committing batches", e)
         })?;
+        group.open = false;
         let rejects = std::mem::take(&mut group.rejects);
         drop(group);
         self.filed(&rejects)
