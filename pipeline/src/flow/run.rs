@@ -7,8 +7,8 @@
 //! rejects and the run's counters, so `read = accepted + rejected` holds at
 //! every commit. Where the backend says so
 //! ([`Capabilities::batches_per_commit`]), several batches share one
-//! transaction, each in a savepoint. A family whose fingerprint is stored unchanged writes
-//! nothing. When the database refuses a batch on a constraint (a foreign key
+//! transaction, each in a savepoint. A family whose fingerprint is stored
+//! unchanged writes nothing. When the database refuses a batch on a constraint (a foreign key
 //! to a row that is not there, a CHECK), each family of the batch is written
 //! alone, and those the database refuses become rejects with its reason.
 
@@ -781,14 +781,14 @@ impl<D: FlowBackend> Run<'_, D> {
         let due = |g: &Group<D>| now || g.batches >= per_commit || g.opened.elapsed() >= GROUP_AGE;
         let Some(mut group) = self.group.take_if(|g| due(g)) else { return Ok(()) };
         // A failed COMMIT leaves `open` set: dropping the group rolls back.
-        <D::Connection as diesel::Connection>::TransactionManager::commit_transaction(
-            &mut **group.conn,
-        )
-        .map_err(|e| {
-            self.batches -= group.batches;
-            self.counts.read -= group.records;
-            self.db.error("committing batches", e)
-        })?;
+        let committed =
+            <D::Connection as diesel::Connection>::TransactionManager::commit_transaction(
+                &mut **group.conn,
+            );
+        if let Err(e) = committed {
+            self.uncount(&group);
+            return Err(self.db.error("committing batches", e).into());
+        }
         group.open = false;
         let rejects = std::mem::take(&mut group.rejects);
         drop(group);
@@ -799,9 +799,14 @@ impl<D: FlowBackend> Run<'_, D> {
     /// committed, so the run's figures leave them out.
     fn abandon_group(&mut self) {
         if let Some(group) = self.group.take() {
-            self.batches -= group.batches;
-            self.counts.read -= group.records;
+            self.uncount(&group);
         }
+    }
+
+    /// Takes a group that did not commit out of the run's figures.
+    fn uncount(&mut self, group: &Group<D>) {
+        self.batches -= group.batches;
+        self.counts.read -= group.records;
     }
 
     /// Writes a batch; on a constraint failure, family by family.

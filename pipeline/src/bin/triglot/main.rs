@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 /// glibc's allocator costs more per allocation as a long run's heap grows
 /// (merging free chunks: `malloc_consolidate`, `unlink_chunk`), so a
 /// million-line ingest on SQLite took 17-18 s with it and 13.4-13.6 s with
-/// mimalloc (README, "Where the scaling is lost").
+/// mimalloc (README, "Where the scaling was lost on SQLite").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
