@@ -9,7 +9,9 @@
 //! to the common subset that `#[derive(MultiConnection)]` would impose (it
 //! has no upsert, and RETURNING only where every backend has it).
 
-use triglot_core::{Database, DatabaseUrl, Dialect, Error, PoolConfig, Result};
+use triglot_core::{
+    Database, DatabaseUrl, Dialect, Error, PoolConfig, ReadPolicy, Result, Topology,
+};
 
 /// Every backend triglot knows, compiled in or not: its Cargo feature and URL schemes.
 ///
@@ -65,21 +67,36 @@ impl AnyDatabase {
     /// - [`Error::InvalidUrl`] for an unknown scheme;
     /// - whatever [`Database::open_with`] returns.
     pub fn open_with(url: &str, config: PoolConfig) -> Result<Self> {
+        Self::open_cluster(&Topology::primary(url), config, ReadPolicy::default())
+    }
+
+    /// Opens the servers of `topology` on the backend the first writer's
+    /// scheme names; see [`Database::open_cluster`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AnyDatabase::open_with`], and [`Database::open_cluster`]'s.
+    pub fn open_cluster(
+        topology: &Topology,
+        config: PoolConfig,
+        policy: ReadPolicy,
+    ) -> Result<Self> {
+        let url = topology.writers.first().map_or("", String::as_str);
         let parsed = DatabaseUrl::parse(url)?;
         let scheme = parsed.scheme();
         #[cfg(feature = "sqlite")]
         if is_for::<triglot_sqlite::SqliteDialect>(&scheme) {
-            return Database::open_with(url, config).map(AnyDatabase::Sqlite);
+            return Database::open_cluster(topology, config, policy).map(AnyDatabase::Sqlite);
         }
         #[cfg(feature = "mysql")]
         if is_for::<triglot_mysql::MysqlDialect>(&scheme) {
-            return Database::open_with(url, config).map(AnyDatabase::Mysql);
+            return Database::open_cluster(topology, config, policy).map(AnyDatabase::Mysql);
         }
         #[cfg(feature = "postgres")]
         if is_for::<triglot_postgres::PostgresDialect>(&scheme) {
-            return Database::open_with(url, config).map(AnyDatabase::Postgres);
+            return Database::open_cluster(topology, config, policy).map(AnyDatabase::Postgres);
         }
-        let _ = config;
+        let _ = (config, policy);
         match BACKENDS.iter().find(|(_, schemes)| schemes.contains(&scheme.as_str())) {
             Some((feature, _)) => {
                 Err(Error::BackendNotCompiled { url: parsed.to_string(), feature })

@@ -6,6 +6,8 @@ mod library;
 
 // Cross-backend criterion benches: one body per backend.
 mod bench;
+// Clusters: reads routed to replicas see earlier writes; lag bounds; refusals.
+mod cluster;
 // One body on the backend a URL names; a crate's own traits per backend.
 mod dispatch;
 // The harness: unreachable servers fail loudly, capabilities gate bodies,

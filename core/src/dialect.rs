@@ -88,6 +88,39 @@ pub struct Capabilities {
     /// transaction, and a retry would need every batch of it again, which
     /// the writer has freed. Read by flows (`triglot_pipeline::flow`).
     pub batches_per_commit: usize,
+    /// How a cluster of this backend's servers lets a read see the writes
+    /// committed before it. [`Database::open_cluster`](crate::Database::open_cluster)
+    /// refuses a topology the form cannot serve, and
+    /// [`Database::read`](crate::Database::read) routes by it.
+    pub replication: Replication,
+}
+
+/// How reads on a cluster see earlier writes; see [`Capabilities::replication`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Replication {
+    /// One server (SQLite's file): no cluster, every read sees every commit.
+    Single,
+    /// One primary streams its write-ahead log to read replicas
+    /// (PostgreSQL): a read waits until a replica has replayed past the
+    /// position the primary's log had when the read began
+    /// ([`Dialect::log_position`], [`Dialect::replica_state`]).
+    LogPosition,
+    /// Every node takes writes and certifies them together (MariaDB
+    /// Galera): a read asks its node to apply every write committed in the
+    /// cluster before it first ([`Dialect::causal_reads`]).
+    CausalReads,
+}
+
+/// Where a replica stands, as it reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaState {
+    /// The position in the primary's log it has replayed up to (comparable
+    /// with [`Dialect::log_position`]).
+    pub replayed: u64,
+    /// How far its data is behind the primary's: zero when it has replayed
+    /// all it received, else the age of the last transaction it replayed.
+    pub lag: std::time::Duration,
 }
 
 /// The SQL form of insert-or-update by a unique key.
@@ -325,6 +358,39 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         ))
     }
 
+    /// Where the primary's log ends now: every transaction committed before
+    /// the call is at or before it. Read where [`Capabilities::replication`]
+    /// is [`Replication::LogPosition`].
+    ///
+    /// # Errors
+    ///
+    /// The default refuses: the backend has no such log.
+    fn log_position(conn: &mut Self::Connection) -> QueryResult<u64> {
+        let _ = conn;
+        Err(unsupported::<Self>("read replicas that replay a log"))
+    }
+
+    /// How far the replica on `conn` has replayed the primary's log, and its lag.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error; the default refuses, as [`Dialect::log_position`].
+    fn replica_state(conn: &mut Self::Connection) -> QueryResult<ReplicaState> {
+        let _ = conn;
+        Err(unsupported::<Self>("read replicas that replay a log"))
+    }
+
+    /// Makes the session's reads wait until its node has applied every write
+    /// the cluster committed before them ([`Replication::CausalReads`]).
+    ///
+    /// # Errors
+    ///
+    /// Any statement error; the default refuses.
+    fn causal_reads(conn: &mut Self::Connection) -> QueryResult<()> {
+        let _ = conn;
+        Err(unsupported::<Self>("causal reads"))
+    }
+
     /// Creates an empty database called `name` on the server at `server_url`
     /// and returns its URL (SQLite: a file in a new directory of that name
     /// under the temporary directory).
@@ -363,4 +429,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ///
     /// The server is unreachable or refuses.
     fn drop_database(server_url: &str, name: &str) -> Result<()>;
+}
+
+/// The error of a cluster feature the backend does not have.
+fn unsupported<D: Dialect>(what: &str) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(format!("{} has no {what}", D::NAME).into())
 }

@@ -38,6 +38,16 @@ pub struct Health {
     pub connections_lost: u64,
     /// Checkouts that found no free connection in time.
     pub pool_timeouts: u64,
+    /// [`Database::read`](crate::Database::read)s served by a replica (on
+    /// Galera: by the next node in turn).
+    pub replica_reads: u64,
+    /// Reads routed to replicas that the primary served, none being up,
+    /// near enough or caught up in time.
+    pub primary_reads: u64,
+    /// Replicas passed over by a read: down, too far behind, or not caught up in time.
+    pub replicas_skipped: u64,
+    /// The largest replica lag a read saw, in milliseconds.
+    pub replica_lag_max_ms: u64,
 }
 
 /// The live counters behind [`Health`].
@@ -49,6 +59,10 @@ pub(crate) struct Counters {
     pub(crate) retries: AtomicU64,
     pub(crate) connections_lost: AtomicU64,
     pub(crate) pool_timeouts: AtomicU64,
+    pub(crate) replica_reads: AtomicU64,
+    pub(crate) primary_reads: AtomicU64,
+    pub(crate) replicas_skipped: AtomicU64,
+    pub(crate) replica_lag_max_ms: AtomicU64,
     /// The [`moment`] of the latest lost connection; 0 for none.
     pub(crate) lost_at: AtomicU64,
 }
@@ -74,6 +88,11 @@ impl Counters {
         }
     }
 
+    pub(crate) fn saw_lag(&self, lag: Duration) {
+        let ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
+        self.replica_lag_max_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
     /// Whether a connection opened at `opened` (a [`moment`]) was open when a
     /// connection was lost: the server may have gone away under it too.
     pub(crate) fn opened_before_a_loss(&self, opened: u64) -> bool {
@@ -89,6 +108,10 @@ impl Counters {
             retries: read(&self.retries),
             connections_lost: read(&self.connections_lost),
             pool_timeouts: read(&self.pool_timeouts),
+            replica_reads: read(&self.replica_reads),
+            primary_reads: read(&self.primary_reads),
+            replicas_skipped: read(&self.replicas_skipped),
+            replica_lag_max_ms: read(&self.replica_lag_max_ms),
         }
     }
 }

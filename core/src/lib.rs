@@ -13,8 +13,11 @@
 //! [`Dialect`], the caller brings the schema and its [`Migrations`], and the
 //! `triglot` facade picks a backend by Cargo feature or URL.
 
+pub use crate::cluster::{ReadPolicy, ReadRoute, Topology};
 pub use crate::database::{Database, PooledConn};
-pub use crate::dialect::{Capabilities, ConnectTarget, Dialect, ServerVersion, UpsertForm};
+pub use crate::dialect::{
+    Capabilities, ConnectTarget, Dialect, ReplicaState, Replication, ServerVersion, UpsertForm,
+};
 pub use crate::error::{DbError, Error, ErrorKind, Result};
 pub use crate::health::Health;
 pub use crate::migrate::MigrationStatus;
@@ -30,6 +33,7 @@ pub mod testing;
 pub mod values;
 pub mod write;
 
+mod cluster;
 mod database;
 mod dialect;
 mod error;

@@ -335,6 +335,7 @@ mod tests {
             refresh_statistics: None,
             char_length: "length",
             batches_per_commit: 1,
+            replication: crate::dialect::Replication::Single,
         }
     }
 

@@ -5,7 +5,8 @@ use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion, UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
+    UpsertForm,
 };
 
 /// The MySQL and MariaDB dialect.
@@ -34,6 +35,7 @@ impl Dialect for MysqlDialect {
         refresh_statistics: None,
         char_length: "CHAR_LENGTH",
         batches_per_commit: 1,
+        replication: Replication::CausalReads,
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");
@@ -60,6 +62,10 @@ impl Dialect for MysqlDialect {
 
     fn classify(err: &diesel::result::Error) -> ErrorKind {
         crate::error::classify(err)
+    }
+
+    fn causal_reads(conn: &mut MysqlConnection) -> QueryResult<()> {
+        crate::galera::causal_reads(conn)
     }
 
     fn introspect(conn: &mut MysqlConnection) -> QueryResult<SchemaSnapshot> {

@@ -10,7 +10,9 @@ use triglot_core::ErrorKind;
 /// information carries no number, so the rest is recognised by the server's
 /// fixed message texts: 1205 lock wait timeout, MariaDB's 4025 CHECK failure,
 /// the client's lost-connection errors (2006, 2013) and the server's
-/// shutdown (1053) and killed-connection (1927) errors.
+/// shutdown (1053) and killed-connection (1927) errors, and Galera's 1047
+/// from a node outside the cluster's primary component (it serves no
+/// statement until it rejoins: the work belongs on another node).
 pub(crate) fn classify(err: &Error) -> ErrorKind {
     match err {
         Error::DatabaseError(kind, info) => {
@@ -42,6 +44,7 @@ fn classify_message(message: &str) -> ErrorKind {
         || message.starts_with("Can't connect to")
         || message.contains("Server shutdown in progress")
         || message.starts_with("Connection was killed")
+        || message.starts_with("WSREP has not yet prepared node")
     {
         ErrorKind::ConnectionLost
     } else {
@@ -89,6 +92,10 @@ mod tests {
         // libmariadb's spelling.
         assert_eq!(classify_message("Server has gone away"), ErrorKind::ConnectionLost);
         assert_eq!(classify_message("Connection was killed"), ErrorKind::ConnectionLost);
+        assert_eq!(
+            classify_message("WSREP has not yet prepared node for application use"),
+            ErrorKind::ConnectionLost
+        );
         assert_eq!(classify_message("Unknown column 'x' in 'field list'"), ErrorKind::Other);
     }
 }

@@ -96,6 +96,7 @@ mod admin;
 mod bulk;
 mod dialect;
 mod error;
+mod galera;
 mod introspect;
 mod last_insert_id;
 mod session;

@@ -5,8 +5,8 @@ use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ServerVersion,
-    UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ReplicaState,
+    Replication, ServerVersion, UpsertForm,
 };
 
 /// The PostgreSQL dialect.
@@ -32,6 +32,7 @@ impl Dialect for PostgresDialect {
         refresh_statistics: Some("ANALYZE "),
         char_length: "length",
         batches_per_commit: 1,
+        replication: Replication::LogPosition,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");
@@ -56,6 +57,14 @@ impl Dialect for PostgresDialect {
 
     fn classify(err: &diesel::result::Error) -> ErrorKind {
         crate::error::classify(err)
+    }
+
+    fn log_position(conn: &mut PgConnection) -> QueryResult<u64> {
+        crate::replication::log_position(conn)
+    }
+
+    fn replica_state(conn: &mut PgConnection) -> QueryResult<ReplicaState> {
+        crate::replication::replica_state(conn)
     }
 
     fn introspect(conn: &mut PgConnection) -> QueryResult<SchemaSnapshot> {

@@ -78,5 +78,6 @@ mod dialect;
 mod error;
 mod introspect;
 mod openssl;
+mod replication;
 mod session;
 mod write;

@@ -5,7 +5,8 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, ServerVersion, UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
+    UpsertForm,
 };
 
 /// The SQLite dialect.
@@ -33,6 +34,7 @@ impl Dialect for SqliteDialect {
         // Sixteen batches of a thousand families: about what fits the page
         // cache that session setup gives a connection (see `session`).
         batches_per_commit: 16,
+        replication: Replication::Single,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;

@@ -165,7 +165,7 @@ impl<D: FlowBackend> Builder<'_, D> {
 
     fn count(&self, statement: Statement) -> triglot::Result<i64> {
         self.db
-            .run("running a quality check", |conn| conn.count(&statement))
+            .read("running a quality check", |conn| conn.count(&statement))
             .map(|n| n.unwrap_or(0))
     }
 }
@@ -470,7 +470,7 @@ pub fn quality_report<D: FlowBackend>(
         col(&mut s, "t", column);
         s.sql(") AS CHAR(32)) AS k, COUNT(*) AS n");
         from(&mut s, table, "t");
-        let newest = db.run("reading the newest value", |conn| conn.pairs(&s))?;
+        let newest = db.read("reading the newest value", |conn| conn.pairs(&s))?;
         let newest = newest.first().and_then(|p| p.k.as_deref()).and_then(parse_time);
         let hours = newest.map(|t| (options.now - t).num_seconds() as f64 / 3600.0);
         b.add(
@@ -658,7 +658,7 @@ pub fn quality_report<D: FlowBackend>(
             .sql(" AND SUBSTR(r.started_at, 1, 10) < ")
             .value(SqlValue::Text(until.clone()))
             .sql(" ORDER BY r.run_id");
-        let lines: Vec<RunLine> = db.run("reading flow runs", |conn| conn.runs(&s))?;
+        let lines: Vec<RunLine> = db.read("reading flow runs", |conn| conn.runs(&s))?;
         runs = lines
             .into_iter()
             .map(|r| FlowRun {

@@ -21,16 +21,8 @@ mod cmd;
 #[derive(Debug, Parser)]
 #[command(name = "triglot", version, about, propagate_version = true)]
 struct Cli {
-    /// Database URL: sqlite://PATH, sqlite::memory:, mysql://USER@HOST/DB or
-    /// postgres://USER@HOST/DB.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        default_value = "sqlite://triglot.db"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    servers: cmd::Servers,
 
     #[command(subcommand)]
     command: Command,
@@ -67,14 +59,14 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let result = match cli.command {
-        Command::Migrate(args) => cmd::migrate::run(&cli.database_url, args),
-        Command::Demo(args) => cmd::demo::run(&cli.database_url, args),
-        Command::Ingest(args) => cmd::ingest::run(&cli.database_url, args),
-        Command::Load(args) => cmd::load::run(&cli.database_url, args),
+        Command::Migrate(args) => cmd::migrate::run(&cli.servers, args),
+        Command::Demo(args) => cmd::demo::run(&cli.servers, args),
+        Command::Ingest(args) => cmd::ingest::run(&cli.servers, args),
+        Command::Load(args) => cmd::load::run(&cli.servers, args),
         Command::Generate(args) => cmd::generate::run(args),
-        Command::Status(args) => cmd::status::run(&cli.database_url, args),
+        Command::Status(args) => cmd::status::run(&cli.servers, args),
         Command::Check(args) => cmd::check::run(args),
-        Command::Report(args) => cmd::report::run(&cli.database_url, args),
+        Command::Report(args) => cmd::report::run(&cli.servers, args),
     };
     match result {
         Ok(out) => match out.emit() {

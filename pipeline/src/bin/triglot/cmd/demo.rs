@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use chrono::{TimeDelta, Utc};
-use triglot::{AnyDatabase, Database};
+use triglot::Database;
 use triglot_pipeline::contract::{ORDERS_FLOW, ORDERS_QUALITY};
 use triglot_pipeline::flow::{
     Counts, Flow, FlowBackend, FlowOptions, FlowProgress, QualityConfig, QualityOptions,
@@ -64,8 +64,8 @@ struct StatusRow {
     total_cents: i64,
 }
 
-pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
-    triglot::dispatch!(AnyDatabase::open(url)?, |db| demo(db, &args))
+pub(crate) fn run(servers: &super::Servers, args: Args) -> Result<Out> {
+    triglot::dispatch!(servers.open()?, |db| demo(db, &args))
 }
 
 fn demo<D: FlowBackend + OrderBackend>(db: &Database<D>, args: &Args) -> Result<Out> {

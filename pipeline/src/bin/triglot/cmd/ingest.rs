@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use triglot::{AnyDatabase, Database};
+use triglot::Database;
 use triglot_pipeline::contract::{ORDERS_FLOW, ORDERS_JSONL_FLOW};
 use triglot_pipeline::flow::{Flow, FlowBackend};
 use triglot_pipeline::{Error, Result};
@@ -37,7 +37,7 @@ enum Format {
     Jsonl,
 }
 
-pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+pub(crate) fn run(servers: &super::Servers, args: Args) -> Result<Out> {
     let (text, origin) = match (&args.contract, args.format) {
         (Some(path), _) => flow_run::read_contract(path)?,
         (None, format) => {
@@ -58,7 +58,7 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     };
     // What needs no database is checked before one is opened (or created).
     Flow::check(&text, &origin)?;
-    triglot::dispatch!(AnyDatabase::open(url)?, |db| ingest(db, &args, (&text, &origin)))
+    triglot::dispatch!(servers.open()?, |db| ingest(db, &args, (&text, &origin)))
 }
 
 fn ingest<D: FlowBackend>(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use triglot::{AnyDatabase, Database};
+use triglot::Database;
 use triglot_pipeline::flow::{Flow, FlowBackend};
 use triglot_pipeline::{Error, Result};
 
@@ -24,7 +24,7 @@ pub(crate) struct Args {
     run: RunArgs,
 }
 
-pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+pub(crate) fn run(servers: &super::Servers, args: Args) -> Result<Out> {
     let mut files = BTreeMap::new();
     for source in &args.sources {
         let Some((name, path)) = source.split_once('=') else {
@@ -40,7 +40,7 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     // What needs no database is checked before one is opened (or created).
     Flow::check(&text, &origin)?;
     let contract = (text.as_str(), origin.as_str());
-    triglot::dispatch!(AnyDatabase::open(url)?, |db| load(db, &args, contract, &files))
+    triglot::dispatch!(servers.open()?, |db| load(db, &args, contract, &files))
 }
 
 fn load<D: FlowBackend>(

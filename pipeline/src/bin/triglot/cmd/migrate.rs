@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use triglot::{AnyDatabase, Database, Dialect, Migrations, WithDatabase};
+use triglot::{Database, Dialect, Migrations, WithDatabase};
 use triglot_pipeline::Result;
 
 use super::Out;
@@ -20,10 +20,10 @@ pub(crate) struct Args {
     migrations: Option<PathBuf>,
 }
 
-pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+pub(crate) fn run(servers: &super::Servers, args: Args) -> Result<Out> {
     let owned = args.migrations.as_ref().map(Migrations::from_dir);
     let set = owned.as_ref().unwrap_or(&triglot_pipeline::MIGRATIONS);
-    Ok(AnyDatabase::open(url)?.with(Migrate { revert_all: args.revert_all, set })?)
+    Ok(servers.open()?.with(Migrate { revert_all: args.revert_all, set })?)
 }
 
 struct Migrate<'a> {

@@ -20,6 +20,43 @@ pub(crate) mod migrate;
 pub(crate) mod report;
 pub(crate) mod status;
 
+/// The servers of the database a command works on: one URL, or a cluster.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Servers {
+    /// Database URL: sqlite://PATH, sqlite::memory:, mysql://USER@HOST/DB or
+    /// postgres://USER@HOST/DB; on a cluster, the primary (or first Galera node).
+    #[arg(
+        long = "database-url",
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://triglot.db"
+    )]
+    pub(crate) url: String,
+    /// Another Galera node that takes writes (repeatable): writes move to
+    /// the next node when one fails, reads go to each in turn.
+    #[arg(long = "node", global = true, value_name = "URL")]
+    pub(crate) nodes: Vec<String>,
+    /// A PostgreSQL read replica (repeatable): reads go to a replica that
+    /// has every write committed before them, else to the primary.
+    #[arg(long = "replica", global = true, value_name = "URL")]
+    pub(crate) replicas: Vec<String>,
+}
+
+impl Servers {
+    /// Opens the database on the backend the URL's scheme names.
+    pub(crate) fn open(&self) -> triglot::Result<triglot::AnyDatabase> {
+        let mut topology = triglot::Topology::primary(&self.url);
+        topology.writers.extend(self.nodes.iter().cloned());
+        topology.replicas.extend(self.replicas.iter().cloned());
+        triglot::AnyDatabase::open_cluster(
+            &topology,
+            triglot::PoolConfig::default(),
+            triglot::ReadPolicy::default(),
+        )
+    }
+}
+
 /// What a command prints on standard output, collected first and written at
 /// the end, so a closed pipe (`triglot status | head -1`) ends the program
 /// quietly instead of panicking in `println!`.

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
-use triglot::AnyDatabase;
+use triglot::ReadRoute;
 use triglot_pipeline::contract::{ORDERS_FLOW, ORDERS_QUALITY};
 use triglot_pipeline::flow::{
     Flow, FlowBackend, QualityConfig, QualityOptions, QualityReport, quality_html, quality_report,
@@ -52,6 +52,11 @@ pub(crate) struct Args {
     /// file, and no contract unless `--contract` is given).
     #[arg(long, conflicts_with = "quality")]
     any_schema: bool,
+    /// Read from the primary even when `--replica` servers are given (by
+    /// default a report reads from a replica that has every write committed
+    /// before it began, else from the primary).
+    #[arg(long)]
+    primary: bool,
     /// The least status that fails the command (exit code 1).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     fail_on: FailOn,
@@ -70,7 +75,7 @@ enum FailOn {
     Fail,
 }
 
-pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
+pub(crate) fn run(servers: &super::Servers, args: Args) -> Result<Out> {
     let now = Utc::now().naive_utc();
     let (since, until) = window(&args, now)?;
     let (since, until) = days(since, until);
@@ -94,8 +99,10 @@ pub(crate) fn run(url: &str, args: Args) -> Result<Out> {
     }
     let contract = contract.as_ref().map(|(text, origin)| (text.as_str(), origin.as_str()));
     let options = (config, since, until, now);
-    let report =
-        triglot::dispatch!(AnyDatabase::open(url)?, |db| quality(db, contract, options.clone()))?;
+    let route = if args.primary { ReadRoute::Primary } else { ReadRoute::ReadYourWrites };
+    let report = triglot::dispatch!(servers.open()?, |db| {
+        quality(&db.reads(route), contract, options.clone())
+    })?;
     let fail_on = match args.fail_on {
         FailOn::Warn => Status::Warn,
         FailOn::Fail => Status::Fail,

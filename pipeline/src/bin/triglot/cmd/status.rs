@@ -1,7 +1,7 @@
 //! `triglot status`: applied migrations, row counts and the pool.
 
+use triglot::Database;
 use triglot::values::Statement;
-use triglot::{AnyDatabase, Database};
 use triglot_pipeline::Result;
 use triglot_pipeline::flow::{FlowBackend, FlowQueries};
 
@@ -11,8 +11,8 @@ use super::{Out, thousands};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}
 
-pub(crate) fn run(url: &str, _args: Args) -> Result<Out> {
-    triglot::dispatch!(AnyDatabase::open(url)?, |db| Status.run(db))
+pub(crate) fn run(servers: &super::Servers, _args: Args) -> Result<Out> {
+    triglot::dispatch!(servers.open()?, |db| Status.run(db))
 }
 
 struct Status;
