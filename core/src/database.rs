@@ -117,17 +117,34 @@ impl<D: Dialect> Database<D> {
         config: PoolConfig,
         policy: ReadPolicy,
     ) -> Result<Self> {
-        let Some(first) = topology.writers.first() else {
+        if topology.writers.is_empty() {
             return Err(Error::InvalidUrl {
                 url: String::new(),
                 reason: "a database needs a server to write to".to_owned(),
             });
-        };
+        }
         let counters = Arc::new(Counters::default());
-        let (node, server) = open_node::<D>(first, &config, &counters)?;
+        // A cluster opens while one writer answers: the first that does
+        // gives the version; the others are passed over until they answer.
+        let mut writers = Vec::with_capacity(topology.writers.len());
+        let mut server = None;
+        let mut first_error = None;
+        let several = topology.writers.len() > 1;
+        for url in &topology.writers {
+            let (node, answered) =
+                open_node::<D>(url, &config, &counters, several.then_some(policy.down_for))?;
+            match answered {
+                Ok(version) => server = server.or(Some(version)),
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+            writers.push(node);
+        }
+        let Some(server) = server else {
+            return Err(first_error.expect("no writer answered, so one failed"));
+        };
         let mut capabilities = D::CAPABILITIES;
         D::refine(&mut capabilities, &server);
-        let refuse = |reason: String| Error::InvalidUrl { url: node.url.to_string(), reason };
+        let refuse = |reason: String| Error::InvalidUrl { url: writers[0].url.to_string(), reason };
         match capabilities.replication {
             Replication::Single if topology.writers.len() + topology.replicas.len() > 1 => {
                 return Err(refuse(format!(
@@ -150,18 +167,16 @@ impl<D: Dialect> Database<D> {
             }
             _ => {}
         }
-        let mut writers = vec![node];
-        for url in &topology.writers[1..] {
-            writers.push(open_node::<D>(url, &config, &counters)?.0);
-        }
+        let active = writers.iter().position(|w| !w.is_down()).unwrap_or(0);
         let mut replicas = Vec::new();
         for url in &topology.replicas {
-            replicas.push(open_node::<D>(url, &config, &counters)?.0);
+            // A replica that does not answer yet is passed over until it does.
+            replicas.push(open_node::<D>(url, &config, &counters, Some(policy.down_for))?.0);
         }
         Ok(Self {
             servers: Arc::new(Servers {
                 writers,
-                active: AtomicUsize::new(0),
+                active: AtomicUsize::new(active),
                 replicas,
                 next_read: AtomicUsize::new(0),
                 policy,
@@ -568,11 +583,22 @@ impl<D: Dialect> Database<D> {
 
 /// Opens one server of a database: connects once to fail fast with the
 /// driver's own reason, reads the server's version and builds the pool.
+///
+/// With `pass_over`, a server that does not answer still gets a pool, which
+/// opens its connections once it answers, and is passed over for that long;
+/// the second value is then the error that [`Database::open_with`] would
+/// return.
+///
+/// # Errors
+///
+/// [`Error::InvalidUrl`] (a URL no server can fix); without `pass_over`,
+/// [`Error::Open`] when the server does not answer.
 fn open_node<D: Dialect>(
     url: &str,
     config: &PoolConfig,
     counters: &Arc<Counters>,
-) -> Result<(Node<D>, ServerVersion)> {
+    pass_over: Option<Duration>,
+) -> Result<(Node<D>, Result<ServerVersion>)> {
     let url = DatabaseUrl::parse(url)?;
     let scheme = url.scheme();
     if !D::URL_SCHEMES.contains(&scheme.as_str()) {
@@ -594,14 +620,28 @@ fn open_node<D: Dialect>(
         slow: config.slow_statement,
         counters: Arc::clone(counters),
     };
-    let mut probe = session.open::<D>().map_err(|e| open_error(e.to_string()))?;
-    let server = D::server_version(&mut probe)
-        .map_err(|e| open_error(format!("cannot read the server version: {e}")))?;
-    drop(probe);
-    let pool = pool::build::<D>(session, target.private_per_connection, &url, config)
-        .map_err(|e| open_error(e.to_string()))?;
-    tracing::debug!(backend = D::NAME, url = %url, server = %server, "opened database");
-    Ok((Node::new(pool, url, target.display), server))
+    let answered =
+        session.open::<D>().map_err(|e| open_error(e.to_string())).and_then(|mut probe| {
+            D::server_version(&mut probe)
+                .map_err(|e| open_error(format!("cannot read the server version: {e}")))
+        });
+    let answered = match (answered, pass_over) {
+        (Err(e), None) => return Err(e),
+        (answered, _) => answered,
+    };
+    let pool = if answered.is_ok() {
+        pool::build::<D>(session, target.private_per_connection, &url, config)
+            .map_err(|e| open_error(e.to_string()))?
+    } else {
+        pool::build_unchecked::<D>(session, target.private_per_connection, &url, config)
+    };
+    tracing::debug!(backend = D::NAME, url = %url, answered = answered.is_ok(), "opened database");
+    let node = Node::new(pool, url, target.display);
+    if let (Err(e), Some(down_for)) = (&answered, pass_over) {
+        tracing::warn!(backend = D::NAME, "a server of the database does not answer: {e}");
+        node.mark_down(down_for);
+    }
+    Ok((node, answered))
 }
 
 impl<D: Dialect> fmt::Debug for Database<D> {

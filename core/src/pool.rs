@@ -202,13 +202,34 @@ pub(crate) fn build<D: Dialect>(
     url: &DatabaseUrl,
     config: &PoolConfig,
 ) -> Result<DbPool<D>, r2d2::Error> {
-    let manager =
-        Manager::<D> { session, ping_after_idle: config.ping_after_idle, dialect: PhantomData };
+    builder::<D>(private_per_connection, url, config).build(manager(session, config))
+}
+
+/// Builds the pool for `session` without waiting for a connection: for a
+/// server that does not answer yet, whose connections the pool opens later.
+pub(crate) fn build_unchecked<D: Dialect>(
+    session: Session,
+    private_per_connection: bool,
+    url: &DatabaseUrl,
+    config: &PoolConfig,
+) -> DbPool<D> {
+    builder::<D>(private_per_connection, url, config).build_unchecked(manager(session, config))
+}
+
+fn manager<D: Dialect>(session: Session, config: &PoolConfig) -> Manager<D> {
+    Manager::<D> { session, ping_after_idle: config.ping_after_idle, dialect: PhantomData }
+}
+
+fn builder<D: Dialect>(
+    private_per_connection: bool,
+    url: &DatabaseUrl,
+    config: &PoolConfig,
+) -> r2d2::Builder<Manager<D>> {
     let builder = Pool::builder()
         .error_handler(Box::new(LogErrors { backend: D::NAME, url: url.clone() }))
         .connection_timeout(config.checkout_timeout)
         .test_on_check_out(config.test_on_checkout);
-    let builder = if private_per_connection {
+    if private_per_connection {
         // Each connection to an in-memory SQLite database has its own data, so
         // the pool holds exactly one connection and never recycles it.
         builder.max_size(1).min_idle(Some(1)).idle_timeout(None).max_lifetime(None)
@@ -218,8 +239,7 @@ pub(crate) fn build<D: Dialect>(
             .min_idle(config.min_idle)
             .idle_timeout(config.idle_timeout)
             .max_lifetime(config.max_lifetime)
-    };
-    builder.build(manager)
+    }
 }
 
 /// Sends r2d2's connection errors to `tracing`, with the password scrubbed.
