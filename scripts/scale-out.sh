@@ -166,6 +166,8 @@ if [ -z "${TRIGLOT_BIN:-}" ]; then
     cargo build --release --locked --features mysql,postgres >/dev/null 2>&1
 fi
 T=${TRIGLOT_BIN:-$PWD/target/release/triglot}
+# A run still going after this long is stuck: it is stopped and counts as failed.
+RUN_LIMIT=${SCALE_RUN_LIMIT:-900}
 "$T" generate --lines "$LINES" --dirty-rate 0.01 --out "$work/input" >/dev/null
 INPUT=$work/input/orders.csv
 
@@ -226,39 +228,42 @@ if wanted galera-kill || wanted galera-concurrent; then
     dump mysql "SELECT MAX(run_id) FROM triglot_runs" >"$work/clean"
 fi
 
+# One trial of an ingest through ARGS that FAULT interrupts at 40 % of its
+# records: adds to done, lost, dup, stall and retries; CLEAN is its reference.
+interrupted_ingest() { # backend label
+    local t0 pid seen=0 rc=0 end l d
+    t0=$(now)
+    timeout "$RUN_LIMIT" "$T" "${ARGS[@]}" ingest --quiet --json "$INPUT" >"$work/out" 2>"$work/err" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt $((LINES * 40 / 100)) ]; do
+        sleep 0.1
+        seen=$(query "$1" "SELECT COALESCE(MAX(records_read), 0) FROM triglot_runs" 2>/dev/null || echo 0)
+    done
+    kill -0 "$pid" 2>/dev/null || { echo "scale-out: $2: the ingest ended before the fault"; failed=1; }
+    $FAULT
+    wait "$pid" || rc=$?
+    end=$(now)
+    if [ "$rc" -eq 0 ]; then
+        done=$((done + 1))
+        retries=$((retries + $(retries_of "$work/out")))
+    else
+        echo "scale-out: $2 exited $rc:"; tail -3 "$work/err"
+    fi
+    dump "$1" "SELECT MAX(run_id) FROM triglot_runs" >"$work/after"
+    read -r l d < <(compare "$CLEAN" "$work/after")
+    lost=$((lost + l)); dup=$((dup + d))
+    stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
+}
+
 if wanted galera-kill; then
-    done=0 lost=0 dup=0 stall=0 retries=0
+    done=0 lost=0 dup=0 stall=0 retries=0 CLEAN=$work/clean
     for trial in $(seq 1 "$TRIALS"); do
         k=$(((trial - 1) % 3)) # the node written to first, and killed
         GALERA_READ=$(((k + 1) % 3))
         galera_fresh "$GALERA_READ"
         galera_args "$k"
-        t0=$(now)
-        "$T" "${ARGS[@]}" ingest --quiet --json "$INPUT" >"$work/out" 2>"$work/err" &
-        pid=$!
-        seen=0
-        while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt $((LINES * 40 / 100)) ]; do
-            sleep 0.1
-            seen=$(query mysql "SELECT COALESCE(MAX(records_read), 0) FROM triglot_runs" 2>/dev/null || echo 0)
-        done
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "scale-out: the ingest ended before node $k was killed"
-            failed=1
-        fi
-        kill -9 "$(cat "$work/galera$k/pid")"
-        rc=0
-        wait "$pid" || rc=$?
-        end=$(now)
-        if [ "$rc" -eq 0 ]; then
-            done=$((done + 1))
-            retries=$((retries + $(retries_of "$work/out")))
-        else
-            echo "scale-out: Galera kill trial $trial exited $rc:"; tail -3 "$work/err"
-        fi
-        dump mysql "SELECT MAX(run_id) FROM triglot_runs" >"$work/after"
-        read -r l d < <(compare "$work/clean" "$work/after")
-        lost=$((lost + l)); dup=$((dup + d))
-        stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
+        FAULT="kill -9 $(cat "$work/galera$k/pid")"
+        interrupted_ingest mysql "Galera kill trial $trial"
         galera_start "$k"
     done
     row "Galera: ingest of $LINES lines, the node written to killed (-9) at 40 %; $retries batch retries" "$TRIALS" "$done" "$lost" "$dup" "$stall s" "-"
@@ -272,7 +277,7 @@ if wanted galera-concurrent; then
     t0=$(now)
     for i in 0 1 2 3; do
         galera_args $((i % 3))
-        "$T" "${ARGS[@]}" ingest --quiet --json "$INPUT" >"$work/out.$i" 2>"$work/err.$i" &
+        timeout "$RUN_LIMIT" "$T" "${ARGS[@]}" ingest --quiet --json "$INPUT" >"$work/out.$i" 2>"$work/err.$i" &
         pids+=($!)
     done
     for i in 0 1 2 3; do
@@ -361,34 +366,16 @@ if wanted primary-restart; then
     "$T" "${PG[@]}" ingest --quiet --json "$INPUT" >"$work/out"
     T_clean=$(calc "$(now) - $t0")
     dump postgres "SELECT MAX(run_id) FROM triglot_runs" >"$work/clean.pg"
-    done=0 lost=0 dup=0 stall=0 retries=0
-    for trial in $(seq 1 "$TRIALS"); do
-        pg_fresh
-        t0=$(now)
-        "$T" "${PG[@]}" ingest --quiet --json "$INPUT" >"$work/out" 2>"$work/err" &
-        pid=$!
-        seen=0
-        while kill -0 "$pid" 2>/dev/null && [ "${seen:-0}" -lt $((LINES * 40 / 100)) ]; do
-            sleep 0.1
-            seen=$(query postgres "SELECT COALESCE(MAX(records_read), 0) FROM triglot_runs" 2>/dev/null || echo 0)
-        done
-        kill -0 "$pid" 2>/dev/null || { echo "scale-out: the ingest ended before the primary stopped"; failed=1; }
+    done=0 lost=0 dup=0 stall=0 retries=0 CLEAN=$work/clean.pg ARGS=("${PG[@]}")
+    restart_primary() {
         pg pg_ctl -D "$work/primary/data" -m fast -w -t 60 stop >/dev/null
         sleep 2
         pg_ctl_of primary "$PG_PRIMARY_PORT" start
-        rc=0
-        wait "$pid" || rc=$?
-        end=$(now)
-        if [ "$rc" -eq 0 ]; then
-            done=$((done + 1))
-            retries=$((retries + $(retries_of "$work/out")))
-        else
-            echo "scale-out: primary restart trial $trial exited $rc:"; tail -3 "$work/err"
-        fi
-        dump postgres "SELECT MAX(run_id) FROM triglot_runs" >"$work/after"
-        read -r l d < <(compare "$work/clean.pg" "$work/after")
-        lost=$((lost + l)); dup=$((dup + d))
-        stall=$(python3 -c "print(max($stall, round($end - $t0 - $T_clean, 2)))")
+    }
+    FAULT=restart_primary
+    for trial in $(seq 1 "$TRIALS"); do
+        pg_fresh
+        interrupted_ingest postgres "primary restart trial $trial"
     done
     row "PostgreSQL: ingest of $LINES lines through primary and replica, the primary stopped at 40 % for 2 s; $retries batch retries" "$TRIALS" "$done" "$lost" "$dup" "$stall s" "-"
     [ "$done" -eq "$TRIALS" ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1

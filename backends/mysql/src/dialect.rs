@@ -125,6 +125,7 @@ mod tests {
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         let socket = SockRef::from(&fd);
         assert_eq!(socket.tcp_user_timeout().unwrap(), Some(socket::USER_TIMEOUT));
+        assert_eq!(socket.read_timeout().unwrap(), Some(socket::READ_TIMEOUT));
         assert!(socket.keepalive().unwrap());
         assert_eq!(socket.tcp_keepalive_time().unwrap(), socket::KEEPALIVE.0);
         assert_eq!(socket.tcp_keepalive_retries().unwrap(), socket::KEEPALIVE.2);
