@@ -231,7 +231,10 @@ impl<D: Dialect> Database<D> {
             if i + 1 < n && node.is_down() {
                 continue;
             }
-            match node.pool.get_timeout(wait) {
+            match node.pool.get_timeout(wait).map_err(|e| e.to_string()).and_then(|mut conn| {
+                self.causal(&mut conn).map_err(|e| e.to_string())?;
+                Ok(conn)
+            }) {
                 Ok(conn) => {
                     if index != first {
                         self.servers.active.store(index, Ordering::Relaxed);
@@ -248,7 +251,22 @@ impl<D: Dialect> Database<D> {
             }
         }
         let (node, e) = failed.expect("a database has a writer, and each failed");
-        Err(self.timed_out(node, self.config.checkout_timeout, &e.to_string()))
+        Err(self.timed_out(node, self.config.checkout_timeout, &e))
+    }
+
+    /// Makes `conn`'s session read causally, once, on a cluster whose nodes
+    /// all take writes: a write that another node certified is applied here
+    /// before a statement that could see it (an upsert meeting the row,
+    /// the SELECT that reads its id back) runs.
+    fn causal(&self, conn: &mut PooledConn<D>) -> QueryResult<()> {
+        if self.capabilities.replication == Replication::CausalReads
+            && self.servers.writers.len() > 1
+            && !conn.causal
+        {
+            D::causal_reads(conn)?;
+            conn.causal = true;
+        }
+        Ok(())
     }
 
     fn timed_out(&self, node: &Node<D>, waited: Duration, cause: &str) -> Error {
@@ -368,9 +386,7 @@ impl<D: Dialect> Database<D> {
                             continue;
                         }
                     };
-                    if route == ReadRoute::ReadYourWrites
-                        && let Err(e) = D::causal_reads(&mut conn)
-                    {
+                    if let Err(e) = self.causal(&mut conn) {
                         node.mark_down(policy.down_for);
                         failed = Some((node, e.to_string()));
                         continue;
@@ -618,6 +634,7 @@ fn open_node<D: Dialect>(
         location: target.display.clone(),
         connect_timeout: config.connect_timeout,
         slow: config.slow_statement,
+        stuck: config.stuck_statement,
         counters: Arc::clone(counters),
     };
     let answered =

@@ -391,6 +391,23 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         Err(unsupported::<Self>("causal reads"))
     }
 
+    /// A watch on `conn`'s statements that cuts the connection of one still
+    /// waiting for its answer after `limit`, so it fails as a lost
+    /// connection ([`PoolConfig::stuck_statement`](crate::PoolConfig::stuck_statement)),
+    /// for a driver that waits for ever on a server that stays connected
+    /// and never answers. `None` where the driver bounds that wait itself.
+    ///
+    /// # Errors
+    ///
+    /// Any statement the watch needs to find the connection's socket.
+    fn watch_statements(
+        conn: &mut Self::Connection,
+        limit: std::time::Duration,
+    ) -> QueryResult<Option<Box<dyn StatementWatch>>> {
+        let _ = (conn, limit);
+        Ok(None)
+    }
+
     /// Creates an empty database called `name` on the server at `server_url`
     /// and returns its URL (SQLite: a file in a new directory of that name
     /// under the temporary directory).
@@ -429,6 +446,15 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ///
     /// The server is unreachable or refuses.
     fn drop_database(server_url: &str, name: &str) -> Result<()>;
+}
+
+/// Told when each statement of one connection starts and finishes, by the
+/// connection's instrumentation; see [`Dialect::watch_statements`].
+pub trait StatementWatch: Send {
+    /// A statement was sent.
+    fn started(&mut self);
+    /// Its answer arrived (or it failed).
+    fn finished(&mut self);
 }
 
 /// The error of a cluster feature the backend does not have.

@@ -128,13 +128,23 @@ pub(crate) struct StatementTimer {
     pub(crate) slow: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) started: Option<Instant>,
+    /// The dialect's watch on stuck statements, if it keeps one.
+    pub(crate) watch: Option<Box<dyn crate::dialect::StatementWatch>>,
 }
 
 impl Instrumentation for StatementTimer {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => self.started = Some(Instant::now()),
+            InstrumentationEvent::StartQuery { .. } => {
+                self.started = Some(Instant::now());
+                if let Some(watch) = &mut self.watch {
+                    watch.started();
+                }
+            }
             InstrumentationEvent::FinishQuery { query, error, .. } => {
+                if let Some(watch) = &mut self.watch {
+                    watch.finished();
+                }
                 Counters::bump(&self.counters.statements);
                 let Some(started) = self.started.take() else { return };
                 let elapsed = started.elapsed();

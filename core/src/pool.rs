@@ -50,6 +50,13 @@ pub struct PoolConfig {
     /// [`Health::slow_statements`](crate::Health::slow_statements); `None`
     /// logs none.
     pub slow_statement: Option<Duration>,
+    /// A statement still waiting for its answer after this long has its
+    /// connection cut, and fails as a lost connection (which a retry runs
+    /// again on a fresh one), where the driver would wait for ever on a
+    /// server that stays connected and never answers
+    /// ([`Dialect::watch_statements`]: MySQL). Far beyond any statement
+    /// triglot sends; a longer one of a user's needs a pool with `None`.
+    pub stuck_statement: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -64,6 +71,7 @@ impl Default for PoolConfig {
             test_on_checkout: true,
             ping_after_idle: Duration::from_secs(1),
             slow_statement: Some(Duration::from_secs(1)),
+            stuck_statement: Some(Duration::from_secs(300)),
         }
     }
 }
@@ -91,6 +99,9 @@ pub struct Tracked<C> {
     conn: C,
     opened: u64,
     returned: Instant,
+    /// Whether its session was made to read causally
+    /// ([`Dialect::causal_reads`]), once for its life.
+    pub(crate) causal: bool,
 }
 
 impl<C> Deref for Tracked<C> {
@@ -135,6 +146,7 @@ pub(crate) struct Session {
     pub(crate) location: String,
     pub(crate) connect_timeout: Duration,
     pub(crate) slow: Option<Duration>,
+    pub(crate) stuck: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
 }
 
@@ -153,14 +165,23 @@ impl Session {
         crate::establish::within(self.connect_timeout, move || {
             let mut conn = D::Connection::establish(&session.connection_string)
                 .map_err(diesel::r2d2::Error::ConnectionError)?;
-            conn.set_instrumentation(StatementTimer {
+            let timer = |watch| StatementTimer {
                 backend: D::NAME,
-                location: session.location,
+                location: session.location.clone(),
                 slow: session.slow,
-                counters: session.counters,
+                counters: Arc::clone(&session.counters),
                 started: None,
-            });
+                watch,
+            };
+            conn.set_instrumentation(timer(None));
             D::on_acquire(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+            if let Some(limit) = session.stuck {
+                let watch = D::watch_statements(&mut conn, limit)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                if watch.is_some() {
+                    conn.set_instrumentation(timer(watch));
+                }
+            }
             Ok(conn)
         })
     }
@@ -171,7 +192,12 @@ impl<D: Dialect> ManageConnection for Manager<D> {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        Ok(Tracked { conn: self.session.open::<D>()?, opened: moment(), returned: Instant::now() })
+        Ok(Tracked {
+            conn: self.session.open::<D>()?,
+            opened: moment(),
+            returned: Instant::now(),
+            causal: false,
+        })
     }
 
     fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {

@@ -6,7 +6,7 @@ use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
-    UpsertForm,
+    StatementWatch, UpsertForm,
 };
 
 /// The MySQL and MariaDB dialect.
@@ -68,6 +68,13 @@ impl Dialect for MysqlDialect {
         crate::galera::causal_reads(conn)
     }
 
+    fn watch_statements(
+        conn: &mut MysqlConnection,
+        limit: std::time::Duration,
+    ) -> QueryResult<Option<Box<dyn StatementWatch>>> {
+        crate::watch::watch(conn, limit)
+    }
+
     fn introspect(conn: &mut MysqlConnection) -> QueryResult<SchemaSnapshot> {
         crate::introspect::snapshot(conn)
     }
@@ -125,9 +132,34 @@ mod tests {
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         let socket = SockRef::from(&fd);
         assert_eq!(socket.tcp_user_timeout().unwrap(), Some(socket::USER_TIMEOUT));
-        assert_eq!(socket.read_timeout().unwrap(), Some(socket::READ_TIMEOUT));
         assert!(socket.keepalive().unwrap());
         assert_eq!(socket.tcp_keepalive_time().unwrap(), socket::KEEPALIVE.0);
         assert_eq!(socket.tcp_keepalive_retries().unwrap(), socket::KEEPALIVE.2);
+    }
+    #[test]
+    fn a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection() {
+        use std::time::{Duration, Instant};
+        let url = std::env::var("TRIGLOT_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| MysqlDialect::TEST_URL_DEFAULT.to_owned());
+        let config = triglot_core::PoolConfig {
+            stuck_statement: Some(Duration::from_secs(2)),
+            ..triglot_core::PoolConfig::default()
+        };
+        let db = triglot_core::Database::<MysqlDialect>::open_with(&url, config).unwrap();
+        let started = Instant::now();
+        // The server answers nothing for 30 s: to the client, a stuck server.
+        let err = db
+            .run("waiting for an answer", |conn| {
+                diesel::connection::SimpleConnection::batch_execute(conn, "DO SLEEP(30)")
+            })
+            .unwrap_err();
+        let waited = started.elapsed();
+        assert_eq!(err.kind(), Some(ErrorKind::ConnectionLost), "{err}");
+        assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(10), "{waited:?}");
+        // The pool goes on with a fresh connection.
+        db.run("answering at once", |conn| {
+            diesel::connection::SimpleConnection::batch_execute(conn, "DO 1")
+        })
+        .unwrap();
     }
 }

@@ -101,4 +101,5 @@ mod introspect;
 mod last_insert_id;
 mod session;
 mod socket;
+mod watch;
 mod write;

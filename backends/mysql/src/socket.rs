@@ -1,4 +1,4 @@
-//! TCP keepalive, a TCP user timeout and a read timeout on a MySQL connection's socket.
+//! TCP keepalive and a TCP user timeout on a MySQL connection's socket.
 //!
 //! libpq takes `keepalives*` and `tcp_user_timeout` as connection
 //! parameters; libmysqlclient has read and write timeouts instead, but diesel
@@ -7,14 +7,6 @@
 //! PostgreSQL connection: data, or a keepalive probe, unacknowledged for
 //! [`USER_TIMEOUT`] closes the connection, and the call waiting on it fails
 //! as a lost connection, which the caller may retry.
-//!
-//! A server can also stay connected and never answer: a Galera node left
-//! a session it had aborted for a conflicting write set ("Killed" in its
-//! process list) without sending the error, and the client waited for
-//! ever (the scale-out suite's concurrent ingests). So a read that gets no
-//! byte for [`READ_TIMEOUT`] fails too, as a lost connection: far beyond
-//! any statement triglot sends, and beyond most a user sends; a longer one
-//! needs its own connection.
 //!
 //! The socket is found by its local port, which the server reports for the
 //! session in `information_schema.PROCESSLIST`. A connection over a Unix
@@ -35,9 +27,6 @@ use socket2::{SockRef, TcpKeepalive};
 /// Unacknowledged data or keepalive probes for this long close the
 /// connection: libpq's `tcp_user_timeout` on PostgreSQL connections.
 pub(crate) const USER_TIMEOUT: Duration = Duration::from_secs(30);
-/// A read that receives nothing for this long fails (`SO_RCVTIMEO`; the
-/// client library then reports the connection lost).
-pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// Idle time before the first keepalive probe, the time between probes, and
 /// the probes left unanswered before the kernel gives up: libpq's
 /// `keepalives_idle`, `keepalives_interval` and `keepalives_count`.
@@ -68,9 +57,8 @@ pub(crate) fn bound_waits(conn: &mut MysqlConnection) -> QueryResult<()> {
     if let Err(e) = socket
         .set_tcp_keepalive(&keepalive)
         .and_then(|()| socket.set_tcp_user_timeout(Some(USER_TIMEOUT)))
-        .and_then(|()| socket.set_read_timeout(Some(READ_TIMEOUT)))
     {
-        tracing::warn!("cannot set keepalive, the TCP user timeout and the read timeout: {e}");
+        tracing::warn!("cannot set keepalive and the TCP user timeout: {e}");
     }
     Ok(())
 }
