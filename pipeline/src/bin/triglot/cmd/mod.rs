@@ -41,6 +41,12 @@ pub(crate) struct Servers {
     /// has every write committed before them, else to the primary.
     #[arg(long = "replica", global = true, value_name = "URL")]
     pub(crate) replicas: Vec<String>,
+    /// Cut the connection of a statement that has had no answer for this
+    /// many seconds, so it fails as a lost connection and is retried
+    /// (MySQL, whose client library would wait for ever).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) stuck_after: u64,
 }
 
 impl Servers {
@@ -49,11 +55,11 @@ impl Servers {
         let mut topology = triglot::Topology::primary(&self.url);
         topology.writers.extend(self.nodes.iter().cloned());
         topology.replicas.extend(self.replicas.iter().cloned());
-        triglot::AnyDatabase::open_cluster(
-            &topology,
-            triglot::PoolConfig::default(),
-            triglot::ReadPolicy::default(),
-        )
+        let config = triglot::PoolConfig {
+            stuck_statement: Some(std::time::Duration::from_secs(self.stuck_after)),
+            ..triglot::PoolConfig::default()
+        };
+        triglot::AnyDatabase::open_cluster(&topology, config, triglot::ReadPolicy::default())
     }
 }
 
