@@ -106,10 +106,8 @@ impl<D: Dialect> Database<D> {
     ///
     /// let cluster = Topology::primary("postgres://app@db1/shop").with_replica("postgres://app@db2/shop");
     /// let db = Database::<D>::open_cluster(&cluster, PoolConfig::default(), ReadPolicy::default())?;
-    /// let n: i64 = db.read("counting", |conn| {
-    ///     use diesel::prelude::*;
-    ///     diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("1")).get_result(conn)
-    /// })?;
+    /// // On a replica that has every write committed before the read began.
+    /// let schema = db.read("reading the schema", D::introspect)?;
     /// # Ok(()) }
     /// ```
     pub fn open_cluster(
