@@ -252,3 +252,27 @@ mod galera {
         assert_eq!(health.replica_reads, 1000, "{health:?}");
     }
 }
+
+triglot::backend_test!(
+    a_server_that_does_not_answer_is_passed_over_and_its_password_never_shown,
+    |db| {
+        let url = db.url().expose().to_owned();
+        let scheme = url.split("://").next().unwrap_or_default().to_owned();
+        let dead = format!("{scheme}://app:c4n%2Fary@127.0.0.1:1/nothing");
+        let topology = match D::CAPABILITIES.replication {
+            Replication::LogPosition => Topology::primary(&url).with_replica(&dead),
+            Replication::CausalReads => Topology::primary(&url).with_node(&dead),
+            _ => return,
+        };
+        let cluster =
+            Database::<D>::open_cluster(&topology, PoolConfig::default(), ReadPolicy::default())
+                .unwrap();
+        assert_eq!(write_then_read!(cluster, 5), 0);
+        let shown = format!("{cluster:?} {:?} {topology:?}", cluster.servers());
+        assert!(!shown.contains("c4n"), "{shown}");
+        assert!(shown.contains("127.0.0.1:1"), "the dead server is listed: {shown}");
+        // Passed over, not tried: no statement failed.
+        let health = cluster.health();
+        assert_eq!((health.failures, health.connections_lost), (0, 0), "{health:?}");
+    }
+);
