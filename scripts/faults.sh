@@ -34,6 +34,8 @@
 # Environment: LINES (input lines, 200000), TRIALS (3), BLACKHOLE (30),
 # CONNECT_BOUND (20), KILLS (20), STALL_LIMIT (300: a run still going after
 # that many seconds is stuck; its stacks are printed and it fails),
+# STUCK_AFTER (60: the runs' `--stuck-after`, a statement unanswered that
+# long has its connection cut and is retried; under STALL_LIMIT),
 # KILL_LINES (input lines of the kill scenario, 50000), FAULTS_BACKENDS
 # (which backends, all three), FAULTS_SCENARIOS (which scenarios, all of
 # "restart blackhole kill concurrent bad"), TRIGLOT_BIN (the program to test, this
@@ -44,10 +46,14 @@ LINES=${LINES:-200000}
 TRIALS=${TRIALS:-3}
 KILLS=${KILLS:-20}
 KILL_LINES=${KILL_LINES:-50000}
-PG_PORT=${FAULTS_PG_PORT:-55433}
-MY_PORT=${FAULTS_MY_PORT:-33307}
+# Below Linux's ephemeral range (32768-60999): a client reconnecting while
+# its server is down could otherwise be given the server's port as its own
+# and connect to itself, and the server could not bind it again.
+PG_PORT=${FAULTS_PG_PORT:-25433}
+MY_PORT=${FAULTS_MY_PORT:-23307}
 BLACKHOLE=${BLACKHOLE:-30}
 STALL_LIMIT=${STALL_LIMIT:-300}
+STUCK_AFTER=${STUCK_AFTER:-60}
 CONNECT_BOUND=${CONNECT_BOUND:-20}
 
 bash scripts/services.sh >/dev/null 2>&1
@@ -66,7 +72,7 @@ ip netns exec "$NS" ip link set lo up
 inns() { ip netns exec "$NS" "$@"; }
 # An array, not a function: `"${TG[@]}" … &` leaves $! the program's own pid
 # (ip netns exec replaces itself with it), which the kill scenario signals.
-TG=(ip netns exec "$NS" "$T")
+TG=(ip netns exec "$NS" "$T" --stuck-after "$STUCK_AFTER")
 
 work=$(mktemp -d /tmp/triglot-faults.XXXXXX)
 chmod 755 "$work"

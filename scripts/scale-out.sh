@@ -182,7 +182,7 @@ retries_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["
 # The Galera cluster's URLs for the CLI, node $1 first: writes start there.
 galera_args() {
     local i
-    # A statement a node leaves unanswered (see backends/mysql/src/watch.rs)
+    # A statement a node leaves unanswered (see core/src/watch.rs)
     # is cut after 30 s rather than the default 300.
     ARGS=(--stuck-after 30 --database-url "mysql://root@127.0.0.1:$(node_port "$1")/scale")
     for i in 1 2; do ARGS+=(--node "mysql://root@127.0.0.1:$(node_port $((($1 + i) % 3)))/scale"); done

@@ -1,5 +1,6 @@
 //! Pools: in-memory SQLite databases are shared by the pool, checkouts time
-//! out, busy databases are retryable.
+//! out, busy databases are retryable; server connections lost, stuck or
+//! silent are replaced.
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
@@ -122,7 +123,7 @@ mod server_gone {
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
-        let Sessions { id: session_id, kill } = *sessions;
+        let Sessions { id: session_id, kill, .. } = *sessions;
         let test = TestDb::<D>::new(
             &format!("pool::server_gone::{}", D::NAME),
             &crate::library::MIGRATIONS,
@@ -154,7 +155,7 @@ mod server_gone {
         diesel::query_builder::SqlQuery:
             for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
     {
-        let Sessions { id: session_id, kill } = *sessions;
+        let Sessions { id: session_id, kill, .. } = *sessions;
         let test = TestDb::<D>::new(
             &format!("pool::server_gone::peers::{}", D::NAME),
             &crate::library::MIGRATIONS,
@@ -204,23 +205,83 @@ mod server_gone {
         );
     }
 
-    /// How a server names a session, and how another session kills it.
+    /// A statement the server leaves unanswered for 30 s, as a stuck server
+    /// does, fails as a lost connection once the pool's limit has passed;
+    /// the pool goes on with a fresh connection.
+    fn a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection<
+        D: triglot::Dialect,
+    >(
+        sessions: &Sessions,
+    ) {
+        use std::time::Instant;
+        let test = TestDb::<D>::new(
+            &format!("pool::server_gone::stuck::{}", D::NAME),
+            &crate::library::MIGRATIONS,
+        );
+        let config =
+            PoolConfig { stuck_statement: Some(Duration::from_secs(2)), ..PoolConfig::default() };
+        let db = Database::<D>::open_with(test.url(), config).unwrap();
+        let started = Instant::now();
+        let err = db.run("waiting for an answer", |conn| conn.batch_execute(sessions.sleep));
+        let waited = started.elapsed();
+        let err = err.unwrap_err();
+        assert_eq!(err.kind(), Some(triglot::ErrorKind::ConnectionLost), "{}: {err}", D::NAME);
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
+            "{}: {waited:?}",
+            D::NAME
+        );
+        db.run("answering at once", |conn| conn.batch_execute("SELECT 1")).unwrap();
+    }
+
+    /// Every pooled TCP connection's socket has keepalive and the TCP user
+    /// timeout: set by libpq from its options, by the pool on MySQL.
+    fn a_pooled_connection_has_keepalive_and_the_user_timeout<D: triglot::Dialect>() {
+        use std::os::fd::BorrowedFd;
+        use triglot::socket::{KEEPALIVE, USER_TIMEOUT, socket_of};
+        let test = TestDb::<D>::new(
+            &format!("pool::server_gone::socket::{}", D::NAME),
+            &crate::library::MIGRATIONS,
+        );
+        let config = PoolConfig { max_size: 2, min_idle: Some(2), ..PoolConfig::default() };
+        let db = Database::<D>::open_with(test.url(), config).unwrap();
+        let mut held: Vec<_> = (0..2).map(|_| db.get().unwrap()).collect();
+        for conn in &mut held {
+            let ports = D::session_ports(conn).unwrap().expect("a TCP session");
+            let fd = socket_of(ports).expect("the connection's socket");
+            #[allow(unsafe_code)]
+            // SAFETY: the socket of `conn`, held open for this whole loop.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            let socket = socket2::SockRef::from(&fd);
+            assert_eq!(socket.tcp_user_timeout().unwrap(), Some(USER_TIMEOUT), "{}", D::NAME);
+            assert!(socket.keepalive().unwrap(), "{}", D::NAME);
+            assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE.0, "{}", D::NAME);
+            assert_eq!(socket.tcp_keepalive_interval().unwrap(), KEEPALIVE.1, "{}", D::NAME);
+            assert_eq!(socket.tcp_keepalive_retries().unwrap(), KEEPALIVE.2, "{}", D::NAME);
+        }
+    }
+
+    /// How a server names a session, how another session kills it, and a
+    /// statement it answers only after 30 s.
     #[derive(Clone, Copy)]
     struct Sessions {
         id: &'static str,
         kill: fn(i64) -> String,
+        sleep: &'static str,
     }
 
     #[cfg(feature = "postgres")]
     const POSTGRES: Sessions = Sessions {
         id: "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
         kill: |pid| format!("SELECT pg_terminate_backend({pid})"),
+        sleep: "SELECT pg_sleep(30)",
     };
 
     #[cfg(feature = "mysql")]
     const MYSQL: Sessions = Sessions {
         id: "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
         kill: |id| format!("KILL {id}"),
+        sleep: "DO SLEEP(30)",
     };
 
     #[cfg(feature = "postgres")]
@@ -249,5 +310,32 @@ mod server_gone {
     fn mysql_connection_killed_while_idle_is_replaced() {
         use triglot::mysql::MysqlDialect as D;
         killed_session_is_replaced::<D>(&MYSQL);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection_postgres() {
+        use triglot::postgres::PostgresDialect as D;
+        a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection::<D>(&POSTGRES);
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection_mysql() {
+        use triglot::mysql::MysqlDialect as D;
+        a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection::<D>(&MYSQL);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_pooled_connection_has_keepalive_and_the_user_timeout_postgres() {
+        a_pooled_connection_has_keepalive_and_the_user_timeout::<triglot::postgres::PostgresDialect>(
+        );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn a_pooled_connection_has_keepalive_and_the_user_timeout_mysql() {
+        a_pooled_connection_has_keepalive_and_the_user_timeout::<triglot::mysql::MysqlDialect>();
     }
 }

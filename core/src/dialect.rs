@@ -93,6 +93,14 @@ pub struct Capabilities {
     /// refuses a topology the form cannot serve, and
     /// [`Database::read`](crate::Database::read) routes by it.
     pub replication: Replication,
+    /// Whether the driver bounds a silent network itself, from options
+    /// triglot adds to the connection string (libpq's `keepalives*` and
+    /// `tcp_user_timeout`), or there is no network (SQLite). Where false
+    /// (libmysqlclient, whose timeouts diesel cannot set), the pool sets
+    /// keepalive and a TCP user timeout on each new connection's socket
+    /// ([`socket::USER_TIMEOUT`](crate::socket::USER_TIMEOUT)), found by
+    /// [`Dialect::session_ports`].
+    pub socket_bounds_by_driver: bool,
 }
 
 /// How reads on a cluster see earlier writes; see [`Capabilities::replication`].
@@ -391,20 +399,19 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         Err(unsupported::<Self>("causal reads"))
     }
 
-    /// A watch on `conn`'s statements that cuts the connection of one still
-    /// waiting for its answer after `limit`, so it fails as a lost
-    /// connection ([`PoolConfig::stuck_statement`](crate::PoolConfig::stuck_statement)),
-    /// for a driver that waits for ever on a server that stays connected
-    /// and never answers. `None` where the driver bounds that wait itself.
+    /// The TCP ports of `conn`'s session as its server sees them, by
+    /// which the pool finds the connection's socket ([`socket`](crate::socket))
+    /// to bound it ([`Capabilities::socket_bounds_by_driver`]) and to watch
+    /// its statements ([`PoolConfig::stuck_statement`](crate::PoolConfig::stuck_statement)).
+    /// `None` over a Unix socket, or where there is no server (the default).
     ///
     /// # Errors
     ///
-    /// Any statement the watch needs to find the connection's socket.
-    fn watch_statements(
+    /// The statement that asks the server.
+    fn session_ports(
         conn: &mut Self::Connection,
-        limit: std::time::Duration,
-    ) -> QueryResult<Option<Box<dyn StatementWatch>>> {
-        let _ = (conn, limit);
+    ) -> QueryResult<Option<crate::socket::SessionPorts>> {
+        let _ = conn;
         Ok(None)
     }
 
@@ -446,15 +453,6 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ///
     /// The server is unreachable or refuses.
     fn drop_database(server_url: &str, name: &str) -> Result<()>;
-}
-
-/// Told when each statement of one connection starts and finishes, by the
-/// connection's instrumentation; see [`Dialect::watch_statements`].
-pub trait StatementWatch: Send {
-    /// A statement was sent.
-    fn started(&mut self);
-    /// Its answer arrived (or it failed).
-    fn finished(&mut self);
 }
 
 /// The error of a cluster feature the backend does not have.

@@ -128,8 +128,8 @@ pub(crate) struct StatementTimer {
     pub(crate) slow: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) started: Option<Instant>,
-    /// The dialect's watch on stuck statements, if it keeps one.
-    pub(crate) watch: Option<Box<dyn crate::dialect::StatementWatch>>,
+    /// The watch on stuck statements, where the connection's socket was found.
+    pub(crate) watch: Option<crate::watch::StatementWatch>,
 }
 
 impl Instrumentation for StatementTimer {

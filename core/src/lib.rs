@@ -16,8 +16,7 @@
 pub use crate::cluster::{ReadPolicy, ReadRoute, Topology};
 pub use crate::database::{Database, PooledConn};
 pub use crate::dialect::{
-    Capabilities, ConnectTarget, Dialect, ReplicaState, Replication, ServerVersion, StatementWatch,
-    UpsertForm,
+    Capabilities, ConnectTarget, Dialect, ReplicaState, Replication, ServerVersion, UpsertForm,
 };
 pub use crate::error::{DbError, Error, ErrorKind, Result};
 pub use crate::health::Health;
@@ -29,6 +28,7 @@ pub use crate::url::{DatabaseUrl, redact};
 
 pub mod introspect;
 pub mod parity;
+pub mod socket;
 pub mod sql;
 pub mod testing;
 pub mod values;
@@ -46,6 +46,7 @@ mod pool;
 mod retry;
 mod sql_value;
 mod url;
+mod watch;
 
 /// Re-exported so dialect crates and users name the same versions.
 pub use diesel;

@@ -53,8 +53,9 @@ pub struct PoolConfig {
     /// A statement still waiting for its answer after this long has its
     /// connection cut, and fails as a lost connection (which a retry runs
     /// again on a fresh one), where the driver would wait for ever on a
-    /// server that stays connected and never answers
-    /// ([`Dialect::watch_statements`]: MySQL). Far beyond any statement
+    /// server that stays connected and never answers (libmysqlclient,
+    /// libpq; see [`socket`](crate::socket) for how the connection is
+    /// found, by [`Dialect::session_ports`]). Far beyond any statement
     /// triglot sends; a longer one of a user's needs a pool with `None`.
     pub stuck_statement: Option<Duration>,
 }
@@ -175,11 +176,24 @@ impl Session {
             };
             conn.set_instrumentation(timer(None));
             D::on_acquire(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
-            if let Some(limit) = session.stuck {
-                let watch = D::watch_statements(&mut conn, limit)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
-                if watch.is_some() {
-                    conn.set_instrumentation(timer(watch));
+            let bound_here = !D::CAPABILITIES.socket_bounds_by_driver;
+            if bound_here || session.stuck.is_some() {
+                let ports = D::session_ports(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+                let fd = ports.and_then(crate::socket::socket_of);
+                if ports.is_some() && fd.is_none() {
+                    tracing::debug!(
+                        ?ports,
+                        "no single socket of this process has the session's ports"
+                    );
+                }
+                if let Some(fd) = fd {
+                    if bound_here {
+                        crate::socket::bound(fd);
+                    }
+                    if let Some(limit) = session.stuck {
+                        let watch = crate::watch::StatementWatch::new(fd, limit);
+                        conn.set_instrumentation(timer(Some(watch)));
+                    }
                 }
             }
             Ok(conn)

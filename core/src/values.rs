@@ -336,6 +336,7 @@ mod tests {
             char_length: "length",
             batches_per_commit: 1,
             replication: crate::dialect::Replication::Single,
+            socket_bounds_by_driver: true,
         }
     }
 

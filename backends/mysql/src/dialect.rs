@@ -3,10 +3,11 @@
 use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
+use triglot_core::socket::SessionPorts;
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
-    StatementWatch, UpsertForm,
+    UpsertForm,
 };
 
 /// The MySQL and MariaDB dialect.
@@ -36,6 +37,7 @@ impl Dialect for MysqlDialect {
         char_length: "CHAR_LENGTH",
         batches_per_commit: 1,
         replication: Replication::CausalReads,
+        socket_bounds_by_driver: false,
     };
     const BIGINT_CAST: &'static str = "SIGNED";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");
@@ -68,11 +70,8 @@ impl Dialect for MysqlDialect {
         crate::galera::causal_reads(conn)
     }
 
-    fn watch_statements(
-        conn: &mut MysqlConnection,
-        limit: std::time::Duration,
-    ) -> QueryResult<Option<Box<dyn StatementWatch>>> {
-        crate::watch::watch(conn, limit)
+    fn session_ports(conn: &mut MysqlConnection) -> QueryResult<Option<SessionPorts>> {
+        crate::session::session_ports(conn)
     }
 
     fn introspect(conn: &mut MysqlConnection) -> QueryResult<SchemaSnapshot> {
@@ -103,63 +102,5 @@ impl Dialect for MysqlDialect {
 
     fn drop_database(server_url: &str, name: &str) -> triglot_core::Result<()> {
         crate::admin::drop_database(server_url, name)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tcp_connection_gets_keepalive_and_the_user_timeout() {
-        use crate::socket;
-        use diesel::prelude::*;
-        use socket2::SockRef;
-        use std::os::fd::BorrowedFd;
-        let url = std::env::var("TRIGLOT_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| MysqlDialect::TEST_URL_DEFAULT.to_owned());
-        let target =
-            crate::session::connect_target(&triglot_core::DatabaseUrl::parse(&url).unwrap())
-                .unwrap();
-        let mut conn = MysqlConnection::establish(&target.connection_string).unwrap_or_else(|e| {
-            panic!("the test server answers: {}", triglot_core::redact(&e.to_string()))
-        });
-        crate::socket::bound_waits(&mut conn).unwrap();
-        let port = socket::session_client_port(&mut conn).unwrap().expect("a TCP connection");
-        let fd = socket::socket_with_local_port(port).unwrap();
-        #[allow(unsafe_code)]
-        // SAFETY: the socket of `conn`, open for this whole test.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let socket = SockRef::from(&fd);
-        assert_eq!(socket.tcp_user_timeout().unwrap(), Some(socket::USER_TIMEOUT));
-        assert!(socket.keepalive().unwrap());
-        assert_eq!(socket.tcp_keepalive_time().unwrap(), socket::KEEPALIVE.0);
-        assert_eq!(socket.tcp_keepalive_retries().unwrap(), socket::KEEPALIVE.2);
-    }
-    #[test]
-    fn a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection() {
-        use std::time::{Duration, Instant};
-        let url = std::env::var("TRIGLOT_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| MysqlDialect::TEST_URL_DEFAULT.to_owned());
-        let config = triglot_core::PoolConfig {
-            stuck_statement: Some(Duration::from_secs(2)),
-            ..triglot_core::PoolConfig::default()
-        };
-        let db = triglot_core::Database::<MysqlDialect>::open_with(&url, config).unwrap();
-        let started = Instant::now();
-        // The server answers nothing for 30 s: to the client, a stuck server.
-        let err = db
-            .run("waiting for an answer", |conn| {
-                diesel::connection::SimpleConnection::batch_execute(conn, "DO SLEEP(30)")
-            })
-            .unwrap_err();
-        let waited = started.elapsed();
-        assert_eq!(err.kind(), Some(ErrorKind::ConnectionLost), "{err}");
-        assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(10), "{waited:?}");
-        // The pool goes on with a fresh connection.
-        db.run("answering at once", |conn| {
-            diesel::connection::SimpleConnection::batch_execute(conn, "DO 1")
-        })
-        .unwrap();
     }
 }

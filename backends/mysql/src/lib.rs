@@ -100,6 +100,4 @@ mod galera;
 mod introspect;
 mod last_insert_id;
 mod session;
-mod socket;
-mod watch;
 mod write;

@@ -4,7 +4,8 @@ use diesel::connection::SimpleConnection;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Integer, Nullable, Text};
+use triglot_core::socket::SessionPorts;
 use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
 
 /// The `sql_mode` every pooled connection runs with.
@@ -26,7 +27,6 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
 }
 
 pub(crate) fn on_acquire(conn: &mut MysqlConnection) -> QueryResult<()> {
-    crate::socket::bound_waits(conn)?;
     // diesel's establish already sets the time zone and utf8mb4 character
     // sets; they are restated so the session does not depend on it.
     conn.batch_execute(&format!(
@@ -34,6 +34,30 @@ pub(crate) fn on_acquire(conn: &mut MysqlConnection) -> QueryResult<()> {
          character_set_client = 'utf8mb4', character_set_connection = 'utf8mb4', \
          character_set_results = 'utf8mb4'"
     ))
+}
+
+/// The session's client port (`HOST` in `PROCESSLIST`: `127.0.0.1:53122`)
+/// and the server's, `None` over a Unix socket (`localhost`).
+pub(crate) fn session_ports(conn: &mut MysqlConnection) -> QueryResult<Option<SessionPorts>> {
+    let (host, server): (Option<String>, i32) = diesel::select((
+        diesel::dsl::sql::<Nullable<Text>>(
+            "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
+        ),
+        diesel::dsl::sql::<Integer>("@@port"),
+    ))
+    .get_result(conn)?;
+    Ok(host
+        .as_deref()
+        .and_then(client_port)
+        .zip(u16::try_from(server).ok())
+        .map(|(client, server)| SessionPorts { client, server }))
+}
+
+/// The port of `HOST` as `PROCESSLIST` shows it (`127.0.0.1:53122`,
+/// `[::1]:53122`), or `None` for a Unix socket (`localhost`).
+fn client_port(host: &str) -> Option<u16> {
+    let (_, port) = host.rsplit_once(':')?;
+    port.parse().ok()
 }
 
 pub(crate) fn server_version(conn: &mut MysqlConnection) -> QueryResult<ServerVersion> {
@@ -57,6 +81,13 @@ mod tests {
         assert!(!target.display.contains(":pw@"), "the display shows the password");
         assert_eq!(target.display, "mariadb://root:***@127.0.0.1/test");
         Ok(())
+    }
+
+    #[test]
+    fn the_client_port_is_read_from_the_processlist_host() {
+        assert_eq!(client_port("127.0.0.1:53122"), Some(53122));
+        assert_eq!(client_port("[::1]:40000"), Some(40000));
+        assert_eq!(client_port("localhost"), None);
     }
 
     #[test]

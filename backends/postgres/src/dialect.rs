@@ -3,6 +3,7 @@
 use diesel::pg::{Pg, PgConnection};
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
+use triglot_core::socket::SessionPorts;
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ReplicaState,
@@ -33,6 +34,7 @@ impl Dialect for PostgresDialect {
         char_length: "length",
         batches_per_commit: 1,
         replication: Replication::LogPosition,
+        socket_bounds_by_driver: true,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");
@@ -53,6 +55,10 @@ impl Dialect for PostgresDialect {
 
     fn refine(_caps: &mut Capabilities, _server: &ServerVersion) {
         // Every capability above holds from PostgreSQL 10 (identity columns) on.
+    }
+
+    fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<SessionPorts>> {
+        crate::session::session_ports(conn)
     }
 
     fn classify(err: &diesel::result::Error) -> ErrorKind {

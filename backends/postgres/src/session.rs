@@ -4,7 +4,8 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Integer, Nullable, Text};
+use triglot_core::socket::SessionPorts;
 use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
 
 /// libpq parameters added when the URL does not set them.
@@ -41,6 +42,17 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
 
 pub(crate) fn on_acquire(conn: &mut PgConnection) -> QueryResult<()> {
     conn.batch_execute("SET TimeZone = 'UTC'")
+}
+
+/// The session's client and server ports, `None` over a Unix socket.
+pub(crate) fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<SessionPorts>> {
+    let (client, server): (Option<i32>, Option<i32>) = diesel::select((
+        diesel::dsl::sql::<Nullable<Integer>>("inet_client_port()"),
+        diesel::dsl::sql::<Nullable<Integer>>("inet_server_port()"),
+    ))
+    .get_result(conn)?;
+    let port = |p: Option<i32>| p.and_then(|p| u16::try_from(p).ok());
+    Ok(port(client).zip(port(server)).map(|(client, server)| SessionPorts { client, server }))
 }
 
 pub(crate) fn server_version(conn: &mut PgConnection) -> QueryResult<ServerVersion> {

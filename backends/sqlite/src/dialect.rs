@@ -35,6 +35,7 @@ impl Dialect for SqliteDialect {
         // cache that session setup gives a connection (see `session`).
         batches_per_commit: 16,
         replication: Replication::Single,
+        socket_bounds_by_driver: true,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
     const TEST_URL_ENV: Option<&'static str> = None;

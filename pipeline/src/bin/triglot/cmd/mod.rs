@@ -43,7 +43,7 @@ pub(crate) struct Servers {
     pub(crate) replicas: Vec<String>,
     /// Cut the connection of a statement that has had no answer for this
     /// many seconds, so it fails as a lost connection and is retried
-    /// (MySQL, whose client library would wait for ever).
+    /// (MySQL and PostgreSQL, whose client libraries would wait for ever).
     #[arg(long, global = true, value_name = "SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) stuck_after: u64,
