@@ -215,6 +215,79 @@ triglot::backend_test!(
 );
 
 triglot::backend_test!(
+    an_upsert_of_many_rows_returns_the_id_of_each_row_it_wrote_where_the_backend_can,
+    fixtures("shelf"),
+    |db| -> triglot::Result<()> {
+        use std::collections::HashMap;
+        use triglot::values::SqlValue;
+
+        let columns: Vec<String> =
+            ["isbn", "title", "author_id", "pages"].map(String::from).to_vec();
+        let row = |isbn: String, title: &str, pages: i64| {
+            vec![
+                SqlValue::Text(isbn),
+                SqlValue::Text(title.into()),
+                SqlValue::Int(2),
+                SqlValue::Int(pages),
+            ]
+        };
+        // Enough rows for PostgreSQL's staging table (64 or more).
+        let rows: Vec<Vec<SqlValue>> =
+            (0..200).map(|n| row(format!("r{n:03}"), "Returned", n + 1)).collect();
+        let (key, update) = (["isbn".to_string()], ["title".to_string()]);
+        let writes = db.writes();
+        let upsert = |rows: &[Vec<SqlValue>], update: &[String]| {
+            db.write("upserting rows", |conn| {
+                writes.upsert_values_returning(conn, "books", &columns, rows, &key, update, "id")
+            })
+        };
+        let stored = || -> triglot::Result<HashMap<String, i64>> {
+            let pairs: Vec<(String, i64)> = db.run("reading ids", |conn| {
+                books::table.select((books::isbn, books::id)).load(conn)
+            })?;
+            Ok(pairs.into_iter().collect())
+        };
+        let as_map = |ids: Vec<triglot::values::KeyId>| -> HashMap<String, i64> {
+            ids.into_iter().map(|r| (r.k, r.n)).collect()
+        };
+
+        let first = upsert(&rows, &update)?;
+        let ids = stored()?;
+        assert_eq!(ids.len(), 3 + 200, "on {}", D::NAME);
+        if !db.capabilities().insert_returning {
+            assert!(first.is_none(), "{} has no RETURNING", D::NAME);
+            return Ok(());
+        }
+        let first = first.expect("ids returned");
+        // New ids in the order of the rows given.
+        let order: Vec<i64> = first.iter().map(|r| r.n).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "on {}: {order:?}", D::NAME);
+        let first = as_map(first);
+        assert_eq!(first.len(), 200, "on {}", D::NAME);
+        assert!(first.iter().all(|(k, n)| ids.get(k) == Some(n)), "on {}", D::NAME);
+
+        // Rows updated come back too; with nothing to update, only new rows.
+        let changed: Vec<Vec<SqlValue>> =
+            (0..200).map(|n| row(format!("r{n:03}"), "Changed", n + 1)).collect();
+        let again = as_map(upsert(&changed, &update)?.expect("ids returned"));
+        assert_eq!(again, first, "on {}", D::NAME);
+        let mixed: Vec<Vec<SqlValue>> =
+            (130..270).map(|n| row(format!("r{n:03}"), "Mixed", n + 1)).collect();
+        let new = as_map(upsert(&mixed, &[])?.expect("ids returned"));
+        assert_eq!(new.len(), 70, "on {}", D::NAME);
+        assert!(new.keys().all(|k| k.as_str() >= "r200"), "on {}", D::NAME);
+
+        // A refusal names the table's own constraint, never a staging table.
+        let mut refused = changed;
+        refused[150][3] = SqlValue::Int(0);
+        let err = upsert(&refused, &update).unwrap_err();
+        assert_eq!(err.kind(), Some(triglot::ErrorKind::CheckViolation), "on {}: {err}", D::NAME);
+        assert!(!err.to_string().contains("triglot_stage"), "on {}: {err}", D::NAME);
+        Ok(())
+    }
+);
+
+triglot::backend_test!(
     statements_built_at_run_time_bind_values_and_load_rows,
     fixtures("shelf"),
     |db| -> triglot::Result<()> {

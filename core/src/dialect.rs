@@ -11,7 +11,7 @@ use diesel_migrations::MigrationHarness;
 use crate::error::{ErrorKind, Result};
 use crate::introspect::SchemaSnapshot;
 use crate::migrations::Migrations;
-use crate::sql_value::SqlValue;
+use crate::sql_value::{KeyId, SqlValue};
 use crate::url::DatabaseUrl;
 
 /// What a backend can do, as data that shared code reads instead of branching
@@ -266,6 +266,10 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// The SQL type name that `CAST(… AS …)` takes for a 64-bit integer
     /// (read by [`sql::sum_bigint`](crate::sql::sum_bigint)).
     const BIGINT_CAST: &'static str;
+    /// The SQL type name that `CAST(… AS …)` takes for text of any length,
+    /// unpadded: `TEXT`, or `CHAR` on MySQL (whose `CAST` takes no `TEXT`;
+    /// PostgreSQL's `CHAR(n)` pads every value to `n` characters).
+    const TEXT_CAST: &'static str;
     /// The environment variable naming the server that tests and scratch
     /// databases use, if the backend has a server.
     const TEST_URL_ENV: Option<&'static str>;
@@ -352,6 +356,51 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         columns: &[String],
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize>;
+
+    /// Upserts rows known only at run time by `key`, setting the `update`
+    /// columns of rows whose key exists (none: leaves them); returns the
+    /// driver's affected-row count: multi-row upserts sized by the bind
+    /// limit ([`values::upsert_rows`](crate::values::upsert_rows)), or, on
+    /// PostgreSQL, large batches copied into a staging table first.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    #[allow(clippy::too_many_arguments)]
+    fn upsert_values(
+        conn: &mut Self::Connection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+    ) -> QueryResult<usize>;
+
+    /// Like [`Dialect::upsert_values`], returning the key (its first
+    /// column, as text) and the `id` column of every row inserted or
+    /// updated, read in the same statement (`RETURNING`); `None` where the
+    /// backend cannot (the default, which only upserts: MySQL), and the
+    /// caller reads them back.
+    /// A row whose key exists and `update` is empty is not returned.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    #[allow(clippy::too_many_arguments)]
+    fn upsert_values_returning(
+        conn: &mut Self::Connection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+        id: &str,
+    ) -> QueryResult<Option<Vec<KeyId>>> {
+        let _ = id;
+        Self::upsert_values(conn, caps, table, columns, rows, key, update).map(|_| None)
+    }
 
     /// The id the connection's last INSERT generated, for backends without
     /// `RETURNING` ([`Capabilities::insert_returning`] false).

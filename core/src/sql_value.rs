@@ -97,3 +97,15 @@ where
         }
     }
 }
+
+/// A row's key as text and its id, as an upsert returns them
+/// ([`Dialect::upsert_values_returning`](crate::Dialect::upsert_values_returning)).
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct KeyId {
+    /// The key, cast to text.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub k: String,
+    /// The id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}

@@ -14,7 +14,7 @@ use diesel::query_dsl::RunQueryDsl;
 use diesel::result::QueryResult;
 
 use crate::dialect::{Capabilities, UpsertForm};
-pub use crate::sql_value::{DynamicValues, SqlValue};
+pub use crate::sql_value::{DynamicValues, KeyId, SqlValue};
 
 /// Inserts `rows` of `table` as multi-row INSERTs sized by `caps`
 /// ([`chunks`]); returns the rows inserted.
@@ -39,6 +39,73 @@ where
             ValuesInsert::new(table, columns, chunk).bind_nulls(caps.null_binds).execute(conn)?;
     }
     Ok(written)
+}
+
+/// Like [`insert_rows`], as an upsert by `key` that sets the `update`
+/// columns of rows whose key exists (none: leaves them), spelled by
+/// `caps.upsert`; returns the driver's affected-row count.
+///
+/// # Errors
+///
+/// Any statement error; a row of the wrong length is a query-builder error.
+pub fn upsert_rows<C>(
+    conn: &mut C,
+    caps: &Capabilities,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<SqlValue>],
+    key: &[String],
+    update: &[String],
+) -> QueryResult<usize>
+where
+    C: diesel::connection::Connection,
+    C::Backend: DynamicValues,
+{
+    let mut written = 0;
+    for chunk in chunks(rows, caps, columns.len()) {
+        written += ValuesInsert::new(table, columns, chunk)
+            .bind_nulls(caps.null_binds)
+            .upsert(caps.upsert, key, update)
+            .execute(conn)?;
+    }
+    Ok(written)
+}
+
+/// Like [`upsert_rows`], returning the key (its first column, as text)
+/// and the `id` column of every row inserted or updated, for backends with
+/// `RETURNING` ([`Capabilities::insert_returning`]).
+///
+/// # Errors
+///
+/// Any statement error; a row of the wrong length is a query-builder error.
+#[allow(clippy::too_many_arguments)]
+pub fn upsert_rows_returning<C>(
+    conn: &mut C,
+    caps: &Capabilities,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<SqlValue>],
+    key: &[String],
+    update: &[String],
+    id: &str,
+) -> QueryResult<Vec<KeyId>>
+where
+    C: diesel::connection::Connection,
+    C::Backend: DynamicValues,
+    for<'q> ValuesInsert<'q>: diesel::query_dsl::LoadQuery<'q, C, KeyId>,
+{
+    let clause = key_id_clause(&key[0], id);
+    let mut found = Vec::with_capacity(rows.len());
+    for chunk in chunks(rows, caps, columns.len()) {
+        found.extend(
+            ValuesInsert::new(table, columns, chunk)
+                .bind_nulls(caps.null_binds)
+                .upsert(caps.upsert, key, update)
+                .returning(&clause)
+                .load::<KeyId>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// The most rows of one cached multi-row statement.
@@ -76,12 +143,13 @@ pub struct ValuesInsert<'a> {
     rows: &'a [Vec<SqlValue>],
     upsert: Option<(UpsertForm, &'a [String], &'a [String])>,
     bind_nulls: bool,
+    returning: Option<&'a str>,
 }
 
 impl<'a> ValuesInsert<'a> {
     /// An insert of `rows` (each as long as `columns`) into `table`.
     pub fn new(table: &'a str, columns: &'a [String], rows: &'a [Vec<SqlValue>]) -> Self {
-        Self { table, columns, rows, upsert: None, bind_nulls: false }
+        Self { table, columns, rows, upsert: None, bind_nulls: false, returning: None }
     }
 
     /// The same statement with its NULLs bound as parameters rather than
@@ -96,6 +164,13 @@ impl<'a> ValuesInsert<'a> {
     /// exists, `update` columns set to the new values (none: left as they are).
     pub fn upsert(mut self, form: UpsertForm, key: &'a [String], update: &'a [String]) -> Self {
         self.upsert = Some((form, key, update));
+        self
+    }
+
+    /// The same statement followed by `RETURNING` and `clause` (SQL as it
+    /// is), for backends with `RETURNING` ([`Capabilities::insert_returning`]).
+    pub fn returning(mut self, clause: &'a str) -> Self {
+        self.returning = Some(clause);
         self
     }
 }
@@ -146,53 +221,83 @@ impl<DB: DynamicValues> QueryFragment<DB> for ValuesInsert<'_> {
             }
             out.push_sql(")");
         }
-        let Some((form, key, update)) = self.upsert else { return Ok(()) };
-        let list = |out: &mut AstPass<'_, 'b, DB>,
-                    names: &[String],
-                    each: &dyn Fn(&mut AstPass<'_, 'b, DB>, &str) -> QueryResult<()>|
-         -> QueryResult<()> {
-            for (i, name) in names.iter().enumerate() {
-                if i > 0 {
-                    out.push_sql(", ");
-                }
-                each(out, name)?;
-            }
-            Ok(())
-        };
-        match form {
-            UpsertForm::OnConflict => {
-                out.push_sql(" ON CONFLICT (");
-                list(&mut out, key, &|out, c| out.push_identifier(c))?;
-                if update.is_empty() {
-                    out.push_sql(") DO NOTHING");
-                } else {
-                    out.push_sql(") DO UPDATE SET ");
-                    list(&mut out, update, &|out, c| {
-                        out.push_identifier(c)?;
-                        out.push_sql(" = excluded.");
-                        out.push_identifier(c)
-                    })?;
-                }
-            }
-            UpsertForm::OnDuplicateKey => {
-                out.push_sql(" ON DUPLICATE KEY UPDATE ");
-                let set = if update.is_empty() { &key[..1.min(key.len())] } else { update };
-                list(&mut out, set, &|out, c| {
-                    out.push_identifier(c)?;
-                    out.push_sql(" = VALUES(");
-                    out.push_identifier(c)?;
-                    out.push_sql(")");
-                    Ok(())
-                })?;
-            }
+        if let Some((form, key, update)) = self.upsert {
+            upsert_clause(&mut out, form, key, update)?;
+        }
+        if let Some(clause) = self.returning {
+            out.push_sql(" RETURNING ");
+            out.push_sql(clause);
         }
         Ok(())
     }
 }
 
+/// ` ON CONFLICT …` or ` ON DUPLICATE KEY UPDATE …` on `key`, setting `update`.
+fn upsert_clause<'b, DB: DynamicValues>(
+    out: &mut AstPass<'_, 'b, DB>,
+    form: UpsertForm,
+    key: &'b [String],
+    update: &'b [String],
+) -> QueryResult<()> {
+    let list = |out: &mut AstPass<'_, 'b, DB>,
+                names: &'b [String],
+                each: &dyn Fn(&mut AstPass<'_, 'b, DB>, &'b str) -> QueryResult<()>|
+     -> QueryResult<()> {
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            each(out, name)?;
+        }
+        Ok(())
+    };
+    match form {
+        UpsertForm::OnConflict => {
+            out.push_sql(" ON CONFLICT (");
+            list(out, key, &|out, c| out.push_identifier(c))?;
+            if update.is_empty() {
+                out.push_sql(") DO NOTHING");
+            } else {
+                out.push_sql(") DO UPDATE SET ");
+                list(out, update, &|out, c| {
+                    out.push_identifier(c)?;
+                    out.push_sql(" = excluded.");
+                    out.push_identifier(c)
+                })?;
+            }
+        }
+        UpsertForm::OnDuplicateKey => {
+            out.push_sql(" ON DUPLICATE KEY UPDATE ");
+            let set = if update.is_empty() { &key[..1.min(key.len())] } else { update };
+            list(out, set, &|out, c| {
+                out.push_identifier(c)?;
+                out.push_sql(" = VALUES(");
+                out.push_identifier(c)?;
+                out.push_sql(")");
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The `RETURNING` clause of a row's key column as text (`k`) and its id
+/// column (`n`), for [`ValuesInsert::returning`], quoted as PostgreSQL and
+/// SQLite quote.
+#[must_use]
+pub fn key_id_clause(key: &str, id: &str) -> String {
+    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    format!("CAST({} AS TEXT) AS k, CAST({} AS BIGINT) AS n", quoted(key), quoted(id))
+}
+
 impl QueryId for ValuesInsert<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// Loaded by name when it has a [`ValuesInsert::returning`] clause.
+impl diesel::query_builder::Query for ValuesInsert<'_> {
+    type SqlType = diesel::sql_types::Untyped;
 }
 
 impl<Conn> RunQueryDsl<Conn> for ValuesInsert<'_> {}

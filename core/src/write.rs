@@ -508,7 +508,8 @@ impl<D: Dialect> Writes<D> {
     }
 
     /// Like [`Writes::insert_values`], as an upsert by `key` that sets the
-    /// `update` columns of rows whose key exists (none: leaves them). The
+    /// `update` columns of rows whose key exists (none: leaves them),
+    /// through the backend's path ([`Dialect::upsert_values`]). The
     /// driver's affected-row count is returned (on MySQL an unchanged row
     /// counts as one).
     ///
@@ -524,14 +525,29 @@ impl<D: Dialect> Writes<D> {
         key: &[String],
         update: &[String],
     ) -> QueryResult<usize> {
-        let mut written = 0;
-        for chunk in crate::values::chunks(rows, &self.caps, columns.len()) {
-            written += crate::values::ValuesInsert::new(table, columns, chunk)
-                .bind_nulls(self.caps.null_binds)
-                .upsert(self.caps.upsert, key, update)
-                .execute(conn)?;
-        }
-        Ok(written)
+        D::upsert_values(conn, &self.caps, table, columns, rows, key, update)
+    }
+
+    /// Like [`Writes::upsert_values`], returning the key (as text) and the
+    /// `id` column of every row inserted or updated, where the backend reads
+    /// them in the same statement ([`Dialect::upsert_values_returning`]);
+    /// `None` where it cannot, and the caller reads them back.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert_values_returning(
+        &self,
+        conn: &mut D::Connection,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<crate::values::SqlValue>],
+        key: &[String],
+        update: &[String],
+        id: &str,
+    ) -> QueryResult<Option<Vec<crate::values::KeyId>>> {
+        D::upsert_values_returning(conn, &self.caps, table, columns, rows, key, update, id)
     }
 
     /// Refreshes the planner statistics of `table` where the backend needs

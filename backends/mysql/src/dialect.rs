@@ -40,6 +40,7 @@ impl Dialect for MysqlDialect {
         socket_bounds_by_driver: false,
     };
     const BIGINT_CAST: &'static str = "SIGNED";
+    const TEXT_CAST: &'static str = "CHAR";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_MYSQL_URL");
     const TEST_URL_DEFAULT: &'static str = "mysql://root@127.0.0.1:3306/test";
     const START_HINT: &'static str = "Start MariaDB with `bash scripts/services.sh` (or `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`).";
@@ -86,6 +87,18 @@ impl Dialect for MysqlDialect {
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize> {
         triglot_core::values::insert_rows(conn, caps, table, columns, rows)
+    }
+
+    fn upsert_values(
+        conn: &mut MysqlConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+    ) -> QueryResult<usize> {
+        triglot_core::values::upsert_rows(conn, caps, table, columns, rows, key, update)
     }
 
     fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {

@@ -35,6 +35,23 @@ pub(crate) fn copy_values(
     columns: &[String],
     rows: &[Vec<SqlValue>],
 ) -> QueryResult<usize> {
+    copy_rows(conn, table, columns, rows, None)
+}
+
+/// Like [`copy_values`], each row followed by its position in `rows` in
+/// the column `ordinal`, when given.
+///
+/// # Errors
+///
+/// Any statement error; a row of the wrong length is a query-builder error.
+pub(crate) fn copy_rows(
+    conn: &mut PgConnection,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<SqlValue>],
+    ordinal: Option<&str>,
+) -> QueryResult<usize> {
+    use std::io::Write as _;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -47,6 +64,11 @@ pub(crate) fn copy_values(
             ));
         }
         text_row(&mut data, row);
+        if ordinal.is_some() {
+            // Writing into a Vec cannot fail.
+            let _ = write!(data, "\t{r}");
+        }
+        data.push(b'\n');
     }
     let mut target = quoted(table);
     target.push_str(" (");
@@ -55,6 +77,10 @@ pub(crate) fn copy_values(
             target.push_str(", ");
         }
         target.push_str(&quoted(c));
+    }
+    if let Some(ordinal) = ordinal {
+        target.push_str(", ");
+        target.push_str(&quoted(ordinal));
     }
     target.push(')');
     TARGET.with(|t| *t.borrow_mut() = target);
@@ -74,7 +100,7 @@ pub(crate) fn copy_values(
 }
 
 /// A double-quoted identifier.
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -108,7 +134,6 @@ fn text_row(out: &mut Vec<u8>, row: &[SqlValue]) {
             }
         };
     }
-    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -133,7 +158,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "-7\ta\\tb\\\\c\\nd\\re\t\\N\tt\t-12.50\t2026-12-01\t2026-12-01 09:05:00.001250+00\n"
+            "-7\ta\\tb\\\\c\\nd\\re\t\\N\tt\t-12.50\t2026-12-01\t2026-12-01 09:05:00.001250+00"
         );
         assert_eq!(quoted("odd\"name"), "\"odd\"\"name\"");
     }

@@ -37,6 +37,7 @@ impl Dialect for PostgresDialect {
         socket_bounds_by_driver: true,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
+    const TEXT_CAST: &'static str = "TEXT";
     const TEST_URL_ENV: Option<&'static str> = Some("TRIGLOT_TEST_POSTGRES_URL");
     const TEST_URL_DEFAULT: &'static str = "postgres://postgres@127.0.0.1:5432/test";
     const START_HINT: &'static str = "Start PostgreSQL with `bash scripts/services.sh` (or `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`).";
@@ -85,6 +86,32 @@ impl Dialect for PostgresDialect {
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize> {
         crate::copy_values::copy_values(conn, table, columns, rows)
+    }
+
+    fn upsert_values(
+        conn: &mut PgConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+    ) -> QueryResult<usize> {
+        crate::stage::upsert_values(conn, caps, table, columns, rows, key, update)
+    }
+
+    fn upsert_values_returning(
+        conn: &mut PgConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+        id: &str,
+    ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
+        crate::stage::upsert_values_returning(conn, caps, table, columns, rows, key, update, id)
+            .map(Some)
     }
 
     fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {

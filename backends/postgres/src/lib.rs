@@ -80,4 +80,5 @@ mod introspect;
 mod openssl;
 mod replication;
 mod session;
+mod stage;
 mod write;

@@ -38,6 +38,7 @@ impl Dialect for SqliteDialect {
         socket_bounds_by_driver: true,
     };
     const BIGINT_CAST: &'static str = "BIGINT";
+    const TEXT_CAST: &'static str = "TEXT";
     const TEST_URL_ENV: Option<&'static str> = None;
     const TEST_URL_DEFAULT: &'static str = "sqlite://";
     const START_HINT: &'static str =
@@ -80,6 +81,34 @@ impl Dialect for SqliteDialect {
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize> {
         triglot_core::values::insert_rows(conn, caps, table, columns, rows)
+    }
+
+    fn upsert_values(
+        conn: &mut SqliteConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+    ) -> QueryResult<usize> {
+        triglot_core::values::upsert_rows(conn, caps, table, columns, rows, key, update)
+    }
+
+    fn upsert_values_returning(
+        conn: &mut SqliteConnection,
+        caps: &Capabilities,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<SqlValue>],
+        key: &[String],
+        update: &[String],
+        id: &str,
+    ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
+        triglot_core::values::upsert_rows_returning(
+            conn, caps, table, columns, rows, key, update, id,
+        )
+        .map(Some)
     }
 
     fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>

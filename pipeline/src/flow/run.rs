@@ -1094,19 +1094,44 @@ impl<D: FlowBackend> Run<'_, D> {
                 };
                 let rows: Vec<Vec<SqlValue>> =
                     changed.iter().enumerate().map(|(c, (r, _))| filled(c, 0, 0, &r.row)).collect();
-                writes.upsert_values(
-                    conn,
-                    &parent.name,
-                    &parent.columns,
-                    &rows,
-                    &parent.key,
-                    &parent.update,
-                )?;
-                // Children that hold the parent's generated id need it now.
-                let ids = match family.children.iter().find_map(|c| c.generated_link.as_deref()) {
+                // Children that hold the parent's generated id need it now:
+                // the upsert returns it where the backend can, else it is
+                // read back.
+                let generated = family.children.iter().find_map(|c| c.generated_link.as_deref());
+                let returned = match generated {
+                    Some(id) => writes.upsert_values_returning(
+                        conn,
+                        &parent.name,
+                        &parent.columns,
+                        &rows,
+                        &parent.key,
+                        &parent.update,
+                        id,
+                    )?,
+                    None => {
+                        writes.upsert_values(
+                            conn,
+                            &parent.name,
+                            &parent.columns,
+                            &rows,
+                            &parent.key,
+                            &parent.update,
+                        )?;
+                        None
+                    }
+                };
+                let ids = match generated {
                     Some(id) => {
                         let keys = changed.iter().map(|(r, _)| r.key[0].clone()).collect();
-                        stored_ids::<D>(conn, &parent.name, &parent.key[0], id, keys, caps)?
+                        ids_returned_or_read::<D>(
+                            conn,
+                            returned,
+                            &parent.name,
+                            &parent.key[0],
+                            id,
+                            keys,
+                            caps,
+                        )?
                     }
                     None => Default::default(),
                 };
@@ -1260,7 +1285,7 @@ fn stored_ids<D: FlowBackend>(
     for chunk in triglot::values::chunks(&keys, caps, 1) {
         let mut select = Statement::new("SELECT CAST(t.");
         select.cacheable(caps.null_binds);
-        select.ident(key).sql(" AS CHAR(255)) AS k, CAST(t.");
+        select.ident(key).sql(format!(" AS {}) AS k, CAST(t.", D::TEXT_CAST));
         select.ident(id).sql(format!(" AS {}) AS n FROM ", D::BIGINT_CAST));
         select.ident(table).sql(" t WHERE t.").ident(key);
         // Rows other writers committed since this transaction's first read
@@ -1269,6 +1294,31 @@ fn stored_ids<D: FlowBackend>(
         for p in conn.pairs(&select)? {
             ids.insert(p.k.unwrap_or_default().trim_end().to_owned(), p.n);
         }
+    }
+    Ok(ids)
+}
+
+/// The ids of `keys` (values of `key` in `table`): those an upsert
+/// returned, and the others read back ([`stored_ids`]).
+fn ids_returned_or_read<D: FlowBackend>(
+    conn: &mut D::Connection,
+    returned: Option<Vec<triglot::values::KeyId>>,
+    table: &str,
+    key: &str,
+    id: &str,
+    keys: Vec<SqlValue>,
+    caps: &Capabilities,
+) -> diesel::QueryResult<std::collections::HashMap<String, i64>> {
+    let Some(returned) = returned else {
+        return stored_ids::<D>(conn, table, key, id, keys, caps);
+    };
+    let mut ids: std::collections::HashMap<String, i64> =
+        returned.into_iter().map(|r| (r.k.trim_end().to_owned(), r.n)).collect();
+    // A row an upsert that updates nothing found stored is not returned.
+    let missing: Vec<SqlValue> =
+        keys.into_iter().filter(|k| natural(k).is_none_or(|k| !ids.contains_key(&k))).collect();
+    if !missing.is_empty() {
+        ids.extend(stored_ids::<D>(conn, table, key, id, missing, caps)?);
     }
     Ok(ids)
 }
@@ -1309,6 +1359,19 @@ fn write_attached<D: FlowBackend>(
     if family.attached.is_empty() {
         return Ok((fills, wrote));
     }
+    // The ids of what the pending lookups name, once written.
+    let mut wanted: BTreeMap<(String, String, String), Vec<SqlValue>> = BTreeMap::new();
+    for (r, _) in changed {
+        for (t, _, slot, key) in &r.pending {
+            let s = &tables[*t].slots[*slot];
+            let l = s.lookup.as_ref().expect("a pending lookup");
+            wanted
+                .entry((l.table.clone(), l.key.clone(), l.target.clone()))
+                .or_default()
+                .push(key_value(&s.rule, key));
+        }
+    }
+    let mut returned = BTreeMap::new();
     let changed_keys: std::collections::HashSet<&str> =
         changed.iter().map(|(r, _)| r.key_text.as_str()).collect();
     for (a, table) in family.attached.iter().enumerate() {
@@ -1336,31 +1399,42 @@ fn write_attached<D: FlowBackend>(
         wrote.extend(rows.iter().map(|(k, (_, p))| (a, row_hash(&table.name, k), *p)));
         if !rows.is_empty() {
             let rows: Vec<Vec<SqlValue>> = rows.into_values().map(|(r, _)| r.row.clone()).collect();
-            writes.upsert_values(
-                conn,
-                &table.name,
-                &table.columns,
-                &rows,
-                &table.key,
-                &table.update,
-            )?;
-        }
-    }
-    // The ids of what the pending lookups name, now written.
-    let mut wanted: BTreeMap<(String, String, String), Vec<SqlValue>> = BTreeMap::new();
-    for (r, _) in changed {
-        for (t, _, slot, key) in &r.pending {
-            let s = &tables[*t].slots[*slot];
-            let l = s.lookup.as_ref().expect("a pending lookup");
-            wanted
-                .entry((l.table.clone(), l.key.clone(), l.target.clone()))
-                .or_default()
-                .push(key_value(&s.rule, key));
+            // The ids that lookups by this table's key wait for come back
+            // with the upsert where the backend can.
+            let mut targets = wanted
+                .keys()
+                .filter(|(t, k, _)| *t == table.name && table.key.first() == Some(k))
+                .map(|(.., target)| target.clone());
+            match (targets.next(), targets.next()) {
+                (Some(target), None) => {
+                    let ids = writes.upsert_values_returning(
+                        conn,
+                        &table.name,
+                        &table.columns,
+                        &rows,
+                        &table.key,
+                        &table.update,
+                        &target,
+                    )?;
+                    returned.insert((table.name.clone(), table.key[0].clone(), target), ids);
+                }
+                _ => {
+                    writes.upsert_values(
+                        conn,
+                        &table.name,
+                        &table.columns,
+                        &rows,
+                        &table.key,
+                        &table.update,
+                    )?;
+                }
+            }
         }
     }
     let mut found = BTreeMap::new();
     for ((table, key, target), keys) in wanted {
-        let ids = stored_ids::<D>(conn, &table, &key, &target, keys, caps)?;
+        let back = returned.remove(&(table.clone(), key.clone(), target.clone())).flatten();
+        let ids = ids_returned_or_read::<D>(conn, back, &table, &key, &target, keys, caps)?;
         found.insert(table, ids);
     }
     for (c, (r, _)) in changed.iter().enumerate() {
