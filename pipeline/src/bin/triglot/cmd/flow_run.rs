@@ -24,7 +24,8 @@ pub(crate) fn read_contract(path: &Path) -> Result<(String, String)> {
 pub(crate) struct RunArgs {
     /// Families (a parent with its children, such as an order with its
     /// lines) per transaction.
-    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = triglot_pipeline::flow::FlowOptions::default().batch_size as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
     /// MiB of records each table's sort holds in memory before it spills
     /// sorted runs to temporary files.
