@@ -238,7 +238,14 @@ triglot::backend_test!(
         let writes = db.writes();
         let upsert = |rows: &[Vec<SqlValue>], update: &[String]| {
             db.write("upserting rows", |conn| {
-                writes.upsert_values_returning(conn, "books", &columns, rows, &key, update, "id")
+                let upsert = triglot::values::Upsert {
+                    table: "books",
+                    columns: &columns,
+                    rows,
+                    key: &key,
+                    update,
+                };
+                writes.upsert_values_returning(conn, &upsert, "id")
             })
         };
         let stored = || -> triglot::Result<HashMap<String, i64>> {

@@ -11,7 +11,7 @@ use diesel_migrations::MigrationHarness;
 use crate::error::{ErrorKind, Result};
 use crate::introspect::SchemaSnapshot;
 use crate::migrations::Migrations;
-use crate::sql_value::{KeyId, SqlValue};
+use crate::sql_value::{KeyId, SqlValue, Upsert};
 use crate::url::DatabaseUrl;
 
 /// What a backend can do, as data that shared code reads instead of branching
@@ -357,49 +357,38 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         rows: &[Vec<SqlValue>],
     ) -> QueryResult<usize>;
 
-    /// Upserts rows known only at run time by `key`, setting the `update`
-    /// columns of rows whose key exists (none: leaves them); returns the
-    /// driver's affected-row count: multi-row upserts sized by the bind
-    /// limit ([`values::upsert_rows`](crate::values::upsert_rows)), or, on
-    /// PostgreSQL, large batches copied into a staging table first.
+    /// Runs `upsert` (rows known only at run time); returns the driver's
+    /// affected-row count: multi-row statements sized by the bind limit
+    /// ([`Upsert::execute`]), or, on PostgreSQL, large batches copied into
+    /// a staging table first.
     ///
     /// # Errors
     ///
     /// Any statement error.
-    #[allow(clippy::too_many_arguments)]
     fn upsert_values(
         conn: &mut Self::Connection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &Upsert<'_>,
     ) -> QueryResult<usize>;
 
     /// Like [`Dialect::upsert_values`], returning the key (its first
     /// column, as text) and the `id` column of every row inserted or
     /// updated, read in the same statement (`RETURNING`); `None` where the
     /// backend cannot (the default, which only upserts: MySQL), and the
-    /// caller reads them back.
-    /// A row whose key exists and `update` is empty is not returned.
+    /// caller reads them back. A row whose key exists and `update` is
+    /// empty is not returned.
     ///
     /// # Errors
     ///
     /// Any statement error.
-    #[allow(clippy::too_many_arguments)]
     fn upsert_values_returning(
         conn: &mut Self::Connection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &Upsert<'_>,
         id: &str,
     ) -> QueryResult<Option<Vec<KeyId>>> {
         let _ = id;
-        Self::upsert_values(conn, caps, table, columns, rows, key, update).map(|_| None)
+        Self::upsert_values(conn, caps, upsert).map(|_| None)
     }
 
     /// The id the connection's last INSERT generated, for backends without

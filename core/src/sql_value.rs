@@ -109,3 +109,20 @@ pub struct KeyId {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub n: i64,
 }
+
+/// An upsert of rows known only at run time: `rows` (each as long as
+/// `columns`) into `table`, by `key`, setting the `update` columns of rows
+/// whose key exists (none: leaving them as they are).
+#[derive(Debug, Clone, Copy)]
+pub struct Upsert<'a> {
+    /// The table written.
+    pub table: &'a str,
+    /// The columns each row fills, in order.
+    pub columns: &'a [String],
+    /// The rows.
+    pub rows: &'a [Vec<SqlValue>],
+    /// The unique key that finds an existing row (MySQL: any unique key).
+    pub key: &'a [String],
+    /// The columns an existing row takes from the new one.
+    pub update: &'a [String],
+}

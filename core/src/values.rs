@@ -14,7 +14,7 @@ use diesel::query_dsl::RunQueryDsl;
 use diesel::result::QueryResult;
 
 use crate::dialect::{Capabilities, UpsertForm};
-pub use crate::sql_value::{DynamicValues, KeyId, SqlValue};
+pub use crate::sql_value::{DynamicValues, KeyId, SqlValue, Upsert};
 
 /// Inserts `rows` of `table` as multi-row INSERTs sized by `caps`
 /// ([`chunks`]); returns the rows inserted.
@@ -41,71 +41,62 @@ where
     Ok(written)
 }
 
-/// Like [`insert_rows`], as an upsert by `key` that sets the `update`
-/// columns of rows whose key exists (none: leaves them), spelled by
-/// `caps.upsert`; returns the driver's affected-row count.
-///
-/// # Errors
-///
-/// Any statement error; a row of the wrong length is a query-builder error.
-pub fn upsert_rows<C>(
-    conn: &mut C,
-    caps: &Capabilities,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<SqlValue>],
-    key: &[String],
-    update: &[String],
-) -> QueryResult<usize>
-where
-    C: diesel::connection::Connection,
-    C::Backend: DynamicValues,
-{
-    let mut written = 0;
-    for chunk in chunks(rows, caps, columns.len()) {
-        written += ValuesInsert::new(table, columns, chunk)
-            .bind_nulls(caps.null_binds)
-            .upsert(caps.upsert, key, update)
-            .execute(conn)?;
+impl Upsert<'_> {
+    /// Runs the upsert as multi-row statements sized by `caps` ([`chunks`]),
+    /// spelled by `caps.upsert`; returns the driver's affected-row count.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error; a row of the wrong length is a query-builder error.
+    pub fn execute<C>(&self, conn: &mut C, caps: &Capabilities) -> QueryResult<usize>
+    where
+        C: diesel::connection::Connection,
+        C::Backend: DynamicValues,
+    {
+        let mut written = 0;
+        for chunk in chunks(self.rows, caps, self.columns.len()) {
+            written += self.statement(chunk, caps).execute(conn)?;
+        }
+        Ok(written)
     }
-    Ok(written)
-}
 
-/// Like [`upsert_rows`], returning the key (its first column, as text)
-/// and the `id` column of every row inserted or updated, for backends with
-/// `RETURNING` ([`Capabilities::insert_returning`]).
-///
-/// # Errors
-///
-/// Any statement error; a row of the wrong length is a query-builder error.
-#[allow(clippy::too_many_arguments)]
-pub fn upsert_rows_returning<C>(
-    conn: &mut C,
-    caps: &Capabilities,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<SqlValue>],
-    key: &[String],
-    update: &[String],
-    id: &str,
-) -> QueryResult<Vec<KeyId>>
-where
-    C: diesel::connection::Connection,
-    C::Backend: DynamicValues,
-    for<'q> ValuesInsert<'q>: diesel::query_dsl::LoadQuery<'q, C, KeyId>,
-{
-    let clause = key_id_clause(&key[0], id);
-    let mut found = Vec::with_capacity(rows.len());
-    for chunk in chunks(rows, caps, columns.len()) {
-        found.extend(
-            ValuesInsert::new(table, columns, chunk)
-                .bind_nulls(caps.null_binds)
-                .upsert(caps.upsert, key, update)
-                .returning(&clause)
-                .load::<KeyId>(conn)?,
-        );
+    /// Like [`Upsert::execute`], returning the key (its first column, as
+    /// text) and the `id` column of every row inserted or updated, for
+    /// backends with `RETURNING` ([`Capabilities::insert_returning`]).
+    ///
+    /// # Errors
+    ///
+    /// Any statement error; a row of the wrong length is a query-builder error.
+    pub fn returning<C>(
+        &self,
+        conn: &mut C,
+        caps: &Capabilities,
+        id: &str,
+    ) -> QueryResult<Vec<KeyId>>
+    where
+        C: diesel::connection::Connection,
+        C::Backend: DynamicValues,
+        for<'q> ValuesInsert<'q>: diesel::query_dsl::LoadQuery<'q, C, KeyId>,
+    {
+        let clause = key_id_clause(&self.key[0], id);
+        let mut found = Vec::with_capacity(self.rows.len());
+        for chunk in chunks(self.rows, caps, self.columns.len()) {
+            found.extend(self.statement(chunk, caps).returning(&clause).load::<KeyId>(conn)?);
+        }
+        Ok(found)
     }
-    Ok(found)
+
+    fn statement<'s>(
+        &'s self,
+        chunk: &'s [Vec<SqlValue>],
+        caps: &Capabilities,
+    ) -> ValuesInsert<'s> {
+        ValuesInsert::new(self.table, self.columns, chunk).bind_nulls(caps.null_binds).upsert(
+            caps.upsert,
+            self.key,
+            self.update,
+        )
+    }
 }
 
 /// The most rows of one cached multi-row statement.
@@ -232,22 +223,25 @@ impl<DB: DynamicValues> QueryFragment<DB> for ValuesInsert<'_> {
     }
 }
 
-/// ` ON CONFLICT …` or ` ON DUPLICATE KEY UPDATE …` on `key`, setting `update`.
-fn upsert_clause<'b, DB: DynamicValues>(
-    out: &mut AstPass<'_, 'b, DB>,
+/// ` ON CONFLICT …` or ` ON DUPLICATE KEY UPDATE …` on `key`, setting
+/// `update`; with nothing to update, `DO NOTHING` (or a no-op update of the
+/// key on MySQL). Shared by [`ValuesInsert`] and the typed
+/// [`UpsertStatement`](crate::write::UpsertStatement).
+pub(crate) fn upsert_clause<DB: diesel::backend::Backend, N: AsRef<str>>(
+    out: &mut AstPass<'_, '_, DB>,
     form: UpsertForm,
-    key: &'b [String],
-    update: &'b [String],
+    key: &[N],
+    update: &[N],
 ) -> QueryResult<()> {
-    let list = |out: &mut AstPass<'_, 'b, DB>,
-                names: &'b [String],
-                each: &dyn Fn(&mut AstPass<'_, 'b, DB>, &'b str) -> QueryResult<()>|
+    let list = |out: &mut AstPass<'_, '_, DB>,
+                names: &[N],
+                each: &dyn Fn(&mut AstPass<'_, '_, DB>, &str) -> QueryResult<()>|
      -> QueryResult<()> {
         for (i, name) in names.iter().enumerate() {
             if i > 0 {
                 out.push_sql(", ");
             }
-            each(out, name)?;
+            each(out, name.as_ref())?;
         }
         Ok(())
     };

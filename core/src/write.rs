@@ -110,50 +110,8 @@ where
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         self.insert.walk_ast(out.reborrow())?;
-        let (key, update) = (K::NAMES, U::NAMES);
-        match self.form {
-            UpsertForm::OnConflict => {
-                out.push_sql(" ON CONFLICT (");
-                list(&mut out, key, |out, c| out.push_identifier(c))?;
-                if update.is_empty() {
-                    out.push_sql(") DO NOTHING");
-                } else {
-                    out.push_sql(") DO UPDATE SET ");
-                    list(&mut out, update, |out, c| {
-                        out.push_identifier(c)?;
-                        out.push_sql(" = excluded.");
-                        out.push_identifier(c)
-                    })?;
-                }
-            }
-            UpsertForm::OnDuplicateKey => {
-                out.push_sql(" ON DUPLICATE KEY UPDATE ");
-                let set = if update.is_empty() { &key[..1.min(key.len())] } else { update };
-                list(&mut out, set, |out, c| {
-                    out.push_identifier(c)?;
-                    out.push_sql(" = VALUES(");
-                    out.push_identifier(c)?;
-                    out.push_sql(")");
-                    Ok(())
-                })?;
-            }
-        }
-        Ok(())
+        crate::values::upsert_clause(&mut out, self.form, K::NAMES, U::NAMES)
     }
-}
-
-fn list<DB: Backend>(
-    out: &mut AstPass<'_, '_, DB>,
-    names: &[&'static str],
-    mut each: impl FnMut(&mut AstPass<'_, '_, DB>, &'static str) -> QueryResult<()>,
-) -> QueryResult<()> {
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            out.push_sql(", ");
-        }
-        each(out, name)?;
-    }
-    Ok(())
 }
 
 // The clause is the same for every statement of one connection (its form is
@@ -525,29 +483,25 @@ impl<D: Dialect> Writes<D> {
         key: &[String],
         update: &[String],
     ) -> QueryResult<usize> {
-        D::upsert_values(conn, &self.caps, table, columns, rows, key, update)
+        let upsert = crate::values::Upsert { table, columns, rows, key, update };
+        D::upsert_values(conn, &self.caps, &upsert)
     }
 
-    /// Like [`Writes::upsert_values`], returning the key (as text) and the
-    /// `id` column of every row inserted or updated, where the backend reads
-    /// them in the same statement ([`Dialect::upsert_values_returning`]);
-    /// `None` where it cannot, and the caller reads them back.
+    /// Runs `upsert`, returning the key (as text) and the `id` column of
+    /// every row inserted or updated, where the backend reads them in the
+    /// same statement ([`Dialect::upsert_values_returning`]); `None` where
+    /// it cannot, and the caller reads them back.
     ///
     /// # Errors
     ///
     /// Any statement error.
-    #[allow(clippy::too_many_arguments)]
     pub fn upsert_values_returning(
         &self,
         conn: &mut D::Connection,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<crate::values::SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &crate::values::Upsert<'_>,
         id: &str,
     ) -> QueryResult<Option<Vec<crate::values::KeyId>>> {
-        D::upsert_values_returning(conn, &self.caps, table, columns, rows, key, update, id)
+        D::upsert_values_returning(conn, &self.caps, upsert, id)
     }
 
     /// Refreshes the planner statistics of `table` where the backend needs

@@ -92,13 +92,9 @@ impl Dialect for MysqlDialect {
     fn upsert_values(
         conn: &mut MysqlConnection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &triglot_core::values::Upsert<'_>,
     ) -> QueryResult<usize> {
-        triglot_core::values::upsert_rows(conn, caps, table, columns, rows, key, update)
+        upsert.execute(conn, caps)
     }
 
     fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {

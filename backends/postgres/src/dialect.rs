@@ -91,27 +91,18 @@ impl Dialect for PostgresDialect {
     fn upsert_values(
         conn: &mut PgConnection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &triglot_core::values::Upsert<'_>,
     ) -> QueryResult<usize> {
-        crate::stage::upsert_values(conn, caps, table, columns, rows, key, update)
+        crate::stage::upsert_values(conn, caps, upsert)
     }
 
     fn upsert_values_returning(
         conn: &mut PgConnection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &triglot_core::values::Upsert<'_>,
         id: &str,
     ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
-        crate::stage::upsert_values_returning(conn, caps, table, columns, rows, key, update, id)
-            .map(Some)
+        crate::stage::upsert_values_returning(conn, caps, upsert, id).map(Some)
     }
 
     fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {

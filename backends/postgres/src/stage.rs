@@ -27,7 +27,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Text};
-use triglot_core::values::{KeyId, SqlValue, key_id_clause};
+use triglot_core::values::{KeyId, Upsert, key_id_clause};
 use triglot_core::{Capabilities, UpsertForm};
 
 use crate::copy_values::{copy_rows, quoted};
@@ -46,8 +46,7 @@ struct Stage {
     allowed: bool,
 }
 
-/// Upserts `rows` into `table` by `key`, setting `update` (none: leaves
-/// existing rows); returns the rows inserted or updated.
+/// Runs `upsert`; returns the rows inserted or updated.
 ///
 /// # Errors
 ///
@@ -55,17 +54,13 @@ struct Stage {
 pub(crate) fn upsert_values(
     conn: &mut PgConnection,
     caps: &Capabilities,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<SqlValue>],
-    key: &[String],
-    update: &[String],
+    upsert: &Upsert<'_>,
 ) -> QueryResult<usize> {
-    let Some(stage) = stage_for(conn, caps, table, columns, rows, key)? else {
-        return triglot_core::values::upsert_rows(conn, caps, table, columns, rows, key, update);
+    let Some(stage) = stage_for(conn, caps, upsert)? else {
+        return upsert.execute(conn, caps);
     };
-    let sql = move_rows(&stage.0, table, columns, key, update, None);
-    staged(conn, &stage, table, columns, rows, |conn| diesel::sql_query(sql).execute(conn))
+    let sql = move_rows(&stage.0, upsert, None);
+    staged(conn, &stage, upsert, |conn| diesel::sql_query(sql).execute(conn))
 }
 
 /// Like [`upsert_values`], returning each written row's key (as text) and
@@ -74,42 +69,35 @@ pub(crate) fn upsert_values(
 /// # Errors
 ///
 /// Any statement error; a row of the wrong length is a query-builder error.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn upsert_values_returning(
     conn: &mut PgConnection,
     caps: &Capabilities,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<SqlValue>],
-    key: &[String],
-    update: &[String],
+    upsert: &Upsert<'_>,
     id: &str,
 ) -> QueryResult<Vec<KeyId>> {
-    let Some(stage) = stage_for(conn, caps, table, columns, rows, key)? else {
-        return triglot_core::values::upsert_rows_returning(
-            conn, caps, table, columns, rows, key, update, id,
-        );
+    let Some(stage) = stage_for(conn, caps, upsert)? else {
+        return upsert.returning(conn, caps, id);
     };
-    let clause = key_id_clause(&key[0], id);
-    let sql = move_rows(&stage.0, table, columns, key, update, Some(&clause));
-    staged(conn, &stage, table, columns, rows, |conn| diesel::sql_query(sql).load(conn))
+    let clause = key_id_clause(&upsert.key[0], id);
+    let sql = move_rows(&stage.0, upsert, Some(&clause));
+    staged(conn, &stage, upsert, |conn| diesel::sql_query(sql).load(conn))
 }
 
-/// The staging table for this upsert, `None` where the multi-row upsert is
-/// used: few rows, or a session that may not create temporary tables.
-/// With the name, whether the table exists already.
+/// The staging table for `upsert`, with whether it exists already; `None`
+/// where the multi-row upsert is used: few rows, or a session that may not
+/// create temporary tables.
 fn stage_for(
     conn: &mut PgConnection,
     caps: &Capabilities,
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<SqlValue>],
-    key: &[String],
+    upsert: &Upsert<'_>,
 ) -> QueryResult<Option<(String, bool)>> {
-    if rows.len() < STAGED_ROWS || caps.upsert != UpsertForm::OnConflict || key.is_empty() {
+    if upsert.rows.len() < STAGED_ROWS
+        || caps.upsert != UpsertForm::OnConflict
+        || upsert.key.is_empty()
+    {
         return Ok(None);
     }
-    let stage = stage_name(table, columns);
+    let stage = stage_name(upsert.table, upsert.columns);
     let found: Stage = diesel::sql_query(
         "SELECT to_regclass($1) IS NOT NULL AS present, \
          has_database_privilege(current_database(), 'TEMPORARY') AS allowed",
@@ -119,23 +107,21 @@ fn stage_for(
     Ok((found.present || found.allowed).then_some((stage, found.present)))
 }
 
-/// Creates the staging table if it is missing, copies `rows` into it and
-/// runs `upsert`, all in one transaction: outside one each statement would
+/// Creates the staging table if it is missing, copies the rows of
+/// `upsert` into it and calls `run`, all in one transaction: outside one each statement would
 /// commit alone, and the commit after the COPY would empty the table.
 fn staged<T>(
     conn: &mut PgConnection,
     (stage, present): &(String, bool),
-    table: &str,
-    columns: &[String],
-    rows: &[Vec<SqlValue>],
-    upsert: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
+    upsert: &Upsert<'_>,
+    run: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
 ) -> QueryResult<T> {
     let body = |conn: &mut PgConnection| -> QueryResult<T> {
         if !present {
-            conn.batch_execute(&create_stage(stage, table, columns))?;
+            conn.batch_execute(&create_stage(stage, upsert.table, upsert.columns))?;
         }
-        copy_rows(conn, stage, columns, rows, Some(ORDINAL))?;
-        upsert(conn)
+        copy_rows(conn, stage, upsert.columns, upsert.rows, Some(ORDINAL))?;
+        run(conn)
     };
     let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.is_some() { body(conn) } else { conn.transaction(body) }
@@ -166,22 +152,15 @@ fn create_stage(stage: &str, table: &str, columns: &[String]) -> String {
     )
 }
 
-/// The statement that moves the staged rows into `table`, in their order,
-/// as an upsert by `key`, followed by `RETURNING returning` when given.
-fn move_rows(
-    stage: &str,
-    table: &str,
-    columns: &[String],
-    key: &[String],
-    update: &[String],
-    returning: Option<&str>,
-) -> String {
-    let list = column_list(columns);
-    let action = if update.is_empty() {
+/// The statement that moves the staged rows into the table of `upsert`,
+/// in their order, followed by `RETURNING returning` when given.
+fn move_rows(stage: &str, upsert: &Upsert<'_>, returning: Option<&str>) -> String {
+    let list = column_list(upsert.columns);
+    let action = if upsert.update.is_empty() {
         "DO NOTHING".to_owned()
     } else {
         let set: Vec<String> =
-            update.iter().map(|c| format!("{0} = excluded.{0}", quoted(c))).collect();
+            upsert.update.iter().map(|c| format!("{0} = excluded.{0}", quoted(c))).collect();
         format!("DO UPDATE SET {}", set.join(", "))
     };
     let mut sql = format!(
@@ -189,9 +168,9 @@ fn move_rows(
          INSERT INTO {table} ({list}) SELECT {list} FROM staged ORDER BY {ordinal} \
          ON CONFLICT ({key}) {action}",
         stage = quoted(stage),
-        table = quoted(table),
+        table = quoted(upsert.table),
         ordinal = quoted(ORDINAL),
-        key = column_list(key),
+        key = column_list(upsert.key),
     );
     if let Some(returning) = returning {
         sql.push_str(" RETURNING ");
@@ -207,22 +186,17 @@ mod tests {
     #[test]
     fn staged_rows_move_in_their_order_as_an_upsert() {
         let cols = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
-        let sql = move_rows(
-            "s",
-            "orders",
-            &cols(&["id", "total"]),
-            &cols(&["id"]),
-            &cols(&["total"]),
-            None,
-        );
+        let (columns, key, update) = (cols(&["id", "total"]), cols(&["id"]), cols(&["total"]));
+        let upsert =
+            Upsert { table: "orders", columns: &columns, rows: &[], key: &key, update: &update };
         assert_eq!(
-            sql,
+            move_rows("s", &upsert, None),
             "WITH staged AS (DELETE FROM pg_temp.\"s\" RETURNING *) INSERT INTO \"orders\" \
              (\"id\", \"total\") SELECT \"id\", \"total\" FROM staged ORDER BY \"triglot_ordinal\" \
              ON CONFLICT (\"id\") DO UPDATE SET \"total\" = excluded.\"total\""
         );
-        let nothing = move_rows("s", "t", &cols(&["k"]), &cols(&["k"]), &[], Some("k"));
-        assert!(nothing.ends_with("ON CONFLICT (\"k\") DO NOTHING RETURNING k"), "{nothing}");
+        let nothing = move_rows("s", &Upsert { update: &[], ..upsert }, Some("k"));
+        assert!(nothing.ends_with("ON CONFLICT (\"id\") DO NOTHING RETURNING k"), "{nothing}");
         assert_ne!(stage_name("t", &cols(&["a"])), stage_name("t", &cols(&["a", "b"])));
         assert!(stage_name("t", &cols(&["a"])).len() <= 63, "PostgreSQL's identifier limit");
     }

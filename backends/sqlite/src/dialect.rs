@@ -86,29 +86,18 @@ impl Dialect for SqliteDialect {
     fn upsert_values(
         conn: &mut SqliteConnection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &triglot_core::values::Upsert<'_>,
     ) -> QueryResult<usize> {
-        triglot_core::values::upsert_rows(conn, caps, table, columns, rows, key, update)
+        upsert.execute(conn, caps)
     }
 
     fn upsert_values_returning(
         conn: &mut SqliteConnection,
         caps: &Capabilities,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlValue>],
-        key: &[String],
-        update: &[String],
+        upsert: &triglot_core::values::Upsert<'_>,
         id: &str,
     ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
-        triglot_core::values::upsert_rows_returning(
-            conn, caps, table, columns, rows, key, update, id,
-        )
-        .map(Some)
+        upsert.returning(conn, caps, id).map(Some)
     }
 
     fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>

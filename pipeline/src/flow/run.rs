@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use diesel::connection::TransactionManager;
-use triglot::values::{SqlValue, Statement};
+use triglot::values::{SqlValue, Statement, Upsert};
 use triglot::{Attempted, Capabilities, Database, ErrorKind, PooledConn, RetryPolicy};
 
 use super::books::{self, Counts, FlowBackend, FlowQueries};
@@ -1102,25 +1102,18 @@ impl<D: FlowBackend> Run<'_, D> {
                 // the upsert returns it where the backend can, else it is
                 // read back.
                 let generated = family.children.iter().find_map(|c| c.generated_link.as_deref());
+                let upsert = Upsert {
+                    table: &parent.name,
+                    columns: &parent.columns,
+                    rows: &rows,
+                    key: &parent.key,
+                    update: &parent.update,
+                };
                 let returned = match generated {
-                    Some(id) => writes.upsert_values_returning(
-                        conn,
-                        &parent.name,
-                        &parent.columns,
-                        &rows,
-                        &parent.key,
-                        &parent.update,
-                        id,
-                    )?,
+                    Some(id) => writes.upsert_values_returning(conn, &upsert, id)?,
                     None => {
-                        writes.upsert_values(
-                            conn,
-                            &parent.name,
-                            &parent.columns,
-                            &rows,
-                            &parent.key,
-                            &parent.update,
-                        )?;
+                        let Upsert { table, columns, rows, key, update } = upsert;
+                        writes.upsert_values(conn, table, columns, rows, key, update)?;
                         None
                     }
                 };
@@ -1411,15 +1404,14 @@ fn write_attached<D: FlowBackend>(
                 .map(|(.., target)| target.clone());
             match (targets.next(), targets.next()) {
                 (Some(target), None) => {
-                    let ids = writes.upsert_values_returning(
-                        conn,
-                        &table.name,
-                        &table.columns,
-                        &rows,
-                        &table.key,
-                        &table.update,
-                        &target,
-                    )?;
+                    let upsert = Upsert {
+                        table: &table.name,
+                        columns: &table.columns,
+                        rows: &rows,
+                        key: &table.key,
+                        update: &table.update,
+                    };
+                    let ids = writes.upsert_values_returning(conn, &upsert, &target)?;
                     returned.insert((table.name.clone(), table.key[0].clone(), target), ids);
                 }
                 _ => {
