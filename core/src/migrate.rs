@@ -33,7 +33,7 @@ impl Migrations {
 /// The migrations of a database: which are applied and which are pending.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MigrationStatus {
-    /// Versions applied, oldest first (e.g. `20261125000001`, diesel's spelling of `2026-11-25-000001_create_orders`).
+    /// Versions applied, oldest first (e.g. `20261125000001`, diesel's spelling of `2026-11-25-000001_create_items`).
     pub applied: Vec<String>,
     /// Versions of the set that are not applied, oldest first.
     pub pending: Vec<String>,

@@ -188,10 +188,10 @@ mod tests {
         let cols = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
         let (columns, key, update) = (cols(&["id", "total"]), cols(&["id"]), cols(&["total"]));
         let upsert =
-            Upsert { table: "orders", columns: &columns, rows: &[], key: &key, update: &update };
+            Upsert { table: "items", columns: &columns, rows: &[], key: &key, update: &update };
         assert_eq!(
             move_rows("s", &upsert, None),
-            "WITH staged AS (DELETE FROM pg_temp.\"s\" RETURNING *) INSERT INTO \"orders\" \
+            "WITH staged AS (DELETE FROM pg_temp.\"s\" RETURNING *) INSERT INTO \"items\" \
              (\"id\", \"total\") SELECT \"id\", \"total\" FROM staged ORDER BY \"triglot_ordinal\" \
              ON CONFLICT (\"id\") DO UPDATE SET \"total\" = excluded.\"total\""
         );
