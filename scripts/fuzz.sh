@@ -8,7 +8,8 @@
 #   bash scripts/fuzz.sh 300    first fuzzes each target for 300 s with
 #                               cargo fuzz (installed if missing), adding
 #                               the inputs that reach new code to the corpus;
-#   bash scripts/fuzz.sh 300 url flows     the same for the targets named.
+#   bash scripts/fuzz.sh 300 url flows     the same for the targets named
+#                               (FUZZ_LOG_DIR=dir keeps each run's log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(contract flows url thresholds)
@@ -44,10 +45,17 @@ new = [l for l in lines if re.match(r"#\d+\s+NEW\b", l)]
 total = next(int(l.split(":")[-1]) for l in lines if l.startswith("stat::number_of_executed_units"))
 last = execs(new[-1]) if new else 0
 pct = lambda n: f"{100 * n / max(total, 1):.0f} %"
-print(f"fuzz: {t}: {total} executions, coverage {cov(inited)} at start -> {cov(done)} at end; "
+# Edges when half the executions had run: growth in the second half is
+# the rate a plateau is judged by.
+half = max([cov(l) for l in lines if re.match(r"#\d+", l) and "cov:" in l and execs(l) <= total // 2]
+           or [cov(inited)])
+print(f"fuzz: {t}: {total} executions, coverage {cov(inited)} at start -> {half} at half the "
+      f"executions -> {cov(done)} at end; "
       f"edges last grew at execution {grew} ({pct(grew)} into the run); "
       f"last new input at execution {last} ({pct(last)})")
 PY
+        # FUZZ_LOG_DIR keeps libFuzzer's own log of each run.
+        [ -n "${FUZZ_LOG_DIR:-}" ] && cp "$log" "$FUZZ_LOG_DIR/$t.log"
         rm -f "$log"
         cargo fuzz cmin "$t" -s none -a >/dev/null 2>&1
     done
