@@ -259,6 +259,19 @@ pub mod ours {
         db.run("decoding lines", |c| D::lines_after(c, after, limit))
     }
 
+    /// Loads the same page through diesel's `Selectable` derive on the
+    /// model (`OrderLine::as_select()`), as a user's own struct is loaded.
+    ///
+    /// # Errors
+    ///
+    /// Any statement error.
+    pub fn selectable<D: OrderBackend>(
+        db: &Database<D>,
+        (after, limit): (i64, i64),
+    ) -> Result<Vec<OrderLine>> {
+        db.run("decoding lines", |c| c.lines_after(after, limit))
+    }
+
     /// Decodes one keyset page of lines without collecting; returns the checksum.
     ///
     /// # Errors

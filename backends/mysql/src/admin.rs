@@ -1,8 +1,8 @@
 //! Scratch MySQL databases (tests, the parity check): `CREATE DATABASE`
 //! utf8mb4 with the binary collation, dropped afterwards.
 
+use crate::connection::MysqlConnection;
 use diesel::connection::SimpleConnection;
-use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use triglot_core::testing::checked_name;

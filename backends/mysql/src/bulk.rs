@@ -4,8 +4,8 @@
 
 use std::collections::VecDeque;
 
+use crate::connection::MysqlConnection;
 use diesel::dsl;
-use diesel::mysql::MysqlConnection;
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::QueryResult;
 use diesel::{Insertable, Table};

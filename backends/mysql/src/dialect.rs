@@ -1,6 +1,8 @@
 //! `MysqlDialect`: identity, capabilities and the wiring of this crate's parts.
 
-use diesel::mysql::{Mysql, MysqlConnection};
+use diesel::mysql::Mysql;
+
+use crate::connection::MysqlConnection;
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::socket::SessionPorts;

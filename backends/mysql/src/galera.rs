@@ -1,7 +1,7 @@
 //! Galera clusters: reads that see every write the cluster committed before them.
 
+use crate::connection::MysqlConnection;
 use diesel::connection::SimpleConnection;
-use diesel::mysql::MysqlConnection;
 use diesel::result::QueryResult;
 
 /// Makes the session causal: each statement first waits until the node

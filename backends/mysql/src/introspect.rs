@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use diesel::mysql::MysqlConnection;
+use crate::connection::MysqlConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Nullable, Text};

@@ -1,7 +1,7 @@
 //! New ids on MySQL: `LAST_INSERT_ID()` on the connection that inserted,
 //! since diesel's MySQL connection reads no `RETURNING` result.
 
-use diesel::mysql::MysqlConnection;
+use crate::connection::MysqlConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::BigInt;

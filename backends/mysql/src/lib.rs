@@ -8,8 +8,9 @@
 //! # URLs
 //!
 //! `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` and the same with
-//! `mariadb://`. diesel's own options (`unix_socket`, `ssl_mode`, `ssl_ca`, …)
-//! pass through.
+//! `mariadb://`. diesel's options (`unix_socket`, `ssl_mode`, `ssl_ca`,
+//! `ssl_cert`, `ssl_key`) pass through to the connection, which reads them
+//! as diesel's does (see below for `ssl_mode` on libmariadb).
 //!
 //! # Session
 //!
@@ -36,7 +37,7 @@
 //! the bind limit. There is no conflict target: the update fires on whichever
 //! unique key a row hits. `VALUES()` is what
 //! both MariaDB and MySQL 8 accept (MySQL 8.0.20 prefers a row alias, which
-//! MariaDB lacks). diesel sets `CLIENT_FOUND_ROWS`, so an unchanged upsert
+//! MariaDB lacks). The connection sets `CLIENT_FOUND_ROWS` (as diesel's does), so an unchanged upsert
 //! reports one affected row like an insert: triglot never infers
 //! inserted/updated/unchanged counts from affected rows; the writer compares
 //! content fingerprints instead.
@@ -68,32 +69,47 @@
 //! # CHECK constraints
 //!
 //! Enforced by MariaDB 10.2+ and MySQL 8.0.16+; MariaDB reports a violation as
-//! error 4025, which diesel does not classify, so triglot does.
+//! error 4025, which diesel's connection does not classify; triglot's does.
 //!
 //! # Error numbers
 //!
-//! diesel passes MySQL's error number to no one: it classifies 1062 (unique)
-//! and 1451/1452 (foreign key) itself and hands everything else over as
-//! `Unknown` with the server's message. triglot therefore recognises
-//! deadlocks, lock wait timeouts, MariaDB's CHECK error and lost connections
-//! by the message's wording, which is English unless the server's
-//! `lc_messages` is changed; on a server with translated messages those
-//! errors are [`Error::Query`](triglot_core::Error::Query) instead.
+//! The crate's connection gives each error diesel's kind by MySQL's error
+//! number: unique (1062, 1586, 1859), foreign key (1216, 1217, 1451, 1452,
+//! 1830, 1834), NOT NULL (1048, 1364), CHECK (3819, and MariaDB's 4025,
+//! which diesel's own connection leaves `Unknown`), deadlock (1213, a
+//! serialization failure) and a lost connection (2006, 2013, 2055), on
+//! every path, `batch_execute` included. A lock wait timeout (1205) has no
+//! diesel kind (it ends the statement, not the transaction), so it and the
+//! other lost-connection texts (`Can't connect`, a server shutting down, a
+//! killed connection, a Galera node not ready) are still recognised by the
+//! message's wording, which is English unless the server's `lc_messages` is
+//! changed; on a server with translated messages those errors are
+//! [`Error::Query`](triglot_core::Error::Query) instead.
 //!
-//! # Result buffering
+//! # The connection, and rows as they arrive
 //!
-//! diesel's MySQL connection reads a whole result set into client memory
-//! (`mysql_stmt_store_result`) before returning the first row, so large
-//! reads are paged by key (`WHERE id > ? ORDER BY id LIMIT n`) rather than
-//! streamed.
-//! It is also most of the distance between triglot's row decoding and the
-//! `mysql` crate's, which parses rows as they arrive (see the README's
-//! Benchmarks).
+//! [`MysqlDialect`]'s connection is this crate's own [`MysqlConnection`], a
+//! diesel connection on libmysqlclient (the same C library and binary
+//! protocol as diesel's connection of that name, which it replaces). diesel's
+//! reads a whole result into client memory (`mysql_stmt_store_result`)
+//! before returning the first row and reads each field through a shared,
+//! borrowed row; this one fetches rows from the socket as the caller asks
+//! for them, into buffers bound once per statement, and hands `FromSql` a
+//! slice of them, which brought decoding to the `mysql` crate's speed
+//! (README, Benchmarks). While a cursor is open its connection is borrowed,
+//! so no other statement can interleave; a cursor dropped half-way reads
+//! and drops the rest. Long reads are still best paged by key.
+//!
+//! `ssl_mode=required`, `verify_ca` and `verify_identity` need a build that
+//! links MySQL's libmysqlclient: libmariadb has no such option, and this
+//! connection refuses them there rather than connect without TLS.
 
+pub use crate::connection::MysqlConnection;
 pub use crate::dialect::MysqlDialect;
 
 mod admin;
 mod bulk;
+pub mod connection;
 mod dialect;
 mod error;
 mod galera;

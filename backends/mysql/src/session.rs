@@ -1,7 +1,7 @@
 //! URLs and the per-connection session setup of MySQL.
 
+use crate::connection::MysqlConnection;
 use diesel::connection::SimpleConnection;
-use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Integer, Nullable, Text};

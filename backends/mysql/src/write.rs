@@ -1,8 +1,8 @@
 //! Upserts on MySQL: multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
 //! VALUES(col)`, sized by the bind limit.
 
+use crate::connection::MysqlConnection;
 use diesel::dsl;
-use diesel::mysql::MysqlConnection;
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::QueryResult;
 use diesel::{Insertable, Table};

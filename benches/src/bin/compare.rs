@@ -2,7 +2,9 @@
 //!
 //! `cargo run --release -p triglot-benches --features mysql,postgres --bin compare -- [--rows N] [--rounds R] [--json]`
 //!
-//! For every reachable backend: decode N lines into owned structs, stream
+//! For every reachable backend: decode N lines into owned structs (by the
+//! pipeline's positional decoder, and as `selectable` through diesel's
+//! `Selectable` derive, as a user's own struct is read), stream
 //! them without collecting, insert N lines through the bulk path, and check
 //! a pooled connection out and back: `checkout` one used within the pool's
 //! health-check window (no ping), `checkout_idle` one idle past it (which
@@ -130,6 +132,11 @@ where
     let ours_rows = ours::decode(&fixture.db, page).expect("decode");
     assert_eq!(ours_rows.len(), rows.div_ceil(4) * 4);
     assert!(ours_rows == raw.decode(page), "{}: decoded rows differ", D::NAME);
+    assert!(
+        ours::selectable(&fixture.db, page).expect("decode") == ours_rows,
+        "{}: the Selectable rows differ",
+        D::NAME
+    );
     assert_eq!(
         ours::stream(&fixture.db, page).expect("stream"),
         raw.stream(page),
@@ -147,7 +154,7 @@ where
     // One path at a time, its rounds interleaved between the two sides: a
     // path then starts from the database state the previous one left to
     // both (SQLite's write-ahead log, caches), not to one side only.
-    let mut samples: [Vec<Duration>; 12] = Default::default();
+    let mut samples: [Vec<Duration>; 14] = Default::default();
     let wanted = |path: &str| match only {
         _ if path.starts_with("checkout") && !R::TIMES_CHECKOUT => false,
         Some(o) => o.split(',').any(|p| p == path),
@@ -229,7 +236,16 @@ where
             samples[11].push(checkout_per_op(&plain));
         }
     }
-    let paths = ["decode", "stream", "insert", "checkout", "generic", "checkout_idle"];
+    if wanted("selectable") {
+        ours::selectable(&fixture.db, page).expect("decode");
+        raw.decode(page);
+        for _ in 0..rounds {
+            samples[12].push(time(|| ours::selectable(&fixture.db, page).expect("decode")).0);
+            samples[13].push(time(|| raw.decode(page)).0);
+        }
+    }
+    let paths =
+        ["decode", "stream", "insert", "checkout", "generic", "checkout_idle", "selectable"];
     for (i, path) in paths.into_iter().enumerate() {
         if !wanted(path) {
             continue;
