@@ -98,7 +98,10 @@
 //! slice of them, which brought decoding to the `mysql` crate's speed
 //! (README, Benchmarks). While a cursor is open its connection is borrowed,
 //! so no other statement can interleave; a cursor dropped half-way reads
-//! and drops the rest. Long reads are still best paged by key.
+//! and drops the rest. The server waits for a cursor's reader at most
+//! `net_write_timeout` (60 s by default) between packets: a `load_iter`
+//! left unread longer than that loses its connection (`load`, which reads
+//! everything at once, never does). Long reads are still best paged by key.
 //!
 //! `ssl_mode=required`, `verify_ca` and `verify_identity` need a build that
 //! links MySQL's libmysqlclient: libmariadb has no such option, and this

@@ -240,3 +240,29 @@ fn a_password_is_never_part_of_a_connect_error_mysql() {
     };
     assert!(!format!("{e} {e:?}").contains("c@nary"), "{e}");
 }
+
+#[test]
+fn a_cursor_left_unread_past_net_write_timeout_fails_cleanly_mysql() {
+    let mut conn = connect();
+    conn.batch_execute(
+        "CREATE TEMPORARY TABLE wide (id INT PRIMARY KEY, body LONGTEXT NOT NULL); \
+         INSERT INTO wide SELECT seq, REPEAT('x', 20000) FROM seq_1_to_3000; \
+         SET SESSION net_write_timeout = 1",
+    )
+    .unwrap();
+    // `select` writes the SELECT keyword itself.
+    let query = diesel::dsl::sql::<(Integer, Text)>("id, body FROM wide ORDER BY id");
+    let mut rows = diesel::select(query)
+        .load_iter::<(i32, String), diesel::connection::DefaultLoadingMode>(&mut conn)
+        .unwrap();
+    assert_eq!(rows.next().map(|r| r.unwrap().0), Some(1));
+    // 60 MB do not fit the sockets' buffers: the server gives up on its write.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let rest: Vec<_> = rows.collect();
+    let failed = rest.iter().find_map(|r| r.as_ref().err());
+    assert!(
+        matches!(failed, Some(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))),
+        "read {} more rows, then {failed:?}",
+        rest.len()
+    );
+}

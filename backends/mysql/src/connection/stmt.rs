@@ -42,6 +42,9 @@ pub(super) fn c_type(tpe: MysqlType) -> (ffi::enum_field_types, u32) {
 /// A prepared statement, with the parameters of its next execution.
 pub(super) struct Statement {
     stmt: NonNull<ffi::MYSQL_STMT>,
+    /// Its connection, which holds the error when the network fails under
+    /// a fetch (libmariadb leaves the statement's own error empty then).
+    conn: *mut ffi::MYSQL,
     /// The bound parameters' values: libmysqlclient reads them at execution.
     params: Vec<Option<Vec<u8>>>,
 }
@@ -57,7 +60,7 @@ impl Statement {
             NonNull::new(unsafe { ffi::mysql_stmt_init(conn.as_ptr()) }).ok_or_else(|| {
                 Error::QueryBuilderError("out of memory preparing a statement".into())
             })?;
-        let stmt = Self { stmt, params: Vec::new() };
+        let stmt = Self { stmt, conn: conn.as_ptr(), params: Vec::new() };
         // SAFETY: a fresh statement and text of that length.
         let rc = unsafe {
             ffi::mysql_stmt_prepare(stmt.as_ptr(), sql.as_ptr().cast(), sql.len() as c_ulong)
@@ -72,11 +75,16 @@ impl Statement {
         self.stmt.as_ptr()
     }
 
-    /// The statement's last error.
+    /// The statement's last error, or its connection's where the statement
+    /// has none.
     pub(super) fn error(&self) -> Error {
-        // SAFETY: a live statement.
+        // SAFETY: a live statement, and its connection, which outlives it.
         unsafe {
-            raw::error(ffi::mysql_stmt_errno(self.as_ptr()), ffi::mysql_stmt_error(self.as_ptr()))
+            let errno = ffi::mysql_stmt_errno(self.as_ptr());
+            if errno != 0 {
+                return raw::error(errno, ffi::mysql_stmt_error(self.as_ptr()));
+            }
+            raw::error(ffi::mysql_errno(self.conn), ffi::mysql_error(self.conn))
         }
     }
 
