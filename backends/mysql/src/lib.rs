@@ -52,9 +52,10 @@
 //!
 //! # RETURNING
 //!
-//! MySQL has no `INSERT … RETURNING`. MariaDB 10.5+ has one, but diesel's
-//! MySQL connection finds no result metadata for it ("No metadata exists",
-//! tried on MariaDB 10.11), so
+//! MySQL has no `INSERT … RETURNING`. MariaDB 10.5+ has one, but a prepared
+//! `INSERT … RETURNING` has no result metadata before it runs (diesel's
+//! connection: "No metadata exists"; this crate's: "the statement returns
+//! no rows", both tried on MariaDB 10.11), so
 //! [`insert_returning_id`](triglot_core::write::insert_returning_id) reads
 //! new ids with `LAST_INSERT_ID()` on the same connection on both.
 //!
