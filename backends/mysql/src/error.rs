@@ -26,7 +26,8 @@ fn classify_message(message: &str) -> ErrorKind {
     if message.starts_with("Lock wait timeout exceeded") || message.starts_with("Deadlock found") {
         ErrorKind::Retryable
     } else if message.starts_with("Duplicate entry ") {
-        // 1062 through a path diesel does not classify (`batch_execute`).
+        // 1062 from a connection that gives no kind (the crate's own gives
+        // kinds by error number; these texts remain the fallback).
         ErrorKind::UniqueViolation
     } else if message.starts_with("Cannot add or update a child row")
         || message.starts_with("Cannot delete or update a parent row")

@@ -27,13 +27,9 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
 }
 
 pub(crate) fn on_acquire(conn: &mut MysqlConnection) -> QueryResult<()> {
-    // diesel's establish already sets the time zone and utf8mb4 character
-    // sets; they are restated so the session does not depend on it.
-    conn.batch_execute(&format!(
-        "SET SESSION sql_mode = '{SQL_MODE}', time_zone = '+00:00', \
-         character_set_client = 'utf8mb4', character_set_connection = 'utf8mb4', \
-         character_set_results = 'utf8mb4'"
-    ))
+    // The connection itself sets the UTC time zone and the utf8mb4
+    // character sets when it connects (`connection/mod.rs`).
+    conn.batch_execute(&format!("SET SESSION sql_mode = '{SQL_MODE}'"))
 }
 
 /// The session's client port (`HOST` in `PROCESSLIST`: `127.0.0.1:53122`)

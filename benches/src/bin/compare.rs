@@ -113,6 +113,23 @@ fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>) {
     }
 }
 
+/// Times `ours` and `raw` one after the other in each of `rounds` rounds,
+/// into `samples[0]` and `samples[1]`, after a first, untimed pass of each
+/// side that warms the caches both will use.
+fn interleave<A, B>(
+    rounds: usize,
+    samples: &mut [Vec<Duration>],
+    mut ours: impl FnMut() -> A,
+    mut raw: impl FnMut() -> B,
+) {
+    ours();
+    raw();
+    for _ in 0..rounds {
+        samples[0].push(time(&mut ours).0);
+        samples[1].push(time(&mut raw).0);
+    }
+}
+
 fn run<D, R: Raw>(rows: usize, rounds: usize, only: Option<&str>, table: &mut Vec<Row>)
 where
     D: triglot_pipeline::OrderBackend
@@ -162,22 +179,21 @@ where
         // pipeline's own `insert` path is measured against) only on request.
         None => path != "generic",
     };
-    // A first, untimed pass of each side warms the caches both will use.
     if wanted("decode") {
-        ours::decode(&fixture.db, page).expect("decode");
-        raw.decode(page);
-        for _ in 0..rounds {
-            samples[0].push(time(|| ours::decode(&fixture.db, page).expect("decode")).0);
-            samples[1].push(time(|| raw.decode(page)).0);
-        }
+        interleave(
+            rounds,
+            &mut samples[0..=1],
+            || ours::decode(&fixture.db, page).expect("decode"),
+            || raw.decode(page),
+        );
     }
     if wanted("stream") {
-        ours::stream(&fixture.db, page).expect("stream");
-        raw.stream(page);
-        for _ in 0..rounds {
-            samples[2].push(time(|| ours::stream(&fixture.db, page).expect("stream")).0);
-            samples[3].push(time(|| raw.stream(page)).0);
-        }
+        interleave(
+            rounds,
+            &mut samples[2..=3],
+            || ours::stream(&fixture.db, page).expect("stream"),
+            || raw.stream(page),
+        );
     }
     if wanted("insert") {
         for _ in 0..rounds {
@@ -237,12 +253,12 @@ where
         }
     }
     if wanted("selectable") {
-        ours::selectable(&fixture.db, page).expect("decode");
-        raw.decode(page);
-        for _ in 0..rounds {
-            samples[12].push(time(|| ours::selectable(&fixture.db, page).expect("decode")).0);
-            samples[13].push(time(|| raw.decode(page)).0);
-        }
+        interleave(
+            rounds,
+            &mut samples[12..=13],
+            || ours::selectable(&fixture.db, page).expect("decode"),
+            || raw.decode(page),
+        );
     }
     let paths =
         ["decode", "stream", "insert", "checkout", "generic", "checkout_idle", "selectable"];
