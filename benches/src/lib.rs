@@ -363,7 +363,13 @@ impl Spread {
         let mut v: Vec<f64> = values.into_iter().collect();
         v.sort_by(f64::total_cmp);
         match (v.first(), v.last()) {
-            (Some(&min), Some(&max)) => Spread { median: v[v.len() / 2], min, max },
+            // An even count's median is the mean of its two middle values.
+            (Some(&min), Some(&max)) => {
+                let mid = v.len() / 2;
+                let median =
+                    if v.len().is_multiple_of(2) { (v[mid - 1] + v[mid]) / 2.0 } else { v[mid] };
+                Spread { median, min, max }
+            }
             _ => Spread::default(),
         }
     }
@@ -374,4 +380,19 @@ pub fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let started = Instant::now();
     let out = f();
     (started.elapsed(), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spread;
+
+    #[test]
+    fn a_spread_has_the_middle_value_or_the_mean_of_the_two_middle_values() {
+        let odd = Spread::of([3.0, 1.0, 2.0]);
+        assert_eq!((odd.median, odd.min, odd.max), (2.0, 1.0, 3.0));
+        let even = Spread::of([4.0, 1.0, 2.0, 8.0]);
+        assert_eq!((even.median, even.min, even.max), (3.0, 1.0, 8.0));
+        let empty = Spread::of([]);
+        assert_eq!((empty.median, empty.min, empty.max), (0.0, 0.0, 0.0));
+    }
 }

@@ -1,6 +1,6 @@
 //! triglot beside the raw drivers, in one process, rounds interleaved.
 //!
-//! `cargo run --release -p triglot-benches --features mysql,postgres --bin compare -- [--rows N] [--rounds R] [--json]`
+//! `cargo run --release -p triglot-benches --features mysql,postgres --bin compare -- [--rows N] [--rounds R] [--json] [--only PATHS]`
 //!
 //! For every reachable backend: decode N lines into owned structs (by the
 //! pipeline's positional decoder, and as `selectable` through diesel's
@@ -26,6 +26,8 @@
 
 use std::time::Duration;
 
+use clap::Parser;
+
 use triglot::{Database, PoolConfig};
 use triglot_benches::raw::Raw;
 use triglot_benches::{Compared, Spread, checkout_per_op, ours, plain_r2d2, time};
@@ -48,16 +50,26 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
 }
 
+/// What to compare.
+#[derive(Parser)]
+#[command(about = "triglot beside the raw drivers, in one process, rounds interleaved")]
+struct Args {
+    /// Lines in the fixture, and in each decode, stream and insert.
+    #[arg(long, default_value_t = 100_000)]
+    rows: usize,
+    /// Rounds per path; each runs the path once on each side.
+    #[arg(long, default_value_t = 7)]
+    rounds: usize,
+    /// Print the table as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Time these paths only, comma-separated (for profiling one path).
+    #[arg(long, value_name = "PATHS")]
+    only: Option<String>,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let text =
-        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let value = |name: &str| text(name).and_then(|v| v.parse::<usize>().ok());
-    let rows: usize = value("--rows").unwrap_or(100_000);
-    let rounds: usize = value("--rounds").unwrap_or(7);
-    let json = args.iter().any(|a| a == "--json");
-    // `--only insert` times one path (for profiling); the others are skipped.
-    let only = text("--only");
+    let Args { rows, rounds, json, only } = Args::parse();
 
     let mut table = Vec::new();
     triglot_benches::each_raw!(run(rows, rounds, only.as_deref(), &mut table));

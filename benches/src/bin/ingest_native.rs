@@ -10,13 +10,19 @@
 //! INSERTs on MariaDB), and the two databases are checked equal. Prints
 //! each side's seconds and the ratio, median [least–most] over the rounds.
 //!
+//! With `--stored-in URL` it times only the native side, for the rows a
+//! `triglot ingest` run of the program stored there (`scripts/ingest-figures.sh`
+//! puts that beside the program's own time and memory).
+//!
 //! ```sh
 //! cargo run --release -p triglot-benches --features mysql,postgres --bin ingest_native -- \
-//!     [--lines N] [--rounds R]
+//!     [--lines N] [--rounds R] [--stored-in URL]
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use clap::Parser;
 
 use triglot::testing::TestDb;
 use triglot::{Database, PoolConfig};
@@ -77,30 +83,78 @@ fn run<D: triglot_pipeline::OrderBackend + FlowBackend, R: NativeBulk>(file: &Pa
     );
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(|v| {
-            v.parse::<u64>().unwrap_or_else(|_| panic!("{flag} takes a number, not {v:?}"))
-        })
+/// Times the raw driver's bulk insert of the rows stored at `url` into an
+/// empty database of the same schema, if `url` is this backend's; prints
+/// `{"backend", "rows", "native_seconds"}` as one JSON line.
+fn native_of<D: triglot_pipeline::OrderBackend, R: NativeBulk>(
+    url: &triglot::DatabaseUrl,
+    done: &mut bool,
+) {
+    if !D::URL_SCHEMES.contains(&url.scheme().as_str()) {
+        return;
+    }
+    let connect = |to: &str| {
+        R::connect(&plain_tcp(to)).unwrap_or_else(|e| panic!("{}: {}", D::NAME, url.scrub(&e)))
     };
-    let lines = value("--lines").unwrap_or(100_000);
-    let rounds = value("--rounds").unwrap_or(3) as usize;
+    let stored = connect(url.expose()).read_stored();
+    let empty = TestDb::<D>::new("ingest_native_raw", &triglot_pipeline::MIGRATIONS);
+    let mut raw = connect(empty.url());
+    let (t_native, ()) = time(|| raw.insert_stored(&stored));
+    assert!(raw.read_stored() == stored, "{}: the native insert stored other rows", D::NAME);
+    let line = serde_json::json!({
+        "backend": D::NAME,
+        "rows": stored.rows(),
+        "native_seconds": t_native.as_secs_f64(),
+    });
+    println!("{line}");
+    *done = true;
+}
+
+/// What to measure.
+#[derive(Parser)]
+#[command(about = "The ingest beside the native bulk path of the same rows")]
+struct Args {
+    /// Lines to generate (`generate --dirty-rate 0.01`).
+    #[arg(long, default_value_t = 100_000)]
+    lines: u64,
+    /// Rounds per backend; each side's median and spread are printed.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Instead of running the flow: a database that `triglot ingest` has
+    /// filled. The raw driver inserts its rows into an empty database of the
+    /// same schema; prints one JSON line with the rows and the seconds.
+    #[arg(long, value_name = "URL")]
+    stored_in: Option<String>,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Some(url) = args.stored_in {
+        let parsed =
+            triglot::DatabaseUrl::parse(&url).unwrap_or_else(|e| panic!("--stored-in: {e}"));
+        let mut done = false;
+        each_compared!(native_of(&parsed, &mut done));
+        assert!(done, "--stored-in: no backend compiled in for {}", parsed.scheme());
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let options = GenerateOptions {
         seed: 42,
         orders: 0,
-        lines: Some(lines),
+        lines: Some(args.lines),
         dirty_rate: 0.01,
         anchor: triglot_benches::epoch(),
     };
     generate(dir.path(), &options).expect("generating the input");
     let file = dir.path().join("orders.csv");
-    println!("{lines} generated lines, {rounds} rounds; seconds, median [least–most]");
+    println!(
+        "{} generated lines, {} rounds; seconds, median [least–most]",
+        args.lines, args.rounds
+    );
     println!();
     println!(
         "| backend | native driver | rows stored | triglot ingest, s | native bulk of the stored rows, s | ratio |"
     );
     println!("|---|---|---:|---:|---:|---:|");
-    each_compared!(run(&file, rounds));
+    each_compared!(run(&file, args.rounds));
 }
