@@ -245,6 +245,46 @@ fn a_password_is_never_part_of_a_connect_error_mysql() {
     assert!(!format!("{e} {e:?}").contains("c@nary"), "a URL error shows the password");
 }
 
+/// What the default instrumentation was shown as connections were opened.
+static ESTABLISH_EVENTS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct EstablishRecorder;
+
+impl diesel::connection::Instrumentation for EstablishRecorder {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent as E;
+        if matches!(event, E::StartEstablishConnection { .. } | E::FinishEstablishConnection { .. })
+        {
+            ESTABLISH_EVENTS.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{event:?}"));
+        }
+    }
+}
+
+#[test]
+fn instrumentation_sees_a_connection_url_without_its_password_mysql() {
+    // The process-wide default: connections of other tests opened meanwhile
+    // are recorded too, and hold no canary.
+    diesel::connection::set_default_instrumentation(|| Some(Box::new(EstablishRecorder)))
+        .expect("a default instrumentation");
+    let canary = "In5tr-c@nary/?#%";
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(canary, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    for url in [
+        format!("mysql://nobody:{encoded}@127.0.0.1:3306/test"),
+        format!("mysql://nobody:{canary}@127.0.0.1:3306/test"),
+    ] {
+        assert!(MysqlConnection::establish(&url).is_err(), "a wrong password connected");
+    }
+    let events = ESTABLISH_EVENTS.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+    // Never printed: on a failure it would show the password.
+    assert!(events.contains("nobody:***@127.0.0.1"), "the redacted URL is not in the events");
+    assert!(
+        !events.contains(canary) && !events.contains(&encoded) && !events.contains("c@nary"),
+        "an instrumentation event shows the password"
+    );
+}
+
 #[test]
 fn a_cursor_left_unread_past_net_write_timeout_fails_cleanly_mysql() {
     let mut conn = connect();
