@@ -26,7 +26,7 @@ use clap::Parser;
 
 use triglot::testing::TestDb;
 use triglot::{Database, PoolConfig};
-use triglot_benches::raw::NativeBulk;
+use triglot_benches::raw::{NativeBulk, Stored};
 use triglot_benches::{Spread, each_compared, plain_tcp, time};
 use triglot_pipeline::contract::ORDERS_FLOW;
 use triglot_pipeline::flow::{Flow, FlowBackend, FlowOptions, run_flow};
@@ -35,6 +35,28 @@ use triglot_pipeline::ingest::generate::{GenerateOptions, generate};
 /// The `triglot` program's allocator, so that the flow runs as it does there.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The raw driver on `url` (plain TCP); a failure names the backend, with
+/// the URL's password scrubbed from the driver's words.
+fn connect<D: triglot_pipeline::OrderBackend, R: NativeBulk>(url: &str) -> R {
+    let parsed = triglot::DatabaseUrl::parse(url).expect("a parsed URL");
+    R::connect(&plain_tcp(url)).unwrap_or_else(|e| panic!("{}: {}", D::NAME, parsed.scrub(&e)))
+}
+
+/// Times the raw driver's bulk insert of `stored` into an empty database of
+/// the order schema; with `check`, reads it back and asserts it equal.
+fn native_insert<D: triglot_pipeline::OrderBackend, R: NativeBulk>(
+    stored: &Stored,
+    check: bool,
+) -> std::time::Duration {
+    let empty = TestDb::<D>::new("ingest_native_raw", &triglot_pipeline::MIGRATIONS);
+    let mut raw = connect::<D, R>(empty.url());
+    let (t_native, ()) = time(|| raw.insert_stored(stored));
+    if check {
+        assert!(raw.read_stored() == *stored, "{}: the native insert stored other rows", D::NAME);
+    }
+    t_native
+}
 
 fn run<D: triglot_pipeline::OrderBackend + FlowBackend, R: NativeBulk>(file: &Path, rounds: usize) {
     let (mut ours, mut native, mut ratios, mut rows) = (Vec::new(), Vec::new(), Vec::new(), 0);
@@ -51,22 +73,9 @@ fn run<D: triglot_pipeline::OrderBackend + FlowBackend, R: NativeBulk>(file: &Pa
         let files = BTreeMap::from([("rows".to_string(), file.to_path_buf())]);
         let (t_ours, summary) =
             time(|| run_flow(&db, &flow, &files, &FlowOptions::default()).expect("ingest"));
-        let redacted = triglot::DatabaseUrl::parse(&url).expect("a parsed URL");
-        let connect = |url: &str| {
-            R::connect(url).unwrap_or_else(|e| panic!("{}: {}", D::NAME, redacted.scrub(&e)))
-        };
-        let stored = connect(&url).read_stored();
+        let stored = connect::<D, R>(&url).read_stored();
         assert_eq!(stored.lines.len() as u64, summary.tables["order_lines"].rows);
-        let empty = TestDb::<D>::new("ingest_native_raw", &triglot_pipeline::MIGRATIONS);
-        let mut raw = connect(&plain_tcp(empty.url()));
-        let (t_native, ()) = time(|| raw.insert_stored(&stored));
-        if round == 0 {
-            assert!(
-                raw.read_stored() == stored,
-                "{}: the native insert stored other rows",
-                D::NAME
-            );
-        }
+        let t_native = native_insert::<D, R>(&stored, round == 0);
         rows = stored.rows();
         ours.push(t_ours.as_secs_f64());
         native.push(t_native.as_secs_f64());
@@ -93,14 +102,8 @@ fn native_of<D: triglot_pipeline::OrderBackend, R: NativeBulk>(
     if !D::URL_SCHEMES.contains(&url.scheme().as_str()) {
         return;
     }
-    let connect = |to: &str| {
-        R::connect(&plain_tcp(to)).unwrap_or_else(|e| panic!("{}: {}", D::NAME, url.scrub(&e)))
-    };
-    let stored = connect(url.expose()).read_stored();
-    let empty = TestDb::<D>::new("ingest_native_raw", &triglot_pipeline::MIGRATIONS);
-    let mut raw = connect(empty.url());
-    let (t_native, ()) = time(|| raw.insert_stored(&stored));
-    assert!(raw.read_stored() == stored, "{}: the native insert stored other rows", D::NAME);
+    let stored = connect::<D, R>(url.expose()).read_stored();
+    let t_native = native_insert::<D, R>(&stored, true);
     let line = serde_json::json!({
         "backend": D::NAME,
         "rows": stored.rows(),
