@@ -8,8 +8,8 @@
 //! lock (several test processes may start together). Templates of other sets
 //! are left alone: another process may be copying them.
 
+use crate::connection::PgConnection;
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use triglot_core::diesel_migrations::MigrationHarness;

@@ -7,16 +7,15 @@
 //! and no bind-parameter limit whatever the number of rows. diesel's own
 //! `copy_from(…).from_insertable(…)` cannot be called on a table named only
 //! by a type parameter (its bound names a private trait), and it sends one
-//! message per row.
+//! message per row; this path runs on triglot's own connection
+//! ([`PgConnection::copy_in`]).
 //!
 //! A row that leaves a column to its default (`treat_none_as_default_value`
 //! and a `None`) has no value to copy; such a chunk is inserted with a
 //! multi-row INSERT instead.
 
-use std::io::Write;
-
 use diesel::dsl;
-use diesel::pg::{CopyFormat, Pg, PgConnection, PgQueryBuilder};
+use diesel::pg::{Pg, PgQueryBuilder};
 use diesel::prelude::*;
 use diesel::query_builder::bind_collector::RawBytesBindCollector;
 use diesel::query_builder::{QueryBuilder, QueryFragment};
@@ -25,7 +24,8 @@ use diesel::result::{Error, QueryResult};
 use triglot_core::Capabilities;
 use triglot_core::write::{Arity, BulkInsert, owned_chunks, rows_per_statement};
 
-use crate::copy_target::{MESSAGE, TARGET, Target};
+use crate::connection::PgConnection;
+use crate::copy_values::MESSAGE;
 use crate::dialect::PostgresDialect;
 
 /// `PGCOPY\n\377\r\n\0`, then flags and header-extension length, both 0.
@@ -62,17 +62,12 @@ where
         }
         let Some(target) = target else { return Ok(inserted) };
         data.extend_from_slice(&(-1_i16).to_be_bytes());
-        TARGET.with(|t| *t.borrow_mut() = target);
-        let result = diesel::copy_from(table)
-            .from_raw_data(Target::<T>(std::marker::PhantomData), |out: &mut dyn Write| {
-                data.chunks(MESSAGE)
-                    .try_for_each(|part| out.write_all(part))
-                    .map_err(|e| Error::SerializationError(Box::new(e)))
-            })
-            .with_format(CopyFormat::Binary)
-            .execute(conn);
-        TARGET.with(|t| t.borrow_mut().clear());
-        let rows = result?;
+        let statement = format!("COPY {target} FROM STDIN (FORMAT binary)");
+        let rows = conn.copy_in(&statement, &mut |out| {
+            data.chunks(MESSAGE)
+                .try_for_each(|part| out.write_all(part))
+                .map_err(|e| Error::SerializationError(Box::new(e)))
+        })?;
         debug_assert_eq!(rows, copied);
         Ok(rows + inserted)
     }

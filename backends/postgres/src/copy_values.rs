@@ -1,22 +1,13 @@
 //! PostgreSQL's bulk path for rows known only at run time: text-format
 //! `COPY … FROM STDIN`.
 
-use std::io::Write;
-
-use diesel::pg::{CopyFormat, PgConnection};
-use diesel::prelude::*;
 use diesel::result::{Error, QueryResult};
 use triglot_core::values::SqlValue;
 
-use crate::copy_target::{MESSAGE, TARGET, Target};
+use crate::connection::PgConnection;
 
-diesel::table! {
-    /// Stands for the table of a COPY whose target is known only at run
-    /// time (the [`TARGET`] of the thread); never queried.
-    triglot_dynamic_copy (id) {
-        id -> Int8,
-    }
-}
+/// Bytes gathered before they are handed to libpq as one `CopyData` message.
+pub(crate) const MESSAGE: usize = 64 * 1024;
 
 /// Copies rows known only at run time into `table` with one text-format
 /// `COPY … FROM STDIN`, in 64 KiB messages; returns the rows copied.
@@ -83,20 +74,11 @@ pub(crate) fn copy_rows(
         target.push_str(&quoted(ordinal));
     }
     target.push(')');
-    TARGET.with(|t| *t.borrow_mut() = target);
-    let result = diesel::copy_from(triglot_dynamic_copy::table)
-        .from_raw_data(
-            Target::<triglot_dynamic_copy::table>(std::marker::PhantomData),
-            |out: &mut dyn Write| {
-                data.chunks(MESSAGE)
-                    .try_for_each(|part| out.write_all(part))
-                    .map_err(|e| Error::SerializationError(Box::new(e)))
-            },
-        )
-        .with_format(CopyFormat::Text)
-        .execute(conn);
-    TARGET.with(|t| t.borrow_mut().clear());
-    result
+    conn.copy_in(&format!("COPY {target} FROM STDIN"), &mut |out| {
+        data.chunks(MESSAGE)
+            .try_for_each(|part| out.write_all(part))
+            .map_err(|e| Error::SerializationError(Box::new(e)))
+    })
 }
 
 /// A double-quoted identifier.

@@ -1,6 +1,8 @@
 //! `PostgresDialect`: identity, capabilities and the wiring of this crate's parts.
 
-use diesel::pg::{Pg, PgConnection};
+use diesel::pg::Pg;
+
+use crate::connection::PgConnection;
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::socket::SessionPorts;

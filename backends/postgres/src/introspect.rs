@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use diesel::pg::PgConnection;
+use crate::connection::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Nullable, Text};

@@ -68,11 +68,12 @@
 //! SQLSTATE, and the wording is English unless the server's `lc_messages`
 //! is changed.
 
+pub use crate::connection::PgConnection;
 pub use crate::dialect::PostgresDialect;
 
 mod admin;
+pub mod connection;
 mod copy;
-mod copy_target;
 mod copy_values;
 mod dialect;
 mod error;

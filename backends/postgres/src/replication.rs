@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use diesel::pg::PgConnection;
+use crate::connection::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::BigInt;

@@ -1,7 +1,7 @@
 //! URLs, driver timeouts and the per-connection session setup of PostgreSQL.
 
+use crate::connection::PgConnection;
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Integer, Nullable, Text};

@@ -20,10 +20,10 @@
 //! Batches of few rows, and sessions that may not create temporary tables,
 //! keep the multi-row upsert.
 
+use crate::connection::PgConnection;
 use diesel::connection::{
     AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
 };
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Text};

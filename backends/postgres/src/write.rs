@@ -1,8 +1,8 @@
 //! Upserts on PostgreSQL: multi-row `INSERT … ON CONFLICT (key) DO UPDATE SET
 //! col = excluded.col`, sized by the bind limit.
 
+use crate::connection::PgConnection;
 use diesel::dsl;
-use diesel::pg::PgConnection;
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::QueryResult;
 use diesel::{Insertable, Table};

@@ -12,22 +12,16 @@
 //! impl of [`OrderBackend`](super::OrderBackend) expands: it exists only
 //! when triglot is built with PostgreSQL.
 
-/// Expands to `fn copy_lines(conn: &mut PgConnection, rows: &[NewOrderLine])`.
+/// Expands to `fn copy_lines(conn: &mut PgConnection, rows: &[NewOrderLine])`, on
+/// triglot's PostgreSQL connection.
 #[allow(unused_macros)]
 macro_rules! copy_lines {
     () => {
         fn copy_lines(
-            conn: &mut diesel::pg::PgConnection,
+            conn: &mut triglot::postgres::PgConnection,
             rows: &[$crate::model::NewOrderLine],
         ) -> diesel::QueryResult<usize> {
-            use std::io::Write;
-
-            use diesel::pg::CopyFormat;
-            use diesel::prelude::*;
             use diesel::result::Error;
-            use $crate::schema::order_lines::{
-                discount_bp, line_no, note, order_id, quantity, sku, table, unit_price_cents,
-            };
 
             /// Bytes gathered before they are handed to libpq as one `CopyData` message.
             const MESSAGE: usize = 64 * 1024;
@@ -58,26 +52,23 @@ macro_rules! copy_lines {
                 }
             }
 
-            diesel::copy_from(table)
-                .from_raw_data(
-                    (order_id, line_no, sku, quantity, unit_price_cents, discount_bp, note),
-                    |out: &mut dyn Write| -> Result<(), Error> {
-                        let io = |e: std::io::Error| Error::SerializationError(Box::new(e));
-                        let mut buf = Vec::with_capacity(MESSAGE + 1024);
-                        buf.extend_from_slice(&HEADER);
-                        for row in rows {
-                            encode(&mut buf, row);
-                            if buf.len() >= MESSAGE {
-                                out.write_all(&buf).map_err(io)?;
-                                buf.clear();
-                            }
-                        }
-                        buf.extend_from_slice(&(-1_i16).to_be_bytes());
-                        out.write_all(&buf).map_err(io)
-                    },
-                )
-                .with_format(CopyFormat::Binary)
-                .execute(conn)
+            const COPY: &str = "COPY \"order_lines\" (\"order_id\", \"line_no\", \"sku\", \
+                \"quantity\", \"unit_price_cents\", \"discount_bp\", \"note\") \
+                FROM STDIN (FORMAT binary)";
+            conn.copy_in(COPY, &mut |out| {
+                let io = |e: std::io::Error| Error::SerializationError(Box::new(e));
+                let mut buf = Vec::with_capacity(MESSAGE + 1024);
+                buf.extend_from_slice(&HEADER);
+                for row in rows {
+                    encode(&mut buf, row);
+                    if buf.len() >= MESSAGE {
+                        out.write_all(&buf).map_err(io)?;
+                        buf.clear();
+                    }
+                }
+                buf.extend_from_slice(&(-1_i16).to_be_bytes());
+                out.write_all(&buf).map_err(io)
+            })
         }
     };
 }
