@@ -127,7 +127,9 @@ fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>) {
 
 /// Times `ours` and `raw` one after the other in each of `rounds` rounds,
 /// into `samples[0]` and `samples[1]`, after a first, untimed pass of each
-/// side that warms the caches both will use.
+/// side that warms the caches both will use. The side that goes first
+/// alternates from round to round, so that neither always runs in the
+/// state the other leaves (its freed memory, the server's last work).
 fn interleave<A, B>(
     rounds: usize,
     samples: &mut [Vec<Duration>],
@@ -136,9 +138,14 @@ fn interleave<A, B>(
 ) {
     ours();
     raw();
-    for _ in 0..rounds {
-        samples[0].push(time(&mut ours).0);
-        samples[1].push(time(&mut raw).0);
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            samples[0].push(time(&mut ours).0);
+            samples[1].push(time(&mut raw).0);
+        } else {
+            samples[1].push(time(&mut raw).0);
+            samples[0].push(time(&mut ours).0);
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub(crate) type LineSql =
 /// An [`OrderLine`] as this module decodes it.
 pub(crate) struct LineRow(OrderLine);
 
+// Inlined into `build`: as a call per field it saved and restored six
+// registers around a body of about forty instructions (callgrind,
+// `decode_profile postgres triglot`: 124.2 M without, 117.7 M with).
+#[inline(always)]
 fn field<'a, T, ST, DB>(row: &impl Row<'a, DB>, idx: usize) -> deserialize::Result<T>
 where
     DB: Backend,
@@ -92,11 +96,15 @@ pub(crate) fn page(after_id: i64, limit: i64) -> _ {
 /// A keyset page of order lines (see `OrderLineQueries::lines_after`).
 pub(crate) fn lines_after<C>(conn: &mut C, after_id: i64, limit: i64) -> QueryResult<Vec<OrderLine>>
 where
-    C: LoadConnection,
+    C: LoadConnection<DefaultLoadingMode>,
     for<'q> page: LoadQuery<'q, C, LineRow>,
 {
-    let rows: Vec<LineRow> = page(after_id, limit).load(conn)?;
-    Ok(rows.into_iter().map(|LineRow(line)| line).collect())
+    let rows = page(after_id, limit).load_iter::<LineRow, DefaultLoadingMode>(conn)?;
+    let mut lines = Vec::with_capacity(rows.size_hint().0);
+    for row in rows {
+        lines.push(row?.0);
+    }
+    Ok(lines)
 }
 
 /// Like [`lines_after`], handing each line to `each` as it is decoded.

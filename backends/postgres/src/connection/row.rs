@@ -1,6 +1,6 @@
 //! The rows of a result: a cursor over them, and a row whose fields are
-//! read straight from libpq's result (one call each for NULL, length and
-//! bytes, as a hand-written libpq loop makes).
+//! read straight from libpq's result: a value's length and bytes, and its
+//! NULL flag only when it is empty.
 //!
 //! The per-field functions are `#[inline]`: without link-time optimization
 //! they are otherwise calls from the caller's crate, each returning its
@@ -92,18 +92,21 @@ pub struct RowField<'a> {
 }
 
 impl RowField<'_> {
-    #[inline]
+    #[inline(always)]
     fn bytes(&self) -> Option<&[u8]> {
         let res = self.rows.result.as_ptr();
         let c = self.column as c_int;
         // SAFETY: row and column lie within the result, which outlives the
         // slice; libpq keeps each value contiguous, with its length.
         unsafe {
-            if ffi::PQgetisnull(res, self.row, c) != 0 {
+            let len = ffi::PQgetlength(res, self.row, c);
+            // A NULL has length 0: only an empty value needs the NULL flag
+            // (a call a hand-written loop makes for every field).
+            if len == 0 && ffi::PQgetisnull(res, self.row, c) != 0 {
                 return None;
             }
-            let len = ffi::PQgetlength(res, self.row, c) as usize;
-            Some(std::slice::from_raw_parts(ffi::PQgetvalue(res, self.row, c).cast::<u8>(), len))
+            let value = ffi::PQgetvalue(res, self.row, c).cast::<u8>();
+            Some(std::slice::from_raw_parts(value, len as usize))
         }
     }
 }
@@ -113,7 +116,7 @@ impl<'a> Field<'a, Pg> for RowField<'a> {
         Some(&self.rows.names[self.column])
     }
 
-    #[inline]
+    #[inline(always)]
     fn value(&self) -> Option<PgValue<'_>> {
         let bytes = self.bytes()?;
         Some(PgValue::new(bytes, &self.rows.types[self.column]))
