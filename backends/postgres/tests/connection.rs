@@ -3,8 +3,8 @@
 //! their values, transactions recover from errors as diesel's do, errors
 //! carry diesel's kinds and the server's fields, COPY copies or cancels,
 //! custom types are looked up, an empty value is not NULL, a lost session
-//! is seen as broken, and no
-//! password reaches an error or the instrumentation.
+//! is seen as broken, and no password reaches an error or the
+//! instrumentation.
 //!
 //! Each test works in temporary tables of its own connection, so tests
 //! running at once do not meet.
@@ -444,15 +444,14 @@ fn an_empty_value_is_not_null_postgres() {
     let mut conn = connect();
     // libpq gives a NULL and an empty value the same length, 0: the row
     // asks for the NULL flag of those.
-    let row: (Option<String>, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>) =
-        diesel::select((
-            diesel::dsl::sql::<Nullable<Text>>("''::text"),
-            diesel::dsl::sql::<Nullable<Text>>("NULL::text"),
-            diesel::dsl::sql::<Nullable<Binary>>("''::bytea"),
-            diesel::dsl::sql::<Nullable<Binary>>("NULL::bytea"),
-        ))
-        .get_result(&mut conn)
-        .unwrap();
+    let row: (Option<String>, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>) = diesel::select((
+        diesel::dsl::sql::<Nullable<Text>>("''::text"),
+        diesel::dsl::sql::<Nullable<Text>>("NULL::text"),
+        diesel::dsl::sql::<Nullable<Binary>>("''::bytea"),
+        diesel::dsl::sql::<Nullable<Binary>>("NULL::bytea"),
+    ))
+    .get_result(&mut conn)
+    .unwrap();
     assert_eq!(row, (Some(String::new()), None, Some(Vec::new()), None));
     let rows = conn.load(diesel::select(diesel::dsl::sql::<Nullable<Text>>("''::text"))).unwrap();
     for row in rows {
