@@ -15,6 +15,14 @@
 //! within seconds instead of hanging (r2d2's own health check has no time
 //! limit), and `application_name=triglot`.
 //!
+//! # Connection
+//!
+//! [`PgConnection`] is triglot's own diesel connection on libpq, in place of
+//! diesel's connection of the same name (see `connection/mod.rs`): the same
+//! statements, binds, `FromSql` impls, statement cache and transactions,
+//! with each value read by its length and bytes (and its NULL flag only
+//! when empty), and `COPY … FROM STDIN` through [`PgConnection::copy_in`].
+//!
 //! # Session
 //!
 //! Every pooled connection sets `TimeZone = 'UTC'`; `application_name` is
@@ -49,8 +57,9 @@
 //! `COPY … FROM STDIN` (one statement and no bind limit, whatever the number
 //! of rows), with the values serialized by diesel's own `ToSql` impls
 //! (see `copy.rs`). This reads the bind values of diesel's INSERT through
-//! diesel's third-party-backend API, which this crate turns on; that API may
-//! change between diesel minor versions.
+//! diesel's third-party-backend API, which this crate turns on (the
+//! connection needs it too, for its rows); that API may change between
+//! diesel minor versions.
 //!
 //! # TLS and process exit
 //!

@@ -438,13 +438,16 @@ fn instrumentation_sees_a_connection_url_without_its_password_postgres() {
     );
 }
 
+/// Empty text, NULL text, an empty blob, a NULL blob.
+type EmptyAndNull = (Option<String>, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+
 #[test]
 fn an_empty_value_is_not_null_postgres() {
     use diesel::sql_types::{Binary, Nullable};
     let mut conn = connect();
     // libpq gives a NULL and an empty value the same length, 0: the row
     // asks for the NULL flag of those.
-    let row: (Option<String>, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>) = diesel::select((
+    let row: EmptyAndNull = diesel::select((
         diesel::dsl::sql::<Nullable<Text>>("''::text"),
         diesel::dsl::sql::<Nullable<Text>>("NULL::text"),
         diesel::dsl::sql::<Nullable<Binary>>("''::bytea"),
