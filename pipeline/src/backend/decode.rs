@@ -100,7 +100,10 @@ where
     for<'q> page: LoadQuery<'q, C, LineRow>,
 {
     let rows = page(after_id, limit).load_iter::<LineRow, DefaultLoadingMode>(conn)?;
-    let mut lines = Vec::with_capacity(rows.size_hint().0);
+    // The cursor's length where it knows it (PostgreSQL); else the page is
+    // taken to be full, up to 65,536 lines (MySQL streams its rows).
+    let expected = usize::try_from(limit).unwrap_or(0).min(1 << 16);
+    let mut lines = Vec::with_capacity(rows.size_hint().0.max(expected));
     for row in rows {
         lines.push(row?.0);
     }
