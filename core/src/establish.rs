@@ -1,10 +1,54 @@
-//! Opening a connection, session setup included, within a time limit.
+//! Opening a connection, session setup included, within a time limit; and
+//! telling diesel's instrumentation about it without the password.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use diesel::ConnectionError;
+use diesel::connection::{DynInstrumentation, InstrumentationEvent};
 use diesel::r2d2::Error;
+use diesel::result::ConnectionResult;
+
+/// Opens a connection with `connect`, reporting its start and end to
+/// diesel's default instrumentation with the URL's password replaced by
+/// `***`; returns the connection and that instrumentation, for the
+/// connection to keep (a diesel connection of triglot's own calls this
+/// from its `establish`).
+///
+/// Instrumentation is the application's code and may log what it is
+/// given, so it never sees the password, whatever characters it holds.
+///
+/// # Errors
+///
+/// `connect`'s error.
+///
+/// # Example
+///
+/// ```
+/// use diesel::result::ConnectionResult;
+///
+/// let (answer, _instrumentation) = triglot_core::establish_reported(
+///     "postgres://app:secret@db.example/app",
+///     |url| ConnectionResult::Ok(url.len()),
+/// )?;
+/// assert_eq!(answer, 36);
+/// # Ok::<_, diesel::ConnectionError>(())
+/// ```
+pub fn establish_reported<C>(
+    url: &str,
+    connect: impl FnOnce(&str) -> ConnectionResult<C>,
+) -> ConnectionResult<(C, DynInstrumentation)> {
+    let shown = crate::url::DatabaseUrl::parse(url)
+        .map_or_else(|_| "***".to_owned(), |parsed| parsed.redacted().to_owned());
+    let mut instrumentation = DynInstrumentation::default_instrumentation();
+    instrumentation.on_connection_event(InstrumentationEvent::start_establish_connection(&shown));
+    let result = connect(url);
+    instrumentation.on_connection_event(InstrumentationEvent::finish_establish_connection(
+        &shown,
+        result.as_ref().err(),
+    ));
+    result.map(|conn| (conn, instrumentation))
+}
 
 /// Runs `open` on a thread of its own and waits for it at most `limit`.
 ///

@@ -19,6 +19,7 @@ pub use crate::dialect::{
     Capabilities, ConnectTarget, Dialect, ReplicaState, Replication, ServerVersion, UpsertForm,
 };
 pub use crate::error::{DbError, Error, ErrorKind, Result};
+pub use crate::establish::establish_reported;
 pub use crate::health::Health;
 pub use crate::migrate::MigrationStatus;
 pub use crate::migrations::{EmbeddedSet, Migrations, SetSource};

@@ -87,19 +87,8 @@ impl diesel::Connection for PgConnection {
     type TransactionManager = AnsiTransactionManager;
 
     fn establish(database_url: &str) -> ConnectionResult<Self> {
-        // Instrumentation is the application's code and may log what it is
-        // given: it sees the URL with its password replaced by `***`.
-        let shown = triglot_core::DatabaseUrl::parse(database_url)
-            .map_or_else(|_| "postgres://***".to_owned(), |url| url.redacted().to_owned());
-        let mut instrumentation = DynInstrumentation::default_instrumentation();
-        instrumentation
-            .on_connection_event(InstrumentationEvent::start_establish_connection(&shown));
-        let result = Self::connect(database_url);
-        instrumentation.on_connection_event(InstrumentationEvent::finish_establish_connection(
-            &shown,
-            result.as_ref().err(),
-        ));
-        let mut conn = result?;
+        let (mut conn, instrumentation) =
+            triglot_core::establish_reported(database_url, Self::connect)?;
         conn.instrumentation = instrumentation;
         Ok(conn)
     }
