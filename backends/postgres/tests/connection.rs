@@ -463,3 +463,34 @@ fn an_empty_value_is_not_null_postgres() {
         assert!(!field.is_null() && field.value().is_some_and(|v| v.as_bytes().is_empty()));
     }
 }
+
+#[test]
+fn a_copy_whose_session_ends_is_a_lost_connection_postgres() {
+    let mut conn = connect();
+    conn.batch_execute("CREATE TEMPORARY TABLE copied (n INT NOT NULL, s TEXT)").unwrap();
+    let pid: i32 = diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))
+        .get_result(&mut conn)
+        .unwrap();
+    let mut other = connect();
+    let line = b"1\tthe same line again and again\n".repeat(2_000);
+    let lost = conn.copy_in("COPY copied (n, s) FROM STDIN", &mut |out| {
+        out.write_all(&line).map_err(|e| Error::SerializationError(e.into()))?;
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "pg_terminate_backend({pid})"
+        )))
+        .get_result::<bool>(&mut other)
+        .map_err(|e| Error::SerializationError(e.into()))?;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // The writer maps its failed writes to its own error, as a COPY
+        // encoder does; the connection's loss must still be what is seen.
+        for _ in 0..200 {
+            out.write_all(&line).map_err(|e| Error::SerializationError(e.into()))?;
+        }
+        Ok(())
+    });
+    assert!(
+        matches!(&lost, Err(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))),
+        "{lost:?}"
+    );
+    assert!(conn.is_broken(), "a lost session is not seen as broken");
+}

@@ -155,13 +155,22 @@ impl RawConnection {
     /// Runs `sql`, a `COPY … FROM STDIN`, sending each write `write` makes
     /// as one CopyData message; returns the rows copied. If `write` fails,
     /// the COPY is ended with an error, so the server copies nothing.
+    ///
+    /// When the data cannot be sent, the connection's error is returned,
+    /// whatever `write` made of its failed write: a lost connection stays
+    /// a lost connection, which a caller may retry.
     pub(super) fn copy_in(
         &self,
         sql: &str,
         write: &mut dyn FnMut(&mut dyn std::io::Write) -> QueryResult<()>,
     ) -> QueryResult<usize> {
         self.exec(sql)?;
-        let written = write(&mut CopyData(self));
+        let mut sink = CopyData { conn: self, failed: None };
+        let written = write(&mut sink);
+        if let Some(failure) = sink.failed {
+            self.drain();
+            return Err(failure);
+        }
         let reason = written.as_ref().err().map(|_| c"the client stopped the COPY");
         // SAFETY: a connection in the COPY IN state; the reason is
         // NUL-terminated, or NULL for success.
@@ -171,14 +180,20 @@ impl RawConnection {
         if rc != 1 {
             let failure = self.send_failure();
             self.drain();
-            return Err(written.err().unwrap_or(failure));
+            return Err(failure);
         }
         // SAFETY: a live connection; the COPY's result follows its end.
         let res = unsafe { ffi::PQgetResult(self.as_ptr()) };
         let result = self.checked(res);
         self.drain();
-        written?;
-        result?.rows_affected()
+        match (written, result) {
+            (Ok(()), result) => result?.rows_affected(),
+            (Err(_), Err(lost @ Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))) => {
+                Err(lost)
+            }
+            // The server's answer to a cancelled COPY is the writer's error.
+            (Err(stopped), _) => Err(stopped),
+        }
     }
 
     /// Reads and drops what results remain, so the next statement can run.
@@ -235,8 +250,12 @@ impl RawConnection {
     }
 }
 
-/// The sink of a COPY: each write is one CopyData message.
-struct CopyData<'a>(&'a RawConnection);
+/// The sink of a COPY: each write is one CopyData message. A write that
+/// libpq refuses keeps the connection's error for `copy_in`.
+struct CopyData<'a> {
+    conn: &'a RawConnection,
+    failed: Option<Error>,
+}
 
 impl std::io::Write for CopyData<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -244,9 +263,15 @@ impl std::io::Write for CopyData<'_> {
         // SAFETY: a connection in the COPY IN state and a buffer of that
         // length; in blocking mode libpq does not answer 0 (would block).
         let rc = unsafe {
-            ffi::PQputCopyData(self.0.as_ptr(), part.as_ptr().cast(), part.len() as c_int)
+            ffi::PQputCopyData(self.conn.as_ptr(), part.as_ptr().cast(), part.len() as c_int)
         };
-        if rc == 1 { Ok(part.len()) } else { Err(std::io::Error::other(self.0.last_error())) }
+        if rc == 1 {
+            return Ok(part.len());
+        }
+        let failure = self.conn.send_failure();
+        let shown = std::io::Error::other(failure.to_string());
+        self.failed.get_or_insert(failure);
+        Err(shown)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
