@@ -298,7 +298,7 @@ blackhole_scenario() { # backend
         retries=$(retries_of "$work/out")
         end=$(ended_at "$work/out" "$t0")
     else
-        echo "faults: $b blackhole: the ingest exited $rc:" >&2; tail -3 "$work/err" >&2
+        echo "faults: $b blackhole: the ingest exited $rc:" >&2; tail -12 "$work/err" >&2
     fi
     dump "$b" "SELECT MAX($RUN_ID) FROM $RUNS" >"$work/after"
     read -r lost dup < <(compare "$work/clean.$ENGINE.$b.big" "$work/after")
