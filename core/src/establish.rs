@@ -28,10 +28,10 @@ use diesel::result::ConnectionResult;
 /// use diesel::result::ConnectionResult;
 ///
 /// let (answer, _instrumentation) = triglot_core::establish_reported(
-///     "postgres://app:secret@db.example/app",
-///     |url| ConnectionResult::Ok(url.len()),
+///     "postgres://app@db.example/app",
+///     |url| ConnectionResult::Ok(url.starts_with("postgres://")),
 /// )?;
-/// assert_eq!(answer, 36);
+/// assert!(answer);
 /// # Ok::<_, diesel::ConnectionError>(())
 /// ```
 pub fn establish_reported<C>(
