@@ -9,7 +9,8 @@
 #   - each server's packets dropped (not refused) for BLACKHOLE seconds from
 #     30 % of an ingest: the run must go on when packets flow again, and a
 #     program started meanwhile must fail its first connect within
-#     CONNECT_BOUND seconds;
+#     CONNECT_BOUND seconds, and no server session of a connection the run
+#     gave up may outlive it by LEFTOVER_BOUND seconds;
 #   - the ingest killed with SIGKILL at KILLS random moments on each backend,
 #     then run again;
 #   - eight ingests of the same file at once on each backend;
@@ -32,7 +33,9 @@
 # duplicated.
 #
 # Environment: LINES (input lines, 200000), TRIALS (3), BLACKHOLE (30),
-# CONNECT_BOUND (20), KILLS (20), STALL_LIMIT (300: a run still going after
+# CONNECT_BOUND (20), LEFTOVER_BOUND (90: after a silent-network run, server
+# sessions of its lost connections must be gone within that many seconds),
+# KILLS (20), STALL_LIMIT (300: a run still going after
 # that many seconds is stuck; its stacks are printed and it fails),
 # STUCK_AFTER (60: the runs' `--stuck-after`, a statement unanswered that
 # long has its connection cut and is retried; under STALL_LIMIT),
@@ -55,6 +58,7 @@ BLACKHOLE=${BLACKHOLE:-30}
 STALL_LIMIT=${STALL_LIMIT:-300}
 STUCK_AFTER=${STUCK_AFTER:-60}
 CONNECT_BOUND=${CONNECT_BOUND:-20}
+LEFTOVER_BOUND=${LEFTOVER_BOUND:-90}
 
 bash scripts/services.sh >/dev/null 2>&1
 command -v iptables >/dev/null || {
@@ -265,6 +269,13 @@ silence() { # port on|off: drop (not refuse) every packet to and from the port
     inns iptables "$op" INPUT -p tcp --sport "$1" -j DROP
 }
 
+leftover_sessions() { # backend → sessions on the faults database other than this query's
+    case $1 in
+    postgres) query postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = 'faults' AND pid <> pg_backend_pid()" ;;
+    mysql) query mysql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = 'faults' AND ID <> CONNECTION_ID()" ;;
+    esac
+}
+
 blackhole_scenario() { # backend
     local b=$1 port lost=0 dup=0 done=0 retries=0 stall=0 recover=0
     [ "$b" = postgres ] && port=$PG_PORT || port=$MY_PORT
@@ -304,6 +315,18 @@ blackhole_scenario() { # backend
     read -r lost dup < <(compare "$work/clean.$ENGINE.$b.big" "$work/after")
     stall=$(calc "$end - $t0 - $T_clean")
     recover=$(calc "max(0, $end - $back - $T_clean * 70 / 100)")
+    # The program has ended and closed its connections; a server session
+    # left over is one whose client gave up during the silence. It must end
+    # by itself (a minute of the server's keepalive): until it does, it holds
+    # its transaction's locks, and a run that needs them waits.
+    local left waited=0
+    while left=$(leftover_sessions "$b") && [ "$left" -gt 0 ] && [ "$waited" -lt "$LEFTOVER_BOUND" ]; do
+        sleep 2; waited=$((waited + 2))
+    done
+    if [ "$left" -gt 0 ]; then
+        echo "faults: $b blackhole: $left server session(s) of the lost connections still there $LEFTOVER_BOUND s after the run" >&2
+        failed=1
+    fi
     row "$b silent network for $BLACKHOLE s at 30 % (a new connect failed after $probe_secs s)" 1 "$done" "$lost" "$dup" "$retries" "$stall" "$recover"
     [ "$done" -eq 1 ] && [ "$lost" -eq 0 ] && [ "$dup" -eq 0 ] || failed=1
 }

@@ -333,6 +333,61 @@ mod server_gone {
         );
     }
 
+    /// The server's end of a pooled PostgreSQL session has keepalive and the
+    /// TCP user timeout too, so a session whose client vanished on a silent
+    /// network ends and frees its locks; what the URL's `options` set is kept.
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn the_servers_end_of_a_session_has_keepalive_unless_the_url_sets_it_postgres() {
+        use diesel::sql_types::Text;
+        use triglot::postgres::PostgresDialect as D;
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = Text)]
+            setting: String,
+        }
+        let test = TestDb::<D>::new("pool::server_keepalive", &crate::library::MIGRATIONS);
+        let settings = |url: &str| {
+            let db = Database::<D>::open(url).unwrap();
+            let rows: Vec<Setting> = db
+                .run("reading the session's settings", |conn| {
+                    diesel::sql_query(
+                        "SELECT name, setting FROM pg_settings WHERE name IN \
+                         ('tcp_keepalives_idle', 'tcp_keepalives_interval', \
+                         'tcp_keepalives_count', 'tcp_user_timeout') ORDER BY name",
+                    )
+                    .load(conn)
+                })
+                .unwrap();
+            rows.into_iter().map(|s| (s.name, s.setting)).collect::<Vec<_>>()
+        };
+        let pairs = |list: &[(&str, &str)]| {
+            list.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            settings(test.url()),
+            pairs(&[
+                ("tcp_keepalives_count", "3"),
+                ("tcp_keepalives_idle", "30"),
+                ("tcp_keepalives_interval", "10"),
+                ("tcp_user_timeout", "30000"),
+            ])
+        );
+        let sep = if test.url().contains('?') { '&' } else { '?' };
+        let own = format!("{}{sep}options=-c%20tcp_keepalives_idle%3D45", test.url());
+        assert_eq!(
+            settings(&own),
+            pairs(&[
+                ("tcp_keepalives_count", "3"),
+                ("tcp_keepalives_idle", "45"),
+                ("tcp_keepalives_interval", "10"),
+                ("tcp_user_timeout", "30000"),
+            ])
+        );
+    }
+
     #[cfg(feature = "mysql")]
     #[test]
     fn a_pooled_connection_has_keepalive_and_the_user_timeout_mysql() {

@@ -40,8 +40,30 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
     })
 }
 
+/// Sets the session up: UTC, and the server's own keepalive and TCP user
+/// timeout on its end of the socket where the server has none.
+///
+/// A client that gives up on a silent network closes its socket, but the
+/// server hears nothing of it; without keepalive of its own, the server's
+/// session waits for the client for hours, inside its transaction and
+/// holding its locks, and the client's next attempt at the same rows waits
+/// behind them (the silent-network scenario of `scripts/faults.sh`). The
+/// settings a URL's `options` or the server's configuration give are kept:
+/// only those whose source is still the built-in default are set, and only
+/// those the server has (`tcp_user_timeout` from PostgreSQL 12).
 pub(crate) fn on_acquire(conn: &mut PgConnection) -> QueryResult<()> {
-    conn.batch_execute("SET TimeZone = 'UTC'")
+    use triglot_core::socket::{KEEPALIVE, USER_TIMEOUT};
+    let (idle, interval, count) = KEEPALIVE;
+    conn.batch_execute(&format!(
+        "SET TimeZone = 'UTC'; \
+         SELECT set_config(name, d.value, false) FROM (VALUES \
+         ('tcp_keepalives_idle', '{}'), ('tcp_keepalives_interval', '{}'), \
+         ('tcp_keepalives_count', '{count}'), ('tcp_user_timeout', '{}')) AS d (name, value) \
+         JOIN pg_settings USING (name) WHERE source = 'default'",
+        idle.as_secs(),
+        interval.as_secs(),
+        USER_TIMEOUT.as_millis(),
+    ))
 }
 
 /// The session's client and server ports, `None` over a Unix socket.
