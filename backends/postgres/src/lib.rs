@@ -25,13 +25,13 @@
 //!
 //! # Session
 //!
-//! Every pooled connection sets `TimeZone = 'UTC'`; `application_name` is
-//! `triglot` unless the URL names another. The server's end of the socket
-//! gets the same keepalive and TCP user timeout as the client's
-//! (`tcp_keepalives_*`, `tcp_user_timeout`), unless the URL's `options` or the
-//! server's configuration set them: a client that gave up on a silent network
-//! leaves no server session behind holding its transaction's locks, which
-//! its next attempt would wait for.
+//! Every connection sets `TimeZone = 'UTC'`, as diesel's does;
+//! `application_name` is `triglot` unless the URL names another. The
+//! server's end of the socket gets the same keepalive and TCP user timeout
+//! as the client's (`tcp_keepalives_*`, `tcp_user_timeout`), unless the
+//! URL's `options` or the server's configuration set them: a client that
+//! gave up on a silent network leaves no server session behind holding its
+//! transaction's locks, which its next attempt would wait for.
 //!
 //! # Prepared statements and generic plans
 //!

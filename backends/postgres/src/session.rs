@@ -5,19 +5,26 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Integer, Nullable, Text};
-use triglot_core::socket::SessionPorts;
+use triglot_core::socket::{KEEPALIVE, SessionPorts, USER_TIMEOUT};
 use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
 
-/// libpq parameters added when the URL does not set them.
-const DEFAULT_PARAMS: [(&str, &str); 7] = [
-    ("connect_timeout", "10"),
-    ("keepalives", "1"),
-    ("keepalives_idle", "30"),
-    ("keepalives_interval", "10"),
-    ("keepalives_count", "3"),
-    ("tcp_user_timeout", "30000"),
-    ("application_name", "triglot"),
-];
+/// libpq parameters added when the URL does not set them, besides the
+/// socket bounds.
+const DEFAULT_PARAMS: [(&str, &str); 3] =
+    [("connect_timeout", "10"), ("keepalives", "1"), ("application_name", "triglot")];
+
+/// The bounds both ends of a session's socket get, as libpq's parameter,
+/// the server's setting and their value: the ones triglot gives MySQL
+/// sockets too.
+fn socket_bounds() -> [(&'static str, &'static str, String); 4] {
+    let (idle, interval, count) = KEEPALIVE;
+    [
+        ("keepalives_idle", "tcp_keepalives_idle", idle.as_secs().to_string()),
+        ("keepalives_interval", "tcp_keepalives_interval", interval.as_secs().to_string()),
+        ("keepalives_count", "tcp_keepalives_count", count.to_string()),
+        ("tcp_user_timeout", "tcp_user_timeout", USER_TIMEOUT.as_millis().to_string()),
+    ]
+}
 
 pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectTarget> {
     // Every connection of a `Database` is opened after its target is known.
@@ -25,9 +32,13 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
     let mut parsed = url::Url::parse(url.expose())
         .map_err(|e| Error::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
     let given: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let bounds = socket_bounds();
+    let defaults = DEFAULT_PARAMS
+        .into_iter()
+        .chain(bounds.iter().map(|(param, _, value)| (*param, value.as_str())));
     {
         let mut query = parsed.query_pairs_mut();
-        for (key, value) in DEFAULT_PARAMS {
+        for (key, value) in defaults {
             if !given.iter().any(|k| k == key) {
                 query.append_pair(key, value);
             }
@@ -40,8 +51,9 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
     })
 }
 
-/// Sets the session up: UTC, and the server's own keepalive and TCP user
-/// timeout on its end of the socket where the server has none.
+/// Gives the server's end of the session's socket the keepalive and TCP
+/// user timeout of the client's end, where the server has none (the
+/// connection itself sets UTC and UTF-8).
 ///
 /// A client that gives up on a silent network closes its socket, but the
 /// server hears nothing of it; without keepalive of its own, the server's
@@ -52,17 +64,12 @@ pub(crate) fn connect_target(url: &DatabaseUrl) -> triglot_core::Result<ConnectT
 /// only those whose source is still the built-in default are set, and only
 /// those the server has (`tcp_user_timeout` from PostgreSQL 12).
 pub(crate) fn on_acquire(conn: &mut PgConnection) -> QueryResult<()> {
-    use triglot_core::socket::{KEEPALIVE, USER_TIMEOUT};
-    let (idle, interval, count) = KEEPALIVE;
+    let values: Vec<String> =
+        socket_bounds().iter().map(|(_, name, value)| format!("('{name}', '{value}')")).collect();
     conn.batch_execute(&format!(
-        "SET TimeZone = 'UTC'; \
-         SELECT set_config(name, d.value, false) FROM (VALUES \
-         ('tcp_keepalives_idle', '{}'), ('tcp_keepalives_interval', '{}'), \
-         ('tcp_keepalives_count', '{count}'), ('tcp_user_timeout', '{}')) AS d (name, value) \
+        "SELECT set_config(name, d.value, false) FROM (VALUES {}) AS d (name, value) \
          JOIN pg_settings USING (name) WHERE source = 'default'",
-        idle.as_secs(),
-        interval.as_secs(),
-        USER_TIMEOUT.as_millis(),
+        values.join(", ")
     ))
 }
 
