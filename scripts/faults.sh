@@ -91,7 +91,9 @@ pg_start() {
 pg_stop() { pg pg_ctl -D "$work/pg/data" -m fast -w -t 60 stop >/dev/null; }
 # MariaDB's keepalive is server-wide (its tcp_keepalive_* variables are
 # global), so a client cannot ask it per session as triglot does on
-# PostgreSQL; this server is configured as an operator would. Without it, a
+# PostgreSQL; this server is configured as an operator would, with the
+# bounds triglot gives its own sockets (triglot_core::socket::KEEPALIVE:
+# 30 s idle, 10 s apart, 3 probes). Without it, a
 # session whose client gave up during a silent network while the server
 # waited for its next statement keeps its transaction and its locks until
 # wait_timeout (8 hours).
