@@ -1136,15 +1136,7 @@ impl<D: FlowBackend> Run<'_, D> {
                     natural(&r.key[0])
                         .and_then(|k| ids.get(&k))
                         .map(|id| SqlValue::Int(*id))
-                        .ok_or_else(|| {
-                            diesel::result::Error::QueryBuilderError(
-                                format!(
-                                    "{} {} was written but is not found",
-                                    parent.name, r.key_text
-                                )
-                                .into(),
-                            )
-                        })
+                        .ok_or_else(|| lost_write(&parent.name, &r.key_text))
                 };
                 // A parent the batch's read did not find has no children: each
                 // child's foreign key to it is enforced. Only a table that keeps
@@ -1320,6 +1312,24 @@ fn ids_returned_or_read<D: FlowBackend>(
     Ok(ids)
 }
 
+/// The failure of a read-back that misses a row this transaction has just
+/// upserted: a retryable conflict, so that the batch runs again.
+///
+/// On one server the transaction's own write cannot go missing. A Galera
+/// node can lose it: a replicated write that conflicts aborts the local
+/// transaction (brute force), and a locking read running at that moment
+/// may still answer, without the row, before the abort reaches the client
+/// as a deadlock. Left as a plain failure, that stopped a concurrent run.
+fn lost_write(table: &str, key: &str) -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::SerializationFailure,
+        Box::new(format!(
+            "{table} {key} was written but is not found: \
+             a concurrent writer aborted this transaction"
+        )),
+    )
+}
+
 /// The ids lookups take from attached rows written in the same batch, by
 /// (changed family, table of the family, row): (slot, id).
 type Fills = std::collections::HashMap<(usize, usize, usize), Vec<(usize, i64)>>;
@@ -1436,11 +1446,10 @@ fn write_attached<D: FlowBackend>(
     for (c, (r, _)) in changed.iter().enumerate() {
         for (t, row, slot, key) in &r.pending {
             let l = tables[*t].slots[*slot].lookup.as_ref().expect("a pending lookup");
-            let id = found.get(&l.table).and_then(|ids| ids.get(key)).ok_or_else(|| {
-                diesel::result::Error::QueryBuilderError(
-                    format!("{} {key:?} was written but is not found", l.table).into(),
-                )
-            })?;
+            let id = found
+                .get(&l.table)
+                .and_then(|ids| ids.get(key))
+                .ok_or_else(|| lost_write(&l.table, &format!("{key:?}")))?;
             fills.entry((c, *t, *row)).or_default().push((*slot, *id));
         }
     }
@@ -1585,4 +1594,30 @@ fn orphan_reject(child: &Bound<'_>, parent: &Bound<'_>, record: &SourceRecord) -
             ),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use triglot::Dialect;
+
+    #[test]
+    fn a_read_back_that_misses_its_own_write_is_retryable_on_every_backend() {
+        let err = lost_write("orders", "A-1");
+        let mut backends = 0;
+        macro_rules! check {
+            ($key:ident, $dialect:ty) => {
+                backends += 1;
+                assert_eq!(
+                    <$dialect as Dialect>::classify(&err),
+                    ErrorKind::Retryable,
+                    "{}",
+                    stringify!($key)
+                );
+            };
+        }
+        triglot::for_each_backend!(check);
+        assert_eq!(backends, 3, "build with --features triglot/mysql,triglot/postgres");
+        assert!(err.to_string().contains("orders A-1 was written but is not found"), "{err}");
+    }
 }
