@@ -234,6 +234,106 @@ mod server_gone {
         db.run("answering at once", |conn| conn.batch_execute("SELECT 1")).unwrap();
     }
 
+    /// A connection cut while its statement waits for a lock leaves its
+    /// session on the server, still waiting, and holding the locks its
+    /// transaction took, as a connection lost on a silent network does:
+    /// the server learns nothing of it (PostgreSQL until the wait ends,
+    /// MariaDB until the 50 s lock wait does). The next connection the pool
+    /// opens ends that session, and its locks are free at once.
+    fn a_session_left_by_a_cut_connection_is_ended_by_the_next_one<D: triglot::Dialect>(
+        sessions: &Sessions,
+    ) where
+        D::Connection: diesel::connection::LoadConnection,
+        diesel::query_builder::SqlQuery:
+            for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
+    {
+        use std::time::Instant;
+        let test = TestDb::<D>::new(
+            &format!("pool::server_gone::left::{}", D::NAME),
+            &crate::library::MIGRATIONS,
+        );
+        let mut holder = test.get().unwrap();
+        holder.batch_execute("CREATE TABLE held (id INTEGER PRIMARY KEY)").unwrap();
+        holder.batch_execute("INSERT INTO held (id) VALUES (1), (2)").unwrap();
+        holder.batch_execute("BEGIN").unwrap();
+        holder.batch_execute("SELECT id FROM held WHERE id = 1 FOR UPDATE").unwrap();
+        // No idle connection kept: the pool opens the next one when asked.
+        let config = PoolConfig {
+            max_size: 1,
+            min_idle: Some(0),
+            stuck_statement: Some(Duration::from_secs(2)),
+            ..PoolConfig::default()
+        };
+        let db = Database::<D>::open_with(test.url(), config).unwrap();
+        let mut cut = None;
+        let err = db
+            .run("waiting for a lock", |conn| {
+                diesel::Connection::transaction(conn, |conn| {
+                    cut = Some(diesel::sql_query(sessions.id).get_result::<Id>(conn)?.id);
+                    conn.batch_execute("SELECT id FROM held WHERE id = 2 FOR UPDATE")?;
+                    conn.batch_execute("SELECT id FROM held WHERE id = 1 FOR UPDATE")
+                })
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), Some(triglot::ErrorKind::ConnectionLost), "{}: {err}", D::NAME);
+        let cut = cut.expect("the session's id");
+        let mut other = test.get().unwrap();
+        let mut there = || {
+            diesel::sql_query((sessions.alive)(cut)).get_result::<Id>(&mut other).unwrap().id == 1
+        };
+        assert!(there(), "{}: the cut session is still on the server", D::NAME);
+
+        let asked = Instant::now();
+        db.run("answering at once", |conn| conn.batch_execute("SELECT 1")).unwrap();
+        while there() {
+            assert!(
+                asked.elapsed() < Duration::from_secs(5),
+                "{}: session {cut} is still on the server 5 s after the pool's next connection",
+                D::NAME
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        db.run("locking what it held", |conn| {
+            diesel::Connection::transaction(conn, |conn| {
+                conn.batch_execute("SELECT id FROM held WHERE id = 2 FOR UPDATE NOWAIT")
+            })
+        })
+        .unwrap();
+        holder.batch_execute("ROLLBACK").unwrap();
+    }
+
+    /// A session is ended only while the server still has the one recorded:
+    /// a restarted server gives its numbers out again, and the same number
+    /// with another mark (client address, start time) is another session.
+    fn only_the_recorded_session_is_ended<D: triglot::Dialect>(sessions: &Sessions)
+    where
+        D::Connection: diesel::connection::LoadConnection,
+        diesel::query_builder::SqlQuery:
+            for<'q> diesel::query_dsl::LoadQuery<'q, D::Connection, Id>,
+    {
+        let test = TestDb::<D>::new(
+            &format!("pool::server_gone::recorded::{}", D::NAME),
+            &crate::library::MIGRATIONS,
+        );
+        let mut target = test.get().unwrap();
+        let mut other = test.get().unwrap();
+        let who = D::session_identity(&mut target).unwrap().expect("a TCP session");
+        let id = diesel::sql_query(sessions.id).get_result::<Id>(&mut target).unwrap().id;
+        assert_eq!(who.id, id, "{}", D::NAME);
+        let later = triglot::SessionIdentity { mark: format!("{}0", who.mark), ..who.clone() };
+        assert!(!D::end_session(&mut other, &later).unwrap(), "{}: another mark", D::NAME);
+        target.batch_execute("SELECT 1").unwrap();
+        assert!(D::end_session(&mut other, &who).unwrap(), "{}: the recorded one", D::NAME);
+        let alive = (sessions.alive)(id);
+        let mut left = 100;
+        while diesel::sql_query(&alive).get_result::<Id>(&mut other).unwrap().id == 1 {
+            left -= 1;
+            assert!(left > 0, "{}: session {id} still there 5 s after it was ended", D::NAME);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!D::end_session(&mut other, &who).unwrap(), "{}: ended already", D::NAME);
+    }
+
     /// Every pooled TCP connection's socket has keepalive and the TCP user
     /// timeout: set by libpq from its options, by the pool on MySQL.
     fn a_pooled_connection_has_keepalive_and_the_user_timeout<D: triglot::Dialect>() {
@@ -261,13 +361,15 @@ mod server_gone {
         }
     }
 
-    /// How a server names a session, how another session kills it, and a
-    /// statement it answers only after 30 s.
+    /// How a server names a session, how another session kills it, a
+    /// statement it answers only after 30 s, and how many sessions it has
+    /// with a number (as `id`).
     #[derive(Clone, Copy)]
     struct Sessions {
         id: &'static str,
         kill: fn(i64) -> String,
         sleep: &'static str,
+        alive: fn(i64) -> String,
     }
 
     #[cfg(feature = "postgres")]
@@ -275,6 +377,9 @@ mod server_gone {
         id: "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
         kill: |pid| format!("SELECT pg_terminate_backend({pid})"),
         sleep: "SELECT pg_sleep(30)",
+        alive: |pid| {
+            format!("SELECT CAST(COUNT(*) AS BIGINT) AS id FROM pg_stat_activity WHERE pid = {pid}")
+        },
     };
 
     #[cfg(feature = "mysql")]
@@ -282,6 +387,12 @@ mod server_gone {
         id: "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
         kill: |id| format!("KILL {id}"),
         sleep: "DO SLEEP(30)",
+        alive: |id| {
+            format!(
+                "SELECT CAST(COUNT(*) AS SIGNED) AS id FROM information_schema.PROCESSLIST \
+                 WHERE ID = {id}"
+            )
+        },
     };
 
     #[cfg(feature = "postgres")]
@@ -324,6 +435,32 @@ mod server_gone {
     fn a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection_mysql() {
         use triglot::mysql::MysqlDialect as D;
         a_statement_without_an_answer_past_its_limit_fails_as_a_lost_connection::<D>(&MYSQL);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_session_left_by_a_cut_connection_is_ended_by_the_next_one_postgres() {
+        use triglot::postgres::PostgresDialect as D;
+        a_session_left_by_a_cut_connection_is_ended_by_the_next_one::<D>(&POSTGRES);
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn a_session_left_by_a_cut_connection_is_ended_by_the_next_one_mysql() {
+        use triglot::mysql::MysqlDialect as D;
+        a_session_left_by_a_cut_connection_is_ended_by_the_next_one::<D>(&MYSQL);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn only_the_recorded_session_is_ended_postgres() {
+        only_the_recorded_session_is_ended::<triglot::postgres::PostgresDialect>(&POSTGRES);
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn only_the_recorded_session_is_ended_mysql() {
+        only_the_recorded_session_is_ended::<triglot::mysql::MysqlDialect>(&MYSQL);
     }
 
     #[cfg(feature = "postgres")]

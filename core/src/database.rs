@@ -634,9 +634,10 @@ fn open_node<D: Dialect>(
         slow: config.slow_statement,
         stuck: config.stuck_statement,
         counters: Arc::clone(counters),
+        abandoned: Arc::default(),
     };
     let answered =
-        session.open::<D>().map_err(|e| open_error(e.to_string())).and_then(|mut probe| {
+        session.open::<D>().map_err(|e| open_error(e.to_string())).and_then(|(mut probe, _)| {
             D::server_version(&mut probe)
                 .map_err(|e| open_error(format!("cannot read the server version: {e}")))
         });

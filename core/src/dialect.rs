@@ -120,6 +120,20 @@ pub enum Replication {
     CausalReads,
 }
 
+/// Who a server knows a session as: recorded when a connection opens, so
+/// that once the connection is lost another one can end its session
+/// ([`Dialect::end_session`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdentity {
+    /// The server's number for the session: MySQL's `CONNECTION_ID()`,
+    /// PostgreSQL's backend pid.
+    pub id: i64,
+    /// What tells it apart from a later session given the same number (a
+    /// restarted server numbers from the start again): MySQL's `HOST`, the
+    /// client's address and port; PostgreSQL's `backend_start`.
+    pub mark: String,
+}
+
 /// Where a replica stands, as it reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplicaState {
@@ -451,6 +465,34 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ) -> QueryResult<Option<crate::socket::SessionPorts>> {
         let _ = conn;
         Ok(None)
+    }
+
+    /// Who the server knows `conn`'s session as; `None` where there is no
+    /// server (the default) or the session cannot be told apart from a later
+    /// one.
+    ///
+    /// # Errors
+    ///
+    /// The statement that asks the server.
+    fn session_identity(conn: &mut Self::Connection) -> QueryResult<Option<SessionIdentity>> {
+        let _ = conn;
+        Ok(None)
+    }
+
+    /// Ends the session `who` of another connection, from `conn`, if the
+    /// server still has it; returns whether it ended one. A connection lost
+    /// on a silent network, or cut for a statement that got no answer,
+    /// leaves its session on a server that does not know it is gone, with
+    /// its transaction and its locks, until the server's keepalive or idle
+    /// limit ends it (MariaDB's `wait_timeout` is 8 h).
+    ///
+    /// # Errors
+    ///
+    /// The statements that look for the session and end it; the default
+    /// ends nothing.
+    fn end_session(conn: &mut Self::Connection, who: &SessionIdentity) -> QueryResult<bool> {
+        let _ = (conn, who);
+        Ok(false)
     }
 
     /// Creates an empty database called `name` on the server at `server_url`

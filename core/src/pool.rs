@@ -2,13 +2,13 @@
 
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::r2d2::{HandleError, ManageConnection, Pool, R2D2Connection};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, SessionIdentity};
 use crate::health::{Counters, StatementTimer, moment};
 use crate::url::DatabaseUrl;
 
@@ -103,6 +103,9 @@ pub struct Tracked<C> {
     /// Whether its session was made to read causally
     /// ([`Dialect::causal_reads`]), once for its life.
     pub(crate) causal: bool,
+    /// Its session on the server, ended from another connection if this
+    /// one is lost.
+    identity: Option<SessionIdentity>,
 }
 
 impl<C> Deref for Tracked<C> {
@@ -132,6 +135,11 @@ impl<C> DerefMut for Tracked<C> {
 /// loss is dropped, as it comes back or before it is handed out
 /// (SQLAlchemy's pool invalidation): a server restart kills them all, and a
 /// connection used moments ago would otherwise be handed out unpinged.
+///
+/// The server may not know that a connection is lost (a silent network, a
+/// statement cut for getting no answer) and keep its session, transaction
+/// and locks, which the retry of the same rows then waits on. The next
+/// connection the manager opens ends such sessions ([`Dialect::end_session`]).
 #[derive(Debug)]
 pub struct Manager<D: Dialect> {
     session: Session,
@@ -149,6 +157,8 @@ pub(crate) struct Session {
     pub(crate) slow: Option<Duration>,
     pub(crate) stuck: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
+    /// The server sessions of this server's lost connections, not ended yet.
+    pub(crate) abandoned: Arc<Abandoned>,
 }
 
 impl std::fmt::Debug for Session {
@@ -159,9 +169,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Opens a connection and sets its session up ([`Dialect::on_acquire`]),
-    /// all within `connect_timeout`.
-    pub(crate) fn open<D: Dialect>(&self) -> Result<D::Connection, diesel::r2d2::Error> {
+    /// Opens a connection, sets its session up ([`Dialect::on_acquire`]),
+    /// reads who the server knows it as, and ends the sessions lost
+    /// connections left on the server, all within `connect_timeout`.
+    pub(crate) fn open<D: Dialect>(
+        &self,
+    ) -> Result<(D::Connection, Option<SessionIdentity>), diesel::r2d2::Error> {
         let session = self.clone();
         crate::establish::within(self.connect_timeout, move || {
             let mut conn = D::Connection::establish(&session.connection_string)
@@ -176,6 +189,9 @@ impl Session {
             };
             conn.set_instrumentation(timer(None));
             D::on_acquire(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+            let identity =
+                D::session_identity(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+            session.abandoned.end_all::<D>(&mut conn, &session.location);
             let bound_here = !D::CAPABILITIES.socket_bounds_by_driver;
             if bound_here || session.stuck.is_some() {
                 let ports = D::session_ports(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
@@ -196,8 +212,58 @@ impl Session {
                     }
                 }
             }
-            Ok(conn)
+            Ok((conn, identity))
         })
+    }
+}
+
+/// The sessions a server kept for connections lost on the way to it.
+#[derive(Debug, Default)]
+pub(crate) struct Abandoned(Mutex<Vec<SessionIdentity>>);
+
+impl Abandoned {
+    /// The most sessions kept: beyond them the oldest are forgotten (a
+    /// server that lost that many is ending them itself, or is gone).
+    const MOST: usize = 64;
+
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<SessionIdentity>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the session of a connection dropped as lost.
+    fn push(&self, who: Option<SessionIdentity>) {
+        if let Some(who) = who {
+            let mut list = self.list();
+            if list.len() >= Self::MOST {
+                list.remove(0);
+            }
+            list.push(who);
+        }
+    }
+
+    /// Ends, from `conn`, every recorded session the server still has. One
+    /// that cannot be ended is logged and forgotten: the connection
+    /// asking is new, so the failure is the server's answer, not the
+    /// network's.
+    fn end_all<D: Dialect>(&self, conn: &mut D::Connection, location: &str) {
+        let list = std::mem::take(&mut *self.list());
+        for who in list {
+            match D::end_session(conn, &who) {
+                Ok(true) => tracing::info!(
+                    backend = D::NAME,
+                    db = location,
+                    session = who.id,
+                    "ended the server session of a lost connection"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(
+                    backend = D::NAME,
+                    db = location,
+                    session = who.id,
+                    "cannot end the server session of a lost connection: {e}"
+                ),
+            }
+        }
     }
 }
 
@@ -206,16 +272,13 @@ impl<D: Dialect> ManageConnection for Manager<D> {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        Ok(Tracked {
-            conn: self.session.open::<D>()?,
-            opened: moment(),
-            returned: Instant::now(),
-            causal: false,
-        })
+        let (conn, identity) = self.session.open::<D>()?;
+        Ok(Tracked { conn, opened: moment(), returned: Instant::now(), causal: false, identity })
     }
 
     fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
         if self.session.counters.opened_before_a_loss(conn.opened) {
+            self.session.abandoned.push(conn.identity.take());
             return Err(diesel::r2d2::Error::ConnectionError(
                 diesel::ConnectionError::BadConnection(
                     "opened before a connection to the same server was lost".to_owned(),
@@ -225,13 +288,23 @@ impl<D: Dialect> ManageConnection for Manager<D> {
         if conn.returned.elapsed() < self.ping_after_idle {
             return Ok(());
         }
-        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        conn.conn.ping().map_err(|e| {
+            self.session.abandoned.push(conn.identity.take());
+            diesel::r2d2::Error::QueryError(e)
+        })
     }
 
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
         // r2d2 asks this as a connection comes back: the moment it goes idle.
         conn.returned = Instant::now();
-        self.session.counters.opened_before_a_loss(conn.opened) || conn.conn.is_broken()
+        let dropped =
+            self.session.counters.opened_before_a_loss(conn.opened) || conn.conn.is_broken();
+        if dropped {
+            // The lost one, or one of its peers on a network that may be
+            // as silent: none of them is used again.
+            self.session.abandoned.push(conn.identity.take());
+        }
+        dropped
     }
 }
 

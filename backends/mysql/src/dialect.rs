@@ -9,7 +9,7 @@ use triglot_core::socket::SessionPorts;
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
-    UpsertForm,
+    SessionIdentity, UpsertForm,
 };
 
 /// The MySQL and MariaDB dialect.
@@ -75,6 +75,14 @@ impl Dialect for MysqlDialect {
 
     fn session_ports(conn: &mut MysqlConnection) -> QueryResult<Option<SessionPorts>> {
         crate::session::session_ports(conn)
+    }
+
+    fn session_identity(conn: &mut MysqlConnection) -> QueryResult<Option<SessionIdentity>> {
+        crate::session::session_identity(conn)
+    }
+
+    fn end_session(conn: &mut MysqlConnection, who: &SessionIdentity) -> QueryResult<bool> {
+        crate::session::end_session(conn, who)
     }
 
     fn introspect(conn: &mut MysqlConnection) -> QueryResult<SchemaSnapshot> {

@@ -4,9 +4,9 @@ use crate::connection::MysqlConnection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use triglot_core::socket::SessionPorts;
-use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
+use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion, SessionIdentity};
 
 /// The `sql_mode` every pooled connection runs with.
 pub(crate) const SQL_MODE: &str = "STRICT_ALL_TABLES,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,\
@@ -47,6 +47,46 @@ pub(crate) fn session_ports(conn: &mut MysqlConnection) -> QueryResult<Option<Se
         .and_then(client_port)
         .zip(u16::try_from(server).ok())
         .map(|(client, server)| SessionPorts { client, server }))
+}
+
+/// The session's `CONNECTION_ID()` and its `HOST` with the client's port;
+/// `None` over a Unix socket, where the host (`localhost`) does not tell
+/// one session from a later one with the same number.
+pub(crate) fn session_identity(conn: &mut MysqlConnection) -> QueryResult<Option<SessionIdentity>> {
+    let (id, host): (i64, Option<String>) = diesel::select((
+        diesel::dsl::sql::<BigInt>("CAST(CONNECTION_ID() AS SIGNED)"),
+        diesel::dsl::sql::<Nullable<Text>>(
+            "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
+        ),
+    ))
+    .get_result(conn)?;
+    Ok(host.filter(|h| client_port(h).is_some()).map(|mark| SessionIdentity { id, mark }))
+}
+
+/// `KILL`s the session `who` if the server still has it from the same
+/// client address and port.
+pub(crate) fn end_session(conn: &mut MysqlConnection, who: &SessionIdentity) -> QueryResult<bool> {
+    let there: i64 = diesel::select(
+        diesel::dsl::sql::<BigInt>(&format!(
+            "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {} AND HOST = ",
+            who.id
+        ))
+        .bind::<Text, _>(&who.mark)
+        .sql(")"),
+    )
+    .get_result(conn)?;
+    if there == 0 {
+        return Ok(false);
+    }
+    match conn.batch_execute(&format!("KILL CONNECTION {}", who.id)) {
+        // It ended between the look and the KILL (1094).
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message().starts_with("Unknown thread id") =>
+        {
+            Ok(false)
+        }
+        other => other.map(|()| true),
+    }
 }
 
 /// The port of `HOST` as `PROCESSLIST` shows it (`127.0.0.1:53122`,

@@ -9,7 +9,7 @@ use triglot_core::socket::SessionPorts;
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ReplicaState,
-    Replication, ServerVersion, UpsertForm,
+    Replication, ServerVersion, SessionIdentity, UpsertForm,
 };
 
 /// The PostgreSQL dialect.
@@ -62,6 +62,14 @@ impl Dialect for PostgresDialect {
 
     fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<SessionPorts>> {
         crate::session::session_ports(conn)
+    }
+
+    fn session_identity(conn: &mut PgConnection) -> QueryResult<Option<SessionIdentity>> {
+        crate::session::session_identity(conn)
+    }
+
+    fn end_session(conn: &mut PgConnection, who: &SessionIdentity) -> QueryResult<bool> {
+        crate::session::end_session(conn, who)
     }
 
     fn classify(err: &diesel::result::Error) -> ErrorKind {

@@ -4,9 +4,9 @@ use crate::connection::PgConnection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use triglot_core::socket::{KEEPALIVE, SessionPorts, USER_TIMEOUT};
-use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion};
+use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion, SessionIdentity};
 
 /// libpq parameters added when the URL does not set them, besides the
 /// socket bounds.
@@ -82,6 +82,37 @@ pub(crate) fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<Sessi
     .get_result(conn)?;
     let port = |p: Option<i32>| p.and_then(|p| u16::try_from(p).ok());
     Ok(port(client).zip(port(server)).map(|(client, server)| SessionPorts { client, server }))
+}
+
+/// The session's backend pid and its `backend_start`.
+pub(crate) fn session_identity(conn: &mut PgConnection) -> QueryResult<Option<SessionIdentity>> {
+    let found: Option<(i32, Option<String>)> = diesel::select((
+        diesel::dsl::sql::<Integer>("pg_backend_pid()"),
+        diesel::dsl::sql::<Nullable<Text>>(
+            "(SELECT CAST(backend_start AS TEXT) FROM pg_stat_activity \
+             WHERE pid = pg_backend_pid())",
+        ),
+    ))
+    .get_result(conn)
+    .optional()?;
+    Ok(found
+        .and_then(|(pid, start)| start.map(|mark| SessionIdentity { id: i64::from(pid), mark })))
+}
+
+/// Terminates the backend of `who` if the server still runs it, started
+/// at the same moment.
+pub(crate) fn end_session(conn: &mut PgConnection, who: &SessionIdentity) -> QueryResult<bool> {
+    let ended: Vec<bool> = diesel::select(
+        diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Bool>>(
+            "ARRAY(SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ",
+        )
+        .bind::<BigInt, _>(who.id)
+        .sql(" AND CAST(backend_start AS TEXT) = ")
+        .bind::<Text, _>(&who.mark)
+        .sql(")"),
+    )
+    .get_result(conn)?;
+    Ok(ended.contains(&true))
 }
 
 pub(crate) fn server_version(conn: &mut PgConnection) -> QueryResult<ServerVersion> {
