@@ -134,6 +134,18 @@ pub struct SessionIdentity {
     pub mark: String,
 }
 
+/// An index of a table, as the statements that create and drop it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDefinition {
+    /// Its name.
+    pub name: String,
+    /// The statement that creates it as it is now, and does nothing where
+    /// it exists.
+    pub create: String,
+    /// The statement that drops it.
+    pub drop: String,
+}
+
 /// Where a replica stands, as it reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplicaState {
@@ -493,6 +505,24 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     fn end_session(conn: &mut Self::Connection, who: &SessionIdentity) -> QueryResult<bool> {
         let _ = (conn, who);
         Ok(false)
+    }
+
+    /// The indexes of `table` that a bulk load into it, while it is empty,
+    /// builds faster once afterwards than key by key: those that enforce
+    /// nothing (not UNIQUE, not a key), as the statements that create and
+    /// drop each. Empty (the default) where loading through them costs
+    /// about what building them afterwards does, so that changing the
+    /// schema during a load is not worth it.
+    ///
+    /// # Errors
+    ///
+    /// The statement that reads the catalog.
+    fn indexes_built_after_load(
+        conn: &mut Self::Connection,
+        table: &str,
+    ) -> QueryResult<Vec<IndexDefinition>> {
+        let _ = (conn, table);
+        Ok(Vec::new())
     }
 
     /// Creates an empty database called `name` on the server at `server_url`

@@ -561,6 +561,23 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
         "it reconciles at every commit"
     );
     assert!((killed.records_read as u64) < 18_000);
+    // The orders' plain indexes a backend builds after a load into an empty
+    // table are dropped and recorded, until a run builds them again.
+    let clean = triglot::testing::TestDb::<D>::new("ingest::killed_reference", &MIGRATIONS);
+    let indexes = |db: &Database<D>| db.introspect().unwrap().tables["orders"].indexes.clone();
+    let deferred = db
+        .run("count", |conn| {
+            let recorded = Statement::new("SELECT COUNT(*) AS n FROM triglot_deferred_indexes");
+            diesel::RunQueryDsl::get_result::<Count>(recorded, conn)
+        })
+        .unwrap()
+        .n;
+    assert_eq!(
+        indexes(db).len() + deferred as usize,
+        indexes(&clean).len(),
+        "{:?} and {deferred} recorded",
+        indexes(db)
+    );
 
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_triglot"))
         .args(["--database-url", url, "ingest", "--quiet"])
@@ -568,10 +585,11 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(indexes(db), indexes(&clean), "built again by the next run");
 
-    let clean = triglot::testing::TestDb::<D>::new("ingest::killed_reference", &MIGRATIONS);
     run_contract(&clean, ORDERS_FLOW, &[file], &FlowOptions::default());
     assert_eq!(snapshot(db), snapshot(&clean));
+    assert_eq!(indexes(db), indexes(&clean));
 });
 
 #[cfg(feature = "sqlite")]

@@ -5,8 +5,8 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
-    UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, IndexDefinition, Replication,
+    ServerVersion, UpsertForm,
 };
 
 /// The SQLite dialect.
@@ -71,6 +71,13 @@ impl Dialect for SqliteDialect {
 
     fn introspect(conn: &mut SqliteConnection) -> QueryResult<SchemaSnapshot> {
         crate::introspect::snapshot(conn)
+    }
+
+    fn indexes_built_after_load(
+        conn: &mut SqliteConnection,
+        table: &str,
+    ) -> QueryResult<Vec<IndexDefinition>> {
+        crate::index_build::indexes_built_after_load(conn, table)
     }
 
     fn bulk_insert_values(

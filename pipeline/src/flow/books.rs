@@ -20,7 +20,7 @@ use crate::contract::{Reject, storable_text};
 /// The prefix of the engine's tables.
 pub const BOOK_PREFIX: &str = "triglot_";
 
-const DDL: [&str; 4] = [
+const DDL: [&str; 5] = [
     "CREATE TABLE IF NOT EXISTS triglot_runs (
         run_id BIGINT NOT NULL PRIMARY KEY,
         contract VARCHAR(200) NOT NULL,
@@ -55,6 +55,14 @@ const DDL: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS triglot_turns (
         table_name VARCHAR(128) NOT NULL PRIMARY KEY,
         run_id BIGINT NOT NULL
+    )",
+    // The indexes a run dropped to build after its load (`defer_indexes`),
+    // until they are built again.
+    "CREATE TABLE IF NOT EXISTS triglot_deferred_indexes (
+        table_name VARCHAR(128) NOT NULL,
+        index_name VARCHAR(128) NOT NULL,
+        definition TEXT NOT NULL,
+        PRIMARY KEY (table_name, index_name)
     )",
 ];
 
@@ -183,6 +191,68 @@ pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
         execute("adding triglot_runs.retries", add).or_else(|e| probe().map_err(|_| e))?;
     }
     Ok(())
+}
+
+/// Drops the indexes of `table` that a load builds faster afterwards
+/// ([`Dialect::indexes_built_after_load`]) if the table is empty, and
+/// records each in `triglot_deferred_indexes` in the same transaction, so
+/// that a run stopped before [`build_deferred_indexes`] leaves them for
+/// the next run to build. Returns how many it dropped.
+pub(crate) fn defer_indexes<D: FlowBackend>(
+    db: &Database<D>,
+    table: &str,
+) -> triglot::Result<usize> {
+    let policy = triglot::RetryPolicy::through_restarts();
+    let done = db.write_with_retry("deferring indexes", &policy, |conn| {
+        let indexes = D::indexes_built_after_load(conn, table)?;
+        if indexes.is_empty() {
+            return Ok(0);
+        }
+        let mut stored = Statement::new("SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ");
+        stored.ident(table).sql(" LIMIT 1) t");
+        if conn.count(&stored)?.unwrap_or(0) > 0 {
+            return Ok(0);
+        }
+        for index in &indexes {
+            let mut record = Statement::new(
+                "INSERT INTO triglot_deferred_indexes (table_name, index_name, definition) VALUES (",
+            );
+            record
+                .values([
+                    SqlValue::Text(table.to_owned()),
+                    SqlValue::Text(index.name.clone()),
+                    SqlValue::Text(index.create.clone()),
+                ])
+                .sql(")");
+            diesel::RunQueryDsl::execute(record, conn)?;
+            diesel::connection::SimpleConnection::batch_execute(conn, &index.drop)?;
+        }
+        Ok(indexes.len())
+    })?;
+    Ok(done.value)
+}
+
+/// Builds every index recorded in `triglot_deferred_indexes` (by this run,
+/// or by one that stopped before it could) and forgets the records, in one
+/// transaction. Returns how many it built.
+pub(crate) fn build_deferred_indexes<D: FlowBackend>(db: &Database<D>) -> triglot::Result<usize> {
+    let policy = triglot::RetryPolicy::through_restarts();
+    let done = db.write_with_retry("building deferred indexes", &policy, |conn| {
+        let select = Statement::new(format!(
+            "SELECT definition AS k, CAST(0 AS {}) AS n FROM triglot_deferred_indexes",
+            D::BIGINT_CAST
+        ));
+        let recorded = conn.pairs(&select)?;
+        for create in recorded.iter().filter_map(|p| p.k.as_deref()) {
+            diesel::connection::SimpleConnection::batch_execute(conn, create)?;
+        }
+        if !recorded.is_empty() {
+            let forget = Statement::new("DELETE FROM triglot_deferred_indexes");
+            diesel::RunQueryDsl::execute(forget, conn)?;
+        }
+        Ok(recorded.len())
+    })?;
+    Ok(done.value)
 }
 
 /// Counters of a run, as its row holds them.
@@ -406,4 +476,59 @@ pub(crate) fn fingerprints<D: FlowBackend>(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::connection::SimpleConnection;
+    use triglot::sqlite::SqliteDialect;
+
+    fn index_sql(db: &Database<SqliteDialect>) -> Vec<String> {
+        let select = Statement::new(
+            "SELECT sql AS k, 0 AS n FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = 't' AND sql IS NOT NULL ORDER BY name",
+        );
+        let pairs = db.run("reading indexes", |conn| conn.pairs(&select)).unwrap();
+        pairs.into_iter().filter_map(|p| p.k).collect()
+    }
+
+    fn recorded(db: &Database<SqliteDialect>) -> Option<i64> {
+        let select = Statement::new("SELECT COUNT(*) AS n FROM triglot_deferred_indexes");
+        db.run("reading records", |conn| conn.count(&select)).unwrap()
+    }
+
+    #[test]
+    fn an_empty_tables_plain_indexes_wait_for_the_load_and_come_back_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Database::<SqliteDialect>::open(&url).unwrap();
+        ensure(&db).unwrap();
+        db.run("schema", |conn| {
+            conn.batch_execute(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, a INT, b INT);
+                 CREATE INDEX t_a ON t (a);
+                 CREATE INDEX t_ab ON t (a, b) WHERE b > 0;
+                 CREATE UNIQUE INDEX t_b ON t (b);",
+            )
+        })
+        .unwrap();
+        let before = index_sql(&db);
+        assert_eq!(before.len(), 3, "{before:?}");
+
+        assert_eq!(defer_indexes(&db, "t").unwrap(), 2, "the two that enforce nothing");
+        assert_eq!(index_sql(&db), vec!["CREATE UNIQUE INDEX t_b ON t (b)".to_owned()]);
+        assert_eq!(recorded(&db), Some(2));
+        assert_eq!(defer_indexes(&db, "t").unwrap(), 0, "nothing left to defer");
+
+        db.run("load", |conn| conn.batch_execute("INSERT INTO t (k, a, b) VALUES ('x', 1, 2)"))
+            .unwrap();
+        assert_eq!(build_deferred_indexes(&db).unwrap(), 2);
+        assert_eq!(index_sql(&db), before, "built again as they were");
+        assert_eq!(recorded(&db), Some(0));
+        assert_eq!(build_deferred_indexes(&db).unwrap(), 0);
+
+        assert_eq!(defer_indexes(&db, "t").unwrap(), 0, "a table with rows keeps its indexes");
+        assert_eq!(index_sql(&db), before);
+    }
 }

@@ -190,6 +190,14 @@ pub fn run_flow_with_progress<D: FlowBackend>(
     };
     books::ensure(db)?;
     let listed: Vec<String> = files.iter().map(|(s, p)| format!("{s}={}", p.display())).collect();
+    // Indexes an earlier run left to build are built before this one loads;
+    // those of a table still empty are built after it. Only a parent's: the
+    // run reads it by its unique key alone, while it deletes children by
+    // their link and looks attached rows up.
+    books::build_deferred_indexes(db)?;
+    for family in &flow.families {
+        books::defer_indexes(db, &family.parent.name)?;
+    }
     let run_id = books::start_run(db, &flow.name, &listed.join(" "))?;
     let mut run = Run {
         db,
@@ -230,6 +238,8 @@ pub fn run_flow_with_progress<D: FlowBackend>(
         done.bytes = before.bytes + family_bytes;
         Ok(())
     });
+    let built = books::build_deferred_indexes(db);
+    let result = result.and_then(|()| built.map(|_| ()).map_err(Error::from));
     if let Err(cause) = result {
         let _ = books::finish_run(db, run_id, "failed");
         return Err(Error::FlowStopped {
