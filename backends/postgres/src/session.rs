@@ -86,17 +86,15 @@ pub(crate) fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<Sessi
 
 /// The session's backend pid and its `backend_start`.
 pub(crate) fn session_identity(conn: &mut PgConnection) -> QueryResult<Option<SessionIdentity>> {
-    let found: Option<(i32, Option<String>)> = diesel::select((
+    let (pid, start): (i32, Option<String>) = diesel::select((
         diesel::dsl::sql::<Integer>("pg_backend_pid()"),
         diesel::dsl::sql::<Nullable<Text>>(
             "(SELECT CAST(backend_start AS TEXT) FROM pg_stat_activity \
              WHERE pid = pg_backend_pid())",
         ),
     ))
-    .get_result(conn)
-    .optional()?;
-    Ok(found
-        .and_then(|(pid, start)| start.map(|mark| SessionIdentity { id: i64::from(pid), mark })))
+    .get_result(conn)?;
+    Ok(start.map(|mark| SessionIdentity { id: i64::from(pid), mark }))
 }
 
 /// Terminates the backend of `who` if the server still runs it, started

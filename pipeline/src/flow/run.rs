@@ -195,8 +195,9 @@ pub fn run_flow_with_progress<D: FlowBackend>(
     // run reads it by its unique key alone, while it deletes children by
     // their link and looks attached rows up.
     books::build_deferred_indexes(db)?;
+    let mut deferred = 0;
     for family in &flow.families {
-        books::defer_indexes(db, &family.parent.name)?;
+        deferred += books::defer_indexes(db, &family.parent.name)?;
     }
     let run_id = books::start_run(db, &flow.name, &listed.join(" "))?;
     let mut run = Run {
@@ -238,8 +239,10 @@ pub fn run_flow_with_progress<D: FlowBackend>(
         done.bytes = before.bytes + family_bytes;
         Ok(())
     });
-    let built = books::build_deferred_indexes(db);
-    let result = result.and_then(|()| built.map(|_| ()).map_err(Error::from));
+    // Built, failed or not, by this run when it deferred them (else by the
+    // next run, as those of a run stopped before this point).
+    let built = if deferred > 0 { books::build_deferred_indexes(db).map(|_| ()) } else { Ok(()) };
+    let result = result.and_then(|()| built.map_err(Error::from));
     if let Err(cause) = result {
         let _ = books::finish_run(db, run_id, "failed");
         return Err(Error::FlowStopped {
