@@ -317,7 +317,7 @@ mod server_gone {
         );
         let mut target = test.get().unwrap();
         let mut other = test.get().unwrap();
-        let who = D::session_identity(&mut target).unwrap().expect("a TCP session");
+        let who = D::server_session(&mut target).unwrap().identity.expect("a TCP session");
         let id = diesel::sql_query(sessions.id).get_result::<Id>(&mut target).unwrap().id;
         assert_eq!(who.id, id, "{}", D::NAME);
         let later = triglot::SessionIdentity { mark: format!("{}0", who.mark), ..who.clone() };
@@ -347,7 +347,7 @@ mod server_gone {
         let db = Database::<D>::open_with(test.url(), config).unwrap();
         let mut held: Vec<_> = (0..2).map(|_| db.get().unwrap()).collect();
         for conn in &mut held {
-            let ports = D::session_ports(conn).unwrap().expect("a TCP session");
+            let ports = D::server_session(conn).unwrap().ports.expect("a TCP session");
             let fd = socket_of(ports).expect("the connection's socket");
             #[allow(unsafe_code)]
             // SAFETY: the socket of `conn`, held open for this whole loop.

@@ -99,7 +99,7 @@ pub struct Capabilities {
     /// (libmysqlclient, whose timeouts diesel cannot set), the pool sets
     /// keepalive and a TCP user timeout on each new connection's socket
     /// ([`socket::USER_TIMEOUT`](crate::socket::USER_TIMEOUT)), found by
-    /// [`Dialect::session_ports`].
+    /// [`Dialect::server_session`].
     pub socket_bounds_by_driver: bool,
 }
 
@@ -132,6 +132,18 @@ pub struct SessionIdentity {
     /// restarted server numbers from the start again): MySQL's `HOST`, the
     /// client's address and port; PostgreSQL's `backend_start`.
     pub mark: String,
+}
+
+/// What the server tells of a new connection's session, read in one round
+/// trip when the pool opens it ([`Dialect::server_session`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerSession {
+    /// Who the server knows it as; `None` where there is no server or the
+    /// session cannot be told apart from a later one.
+    pub identity: Option<SessionIdentity>,
+    /// Its TCP ports, by which the pool finds the connection's socket
+    /// ([`socket`](crate::socket)); `None` over a Unix socket.
+    pub ports: Option<crate::socket::SessionPorts>,
 }
 
 /// An index of a table, as the statements that create and drop it.
@@ -463,32 +475,20 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         Err(unsupported::<Self>("causal reads"))
     }
 
-    /// The TCP ports of `conn`'s session as its server sees them, by
-    /// which the pool finds the connection's socket ([`socket`](crate::socket))
-    /// to bound it ([`Capabilities::socket_bounds_by_driver`]) and to watch
+    /// Who the server knows `conn`'s session as, and its TCP ports, in
+    /// one statement: the pool records the identity so that another
+    /// connection can end the session once this one is lost
+    /// ([`Dialect::end_session`]), and finds the socket by the ports to
+    /// bound it ([`Capabilities::socket_bounds_by_driver`]) and to watch
     /// its statements ([`PoolConfig::stuck_statement`](crate::PoolConfig::stuck_statement)).
-    /// `None` over a Unix socket, or where there is no server (the default).
+    /// Empty where there is no server (the default).
     ///
     /// # Errors
     ///
     /// The statement that asks the server.
-    fn session_ports(
-        conn: &mut Self::Connection,
-    ) -> QueryResult<Option<crate::socket::SessionPorts>> {
+    fn server_session(conn: &mut Self::Connection) -> QueryResult<ServerSession> {
         let _ = conn;
-        Ok(None)
-    }
-
-    /// Who the server knows `conn`'s session as; `None` where there is no
-    /// server (the default) or the session cannot be told apart from a later
-    /// one.
-    ///
-    /// # Errors
-    ///
-    /// The statement that asks the server.
-    fn session_identity(conn: &mut Self::Connection) -> QueryResult<Option<SessionIdentity>> {
-        let _ = conn;
-        Ok(None)
+        Ok(ServerSession::default())
     }
 
     /// Ends the session `who` of another connection, from `conn`, if the

@@ -17,7 +17,7 @@ pub use crate::cluster::{ReadPolicy, ReadRoute, Topology};
 pub use crate::database::{Database, PooledConn};
 pub use crate::dialect::{
     Capabilities, ConnectTarget, Dialect, IndexDefinition, ReplicaState, Replication,
-    ServerVersion, SessionIdentity, UpsertForm,
+    ServerSession, ServerVersion, SessionIdentity, UpsertForm,
 };
 pub use crate::error::{DbError, Error, ErrorKind, Result};
 pub use crate::establish::establish_reported;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use diesel::Connection;
 use diesel::r2d2::{HandleError, ManageConnection, Pool, R2D2Connection};
 
-use crate::dialect::{Dialect, SessionIdentity};
+use crate::dialect::{Dialect, ServerSession, SessionIdentity};
 use crate::health::{Counters, StatementTimer, moment};
 use crate::url::DatabaseUrl;
 
@@ -55,7 +55,7 @@ pub struct PoolConfig {
     /// again on a fresh one), where the driver would wait for ever on a
     /// server that stays connected and never answers (libmysqlclient,
     /// libpq; see [`socket`](crate::socket) for how the connection is
-    /// found, by [`Dialect::session_ports`]). Far beyond any statement
+    /// found, by [`Dialect::server_session`]). Far beyond any statement
     /// triglot sends; a longer one of a user's needs a pool with `None`.
     pub stuck_statement: Option<Duration>,
 }
@@ -189,12 +189,11 @@ impl Session {
             };
             conn.set_instrumentation(timer(None));
             D::on_acquire(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
-            let identity =
-                D::session_identity(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+            let ServerSession { identity, ports } =
+                D::server_session(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
             session.abandoned.end_all::<D>(&mut conn, &session.location);
             let bound_here = !D::CAPABILITIES.socket_bounds_by_driver;
             if bound_here || session.stuck.is_some() {
-                let ports = D::session_ports(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
                 let fd = ports.and_then(crate::socket::socket_of);
                 if ports.is_some() && fd.is_none() {
                     tracing::debug!(

@@ -3,7 +3,7 @@
 //! Neither diesel nor the C drivers hand out a connection's socket, and
 //! libmysqlclient has no option, reachable through diesel, for keepalive or
 //! a TCP user timeout. The server tells the session's ports
-//! ([`Dialect::session_ports`](crate::Dialect::session_ports)); this module
+//! ([`Dialect::server_session`](crate::Dialect::server_session)); this module
 //! finds the one socket of this process with that local and peer port, so
 //! the pool can set those bounds itself and watch its statements
 //! ([`PoolConfig::stuck_statement`](crate::PoolConfig::stuck_statement)).

@@ -5,11 +5,10 @@ use diesel::mysql::Mysql;
 use crate::connection::MysqlConnection;
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::socket::SessionPorts;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerVersion,
-    SessionIdentity, UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Replication, ServerSession,
+    ServerVersion, SessionIdentity, UpsertForm,
 };
 
 /// The MySQL and MariaDB dialect.
@@ -73,12 +72,8 @@ impl Dialect for MysqlDialect {
         crate::galera::causal_reads(conn)
     }
 
-    fn session_ports(conn: &mut MysqlConnection) -> QueryResult<Option<SessionPorts>> {
-        crate::session::session_ports(conn)
-    }
-
-    fn session_identity(conn: &mut MysqlConnection) -> QueryResult<Option<SessionIdentity>> {
-        crate::session::session_identity(conn)
+    fn server_session(conn: &mut MysqlConnection) -> QueryResult<ServerSession> {
+        crate::session::server_session(conn)
     }
 
     fn end_session(conn: &mut MysqlConnection, who: &SessionIdentity) -> QueryResult<bool> {

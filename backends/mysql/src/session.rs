@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use triglot_core::socket::SessionPorts;
-use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion, SessionIdentity};
+use triglot_core::{
+    ConnectTarget, DatabaseUrl, Error, ServerSession, ServerVersion, SessionIdentity,
+};
 
 /// The `sql_mode` every pooled connection runs with.
 pub(crate) const SQL_MODE: &str = "STRICT_ALL_TABLES,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,\
@@ -32,35 +34,27 @@ pub(crate) fn on_acquire(conn: &mut MysqlConnection) -> QueryResult<()> {
     conn.batch_execute(&format!("SET SESSION sql_mode = '{SQL_MODE}'"))
 }
 
-/// The session's client port (`HOST` in `PROCESSLIST`: `127.0.0.1:53122`)
-/// and the server's, `None` over a Unix socket (`localhost`).
-pub(crate) fn session_ports(conn: &mut MysqlConnection) -> QueryResult<Option<SessionPorts>> {
-    let (host, server): (Option<String>, i32) = diesel::select((
+/// The session's `CONNECTION_ID()` with its `HOST` (the client's address
+/// and port: `127.0.0.1:53122`) as its identity, and the client's and the
+/// server's ports. Both `None` over a Unix socket, whose host
+/// (`localhost`) neither names a socket nor tells one session from a
+/// later one with the same number.
+pub(crate) fn server_session(conn: &mut MysqlConnection) -> QueryResult<ServerSession> {
+    let (id, host, server): (i64, Option<String>, i32) = diesel::select((
+        diesel::dsl::sql::<BigInt>("CAST(CONNECTION_ID() AS SIGNED)"),
         diesel::dsl::sql::<Nullable<Text>>(
             "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
         ),
         diesel::dsl::sql::<Integer>("@@port"),
     ))
     .get_result(conn)?;
-    Ok(host
-        .as_deref()
-        .and_then(client_port)
-        .zip(u16::try_from(server).ok())
-        .map(|(client, server)| SessionPorts { client, server }))
-}
-
-/// The session's `CONNECTION_ID()` and its `HOST` with the client's port;
-/// `None` over a Unix socket, where the host (`localhost`) does not tell
-/// one session from a later one with the same number.
-pub(crate) fn session_identity(conn: &mut MysqlConnection) -> QueryResult<Option<SessionIdentity>> {
-    let (id, host): (i64, Option<String>) = diesel::select((
-        diesel::dsl::sql::<BigInt>("CAST(CONNECTION_ID() AS SIGNED)"),
-        diesel::dsl::sql::<Nullable<Text>>(
-            "(SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID())",
-        ),
-    ))
-    .get_result(conn)?;
-    Ok(host.filter(|h| client_port(h).is_some()).map(|mark| SessionIdentity { id, mark }))
+    let Some((host, client)) = host.and_then(|h| client_port(&h).map(|port| (h, port))) else {
+        return Ok(ServerSession::default());
+    };
+    Ok(ServerSession {
+        identity: Some(SessionIdentity { id, mark: host }),
+        ports: u16::try_from(server).ok().map(|server| SessionPorts { client, server }),
+    })
 }
 
 /// `KILL`s the session `who` if the server still has it from the same

@@ -5,11 +5,10 @@ use diesel::pg::Pg;
 use crate::connection::PgConnection;
 use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
-use triglot_core::socket::SessionPorts;
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ReplicaState,
-    Replication, ServerVersion, SessionIdentity, UpsertForm,
+    Replication, ServerSession, ServerVersion, SessionIdentity, UpsertForm,
 };
 
 /// The PostgreSQL dialect.
@@ -60,12 +59,8 @@ impl Dialect for PostgresDialect {
         // Every capability above holds from PostgreSQL 10 (identity columns) on.
     }
 
-    fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<SessionPorts>> {
-        crate::session::session_ports(conn)
-    }
-
-    fn session_identity(conn: &mut PgConnection) -> QueryResult<Option<SessionIdentity>> {
-        crate::session::session_identity(conn)
+    fn server_session(conn: &mut PgConnection) -> QueryResult<ServerSession> {
+        crate::session::server_session(conn)
     }
 
     fn end_session(conn: &mut PgConnection, who: &SessionIdentity) -> QueryResult<bool> {

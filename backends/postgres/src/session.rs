@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use triglot_core::socket::{KEEPALIVE, SessionPorts, USER_TIMEOUT};
-use triglot_core::{ConnectTarget, DatabaseUrl, Error, ServerVersion, SessionIdentity};
+use triglot_core::{
+    ConnectTarget, DatabaseUrl, Error, ServerSession, ServerVersion, SessionIdentity,
+};
 
 /// libpq parameters added when the URL does not set them, besides the
 /// socket bounds.
@@ -73,28 +75,27 @@ pub(crate) fn on_acquire(conn: &mut PgConnection) -> QueryResult<()> {
     ))
 }
 
-/// The session's client and server ports, `None` over a Unix socket.
-pub(crate) fn session_ports(conn: &mut PgConnection) -> QueryResult<Option<SessionPorts>> {
-    let (client, server): (Option<i32>, Option<i32>) = diesel::select((
-        diesel::dsl::sql::<Nullable<Integer>>("inet_client_port()"),
-        diesel::dsl::sql::<Nullable<Integer>>("inet_server_port()"),
-    ))
-    .get_result(conn)?;
+/// The session's backend pid with its `backend_start` as its identity,
+/// and its client and server ports (`None` over a Unix socket).
+pub(crate) fn server_session(conn: &mut PgConnection) -> QueryResult<ServerSession> {
+    let (pid, start, client, server): (i32, Option<String>, Option<i32>, Option<i32>) =
+        diesel::select((
+            diesel::dsl::sql::<Integer>("pg_backend_pid()"),
+            diesel::dsl::sql::<Nullable<Text>>(
+                "(SELECT CAST(backend_start AS TEXT) FROM pg_stat_activity \
+                 WHERE pid = pg_backend_pid())",
+            ),
+            diesel::dsl::sql::<Nullable<Integer>>("inet_client_port()"),
+            diesel::dsl::sql::<Nullable<Integer>>("inet_server_port()"),
+        ))
+        .get_result(conn)?;
     let port = |p: Option<i32>| p.and_then(|p| u16::try_from(p).ok());
-    Ok(port(client).zip(port(server)).map(|(client, server)| SessionPorts { client, server }))
-}
-
-/// The session's backend pid and its `backend_start`.
-pub(crate) fn session_identity(conn: &mut PgConnection) -> QueryResult<Option<SessionIdentity>> {
-    let (pid, start): (i32, Option<String>) = diesel::select((
-        diesel::dsl::sql::<Integer>("pg_backend_pid()"),
-        diesel::dsl::sql::<Nullable<Text>>(
-            "(SELECT CAST(backend_start AS TEXT) FROM pg_stat_activity \
-             WHERE pid = pg_backend_pid())",
-        ),
-    ))
-    .get_result(conn)?;
-    Ok(start.map(|mark| SessionIdentity { id: i64::from(pid), mark }))
+    Ok(ServerSession {
+        identity: start.map(|mark| SessionIdentity { id: i64::from(pid), mark }),
+        ports: port(client)
+            .zip(port(server))
+            .map(|(client, server)| SessionPorts { client, server }),
+    })
 }
 
 /// Terminates the backend of `who` if the server still runs it, started

@@ -203,8 +203,15 @@ pub(crate) fn defer_indexes<D: FlowBackend>(
     table: &str,
 ) -> triglot::Result<usize> {
     let policy = triglot::RetryPolicy::through_restarts();
+    // Asked outside a transaction first: where the backend defers none
+    // (the servers), a run opens no write transaction for it.
+    let list = |conn: &mut D::Connection| D::indexes_built_after_load(conn, table);
+    let some = db.retry(&policy, |_| db.run("listing indexes to defer", list))?;
+    if some.value.is_empty() {
+        return Ok(0);
+    }
     let done = db.write_with_retry("deferring indexes", &policy, |conn| {
-        let indexes = D::indexes_built_after_load(conn, table)?;
+        let indexes = list(conn)?;
         if indexes.is_empty() {
             return Ok(0);
         }
