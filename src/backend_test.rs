@@ -30,7 +30,7 @@
 /// - `setup(path),`: a function `fn path<D: Dialect>(db: &Database<D>) ->
 ///   Result<(), E>` run after the fixtures, for data written in Rust.
 ///
-/// `backend_test!(requires(insert_returning) name, …)` runs the body only
+/// `backend_test!(requires(transactional_ddl) name, …)` runs the body only
 /// where that [`Capabilities`](crate::Capabilities) field is true for the
 /// server met; elsewhere the test prints why it skipped and passes.
 ///

@@ -46,22 +46,21 @@ fn unreachable_postgres_fails_with_how_to_start_it() {
     assert!(text.contains("TRIGLOT_TEST_POSTGRES_URL") && text.contains("pg_ctlcluster"), "{text}");
 }
 
-triglot::backend_test!(requires(insert_returning) a_required_capability_gates_the_body, |db| {
-    // MySQL reads new ids with LAST_INSERT_ID(): there the body must not run.
-    assert!(db.capabilities().insert_returning, "body ran on {} without the capability", D::NAME);
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    let id = db
-        .write("inserting an author", |conn| {
-            diesel::sql_query("INSERT INTO authors (name) VALUES ('Borges') RETURNING id")
-                .get_result::<Id>(conn)
+triglot::backend_test!(requires(transactional_ddl) a_required_capability_gates_the_body, |db| {
+    // MySQL commits DDL as it runs: there the body must not run.
+    assert!(db.capabilities().transactional_ddl, "body ran on {} without the capability", D::NAME);
+    // A table created in a transaction that rolls back is gone.
+    let rolled_back = db.run("creating a table, then rolling back", |conn| {
+        conn.transaction::<(), _, _>(|conn| {
+            diesel::sql_query("CREATE TABLE gated (id INTEGER)").execute(conn)?;
+            Err(diesel::result::Error::RollbackTransaction)
         })
-        .unwrap()
-        .id;
-    assert!(id > 0);
+    });
+    assert!(rolled_back.is_err());
+    let after = db.run("reading the table", |conn| {
+        diesel::sql_query("SELECT * FROM gated").execute(conn)
+    });
+    assert!(after.is_err(), "the table outlived its rollback on {}", D::NAME);
 });
 
 /// Writes one more author, in Rust, after the fixtures ran.

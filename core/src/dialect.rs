@@ -26,7 +26,9 @@ use crate::url::DatabaseUrl;
 pub struct Capabilities {
     /// Whether `INSERT … RETURNING` is available. [`write::insert_returning_id`](crate::write::insert_returning_id)
     /// uses it to get a new id in the same statement; without it, it asks
-    /// [`Dialect::last_insert_id`] on the same connection.
+    /// [`Dialect::last_insert_id`] on the same connection. An upsert
+    /// ([`Dialect::upsert_values_returning`]) returns its rows' ids with it;
+    /// without it, the caller reads them back.
     pub insert_returning: bool,
     /// The most bind parameters one statement may carry. The generic writes
     /// ([`write`](crate::write)) divide it by a row's column count to size
@@ -412,9 +414,11 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// Like [`Dialect::upsert_values`], returning the key (its first
     /// column, as text) and the `id` column of every row inserted or
     /// updated, read in the same statement (`RETURNING`); `None` where the
-    /// backend cannot (the default, which only upserts: MySQL), and the
+    /// backend cannot (the default, which only upserts; MySQL), and the
     /// caller reads them back. A row whose key exists and `update` is
-    /// empty is not returned.
+    /// empty may be missing (SQLite and PostgreSQL leave it out; MariaDB's
+    /// upsert sets its key to itself and returns it), so the caller reads
+    /// back any key it needs and did not get.
     ///
     /// # Errors
     ///

@@ -13,7 +13,7 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::result::QueryResult;
 
-use crate::dialect::{Capabilities, UpsertForm};
+use crate::dialect::{Capabilities, Dialect, UpsertForm};
 pub use crate::sql_value::{DynamicValues, KeyId, SqlValue, Upsert};
 
 /// Inserts `rows` of `table` as multi-row INSERTs sized by `caps`
@@ -62,26 +62,26 @@ impl Upsert<'_> {
 
     /// Like [`Upsert::execute`], returning the key (its first column, as
     /// text) and the `id` column of every row inserted or updated, for
-    /// backends with `RETURNING` ([`Capabilities::insert_returning`]).
+    /// backends with `RETURNING` ([`Capabilities::insert_returning`]); `D`
+    /// spells the casts.
     ///
     /// # Errors
     ///
     /// Any statement error; a row of the wrong length is a query-builder error.
-    pub fn returning<C>(
+    pub fn returning<D>(
         &self,
-        conn: &mut C,
+        conn: &mut D::Connection,
         caps: &Capabilities,
         id: &str,
     ) -> QueryResult<Vec<KeyId>>
     where
-        C: diesel::connection::Connection,
-        C::Backend: DynamicValues,
-        for<'q> ValuesInsert<'q>: diesel::query_dsl::LoadQuery<'q, C, KeyId>,
+        D: Dialect,
+        for<'q> ValuesInsert<'q>: diesel::query_dsl::LoadQuery<'q, D::Connection, KeyId>,
     {
-        let clause = key_id_clause(&self.key[0], id);
         let mut found = Vec::with_capacity(self.rows.len());
         for chunk in chunks(self.rows, caps, self.columns.len()) {
-            found.extend(self.statement(chunk, caps).returning(&clause).load::<KeyId>(conn)?);
+            let statement = self.statement(chunk, caps).returning::<D>(&self.key[0], id);
+            found.extend(statement.load::<KeyId>(conn)?);
         }
         Ok(found)
     }
@@ -134,7 +134,17 @@ pub struct ValuesInsert<'a> {
     rows: &'a [Vec<SqlValue>],
     upsert: Option<(UpsertForm, &'a [String], &'a [String])>,
     bind_nulls: bool,
-    returning: Option<&'a str>,
+    returning: Option<Returning<'a>>,
+}
+
+/// A `RETURNING` list of a key column as text (`k`) and an id column
+/// (`n`), with the casts of the dialect that runs it.
+#[derive(Debug, Clone, Copy)]
+struct Returning<'a> {
+    key: &'a str,
+    id: &'a str,
+    text_cast: &'static str,
+    bigint_cast: &'static str,
 }
 
 impl<'a> ValuesInsert<'a> {
@@ -158,10 +168,12 @@ impl<'a> ValuesInsert<'a> {
         self
     }
 
-    /// The same statement followed by `RETURNING` and `clause` (SQL as it
-    /// is), for backends with `RETURNING` ([`Capabilities::insert_returning`]).
-    pub fn returning(mut self, clause: &'a str) -> Self {
-        self.returning = Some(clause);
+    /// The same statement returning each row's `key` as text (`k`) and its
+    /// `id` (`n`), as [`KeyId`] reads them, cast as `D` casts; for backends
+    /// with `RETURNING` ([`Capabilities::insert_returning`]).
+    pub fn returning<D: Dialect>(mut self, key: &'a str, id: &'a str) -> Self {
+        self.returning =
+            Some(Returning { key, id, text_cast: D::TEXT_CAST, bigint_cast: D::BIGINT_CAST });
         self
     }
 }
@@ -215,9 +227,16 @@ impl<DB: DynamicValues> QueryFragment<DB> for ValuesInsert<'_> {
         if let Some((form, key, update)) = self.upsert {
             upsert_clause(&mut out, form, key, update)?;
         }
-        if let Some(clause) = self.returning {
-            out.push_sql(" RETURNING ");
-            out.push_sql(clause);
+        if let Some(r) = self.returning {
+            out.push_sql(" RETURNING CAST(");
+            out.push_identifier(r.key)?;
+            out.push_sql(" AS ");
+            out.push_sql(r.text_cast);
+            out.push_sql(") AS k, CAST(");
+            out.push_identifier(r.id)?;
+            out.push_sql(" AS ");
+            out.push_sql(r.bigint_cast);
+            out.push_sql(") AS n");
         }
         Ok(())
     }
@@ -273,15 +292,6 @@ pub(crate) fn upsert_clause<DB: diesel::backend::Backend, N: AsRef<str>>(
         }
     }
     Ok(())
-}
-
-/// The `RETURNING` clause of a row's key column as text (`k`) and its id
-/// column (`n`), for [`ValuesInsert::returning`], quoted as PostgreSQL and
-/// SQLite quote.
-#[must_use]
-pub fn key_id_clause(key: &str, id: &str) -> String {
-    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    format!("CAST({} AS TEXT) AS k, CAST({} AS BIGINT) AS n", quoted(key), quoted(id))
 }
 
 impl QueryId for ValuesInsert<'_> {

@@ -10,7 +10,7 @@
 //! | write | SQLite | MySQL/MariaDB | PostgreSQL |
 //! |---|---|---|---|
 //! | [`Writes::upsert`] | one prepared single-row `INSERT … ON CONFLICT` per row | multi-row `INSERT … ON DUPLICATE KEY UPDATE`, sized by the bind limit | multi-row `INSERT … ON CONFLICT`, sized by the bind limit |
-//! | [`Writes::insert_returning_id`] | `RETURNING` | `LAST_INSERT_ID()` | `RETURNING` |
+//! | [`Writes::insert_returning_id`] | `RETURNING` | MariaDB 10.5+: `RETURNING`; MySQL: `LAST_INSERT_ID()` | `RETURNING` |
 //! | [`Writes::bulk_insert`] | prepared multi-row INSERTs of 100, 10, 1 rows | prepared multi-row INSERTs of 1,000, 100, 10, 1 rows | binary `COPY … FROM STDIN` |
 //!
 //! Which of these a backend uses is decided by the trait impls in its crate

@@ -23,9 +23,7 @@ impl Dialect for MysqlDialect {
     const KEY: &'static str = "mysql";
     const URL_SCHEMES: &'static [&'static str] = &["mysql", "mariadb"];
     const CAPABILITIES: Capabilities = Capabilities {
-        // MySQL has none. MariaDB 10.5+ has INSERT … RETURNING, but diesel's
-        // MySQL connection finds no result metadata for it ("No metadata
-        // exists"), so new ids come from LAST_INSERT_ID() on both.
+        // MySQL has none; MariaDB 10.5+ has (see `refine`).
         insert_returning: false,
         // The prepared-statement protocol counts parameters in 16 bits.
         max_bind_params: 65_535,
@@ -62,6 +60,7 @@ impl Dialect for MysqlDialect {
         // CHECK is parsed but ignored before MariaDB 10.2.1 and MySQL 8.0.16.
         caps.check_constraints =
             if server.is_mariadb() { server.at_least(10, 2, 1) } else { server.at_least(8, 0, 16) };
+        caps.insert_returning = server.is_mariadb() && server.at_least(10, 5, 0);
     }
 
     fn classify(err: &diesel::result::Error) -> ErrorKind {
@@ -100,6 +99,19 @@ impl Dialect for MysqlDialect {
         upsert: &triglot_core::values::Upsert<'_>,
     ) -> QueryResult<usize> {
         upsert.execute(conn, caps)
+    }
+
+    fn upsert_values_returning(
+        conn: &mut MysqlConnection,
+        caps: &Capabilities,
+        upsert: &triglot_core::values::Upsert<'_>,
+        id: &str,
+    ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
+        if caps.insert_returning {
+            upsert.returning::<Self>(conn, caps, id).map(Some)
+        } else {
+            upsert.execute(conn, caps).map(|_| None)
+        }
     }
 
     fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {

@@ -52,12 +52,17 @@
 //!
 //! # RETURNING
 //!
-//! MySQL has no `INSERT … RETURNING`. MariaDB 10.5+ has one, but a prepared
-//! `INSERT … RETURNING` has no result metadata before it runs (diesel's
-//! connection: "No metadata exists"; this crate's: "the statement returns
-//! no rows", both tried on MariaDB 10.11), so
+//! MySQL has no `INSERT … RETURNING`:
 //! [`insert_returning_id`](triglot_core::write::insert_returning_id) reads
-//! new ids with `LAST_INSERT_ID()` on the same connection on both.
+//! new ids with `LAST_INSERT_ID()` on the same connection, and an upsert's
+//! ids are read back after it. MariaDB 10.5+ has one
+//! ([`Capabilities::insert_returning`](triglot_core::Capabilities::insert_returning)
+//! is set when the server is met), and both use it. A prepared
+//! `INSERT … RETURNING` has no result metadata before it runs (diesel's own
+//! connection fails on it with "No metadata exists"), so this crate's
+//! connection executes a statement before it reads its columns. An upsert
+//! returns the rows it inserted and the rows whose key it found, even where
+//! nothing is to be updated (the clause then sets the key to itself).
 //!
 //! # Transactions and DDL
 //!

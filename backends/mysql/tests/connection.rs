@@ -206,6 +206,53 @@ fn an_update_counts_the_rows_it_matched_mysql() {
     assert_eq!(n, 5, "unchanged rows are counted too");
 }
 
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Returned {
+    #[diesel(sql_type = Text)]
+    k: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[test]
+fn an_upsert_returning_streams_the_rows_it_inserted_or_updated_mysql() {
+    let mut conn = connect();
+    conn.batch_execute(
+        "CREATE TEMPORARY TABLE tagged (id INT AUTO_INCREMENT PRIMARY KEY, \
+         tag VARCHAR(20) NOT NULL UNIQUE, v INT NOT NULL)",
+    )
+    .unwrap();
+    // MariaDB 10.5+ returns rows from an INSERT; a prepared one has no
+    // result metadata until it runs.
+    let upsert = |conn: &mut MysqlConnection, sql: &str| -> Vec<Returned> {
+        diesel::sql_query(format!(
+            "{sql} ON DUPLICATE KEY UPDATE v = VALUES(v) \
+             RETURNING CAST(tag AS CHAR) AS k, CAST(id AS SIGNED) AS n"
+        ))
+        .load(conn)
+        .unwrap()
+    };
+    let first = upsert(&mut conn, "INSERT INTO tagged (tag, v) VALUES ('a', 1), ('b', 2)");
+    assert_eq!(first, [Returned { k: "a".into(), n: 1 }, Returned { k: "b".into(), n: 2 }]);
+    // An existing key comes back with its stored id, whether or not a value
+    // changed; a new one gets the next id.
+    let again =
+        upsert(&mut conn, "INSERT INTO tagged (tag, v) VALUES ('b', 2), ('a', 5), ('c', 3)");
+    let again: Vec<(String, i64)> = again.into_iter().map(|r| (r.k, r.n)).collect();
+    assert_eq!(again[..2], [("b".to_string(), 2), ("a".to_string(), 1)]);
+    assert_eq!(again[2].0, "c");
+    let stored: i64 = diesel::sql_query(
+        "SELECT CAST('c' AS CHAR) AS k, CAST(id AS SIGNED) AS n FROM tagged WHERE tag = 'c'",
+    )
+    .get_result::<Returned>(&mut conn)
+    .unwrap()
+    .n;
+    assert_eq!(again[2].1, stored);
+    // The same text again (a statement the connection may keep prepared).
+    let third = upsert(&mut conn, "INSERT INTO tagged (tag, v) VALUES ('a', 1), ('b', 2)");
+    assert_eq!(third, [Returned { k: "a".into(), n: 1 }, Returned { k: "b".into(), n: 2 }]);
+}
+
 #[test]
 fn text_and_numbers_read_as_other_sql_types_mysql() {
     let mut conn = connect();

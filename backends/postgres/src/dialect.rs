@@ -107,7 +107,7 @@ impl Dialect for PostgresDialect {
         upsert: &triglot_core::values::Upsert<'_>,
         id: &str,
     ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
-        crate::stage::upsert_values_returning(conn, caps, upsert, id).map(Some)
+        crate::stage::upsert_values_returning::<Self>(conn, caps, upsert, id).map(Some)
     }
 
     fn create_database(server_url: &str, name: &str) -> triglot_core::Result<String> {

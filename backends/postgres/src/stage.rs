@@ -27,8 +27,8 @@ use diesel::connection::{
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Text};
-use triglot_core::values::{KeyId, Upsert, key_id_clause};
-use triglot_core::{Capabilities, UpsertForm};
+use triglot_core::values::{KeyId, Upsert};
+use triglot_core::{Capabilities, Dialect, UpsertForm};
 
 use crate::copy_values::{copy_rows, quoted};
 
@@ -69,17 +69,18 @@ pub(crate) fn upsert_values(
 /// # Errors
 ///
 /// Any statement error; a row of the wrong length is a query-builder error.
-pub(crate) fn upsert_values_returning(
+/// `D` is PostgreSQL's dialect, which spells the casts of a multi-row
+/// upsert's `RETURNING`.
+pub(crate) fn upsert_values_returning<D: Dialect<Connection = PgConnection>>(
     conn: &mut PgConnection,
     caps: &Capabilities,
     upsert: &Upsert<'_>,
     id: &str,
 ) -> QueryResult<Vec<KeyId>> {
     let Some(stage) = stage_for(conn, caps, upsert)? else {
-        return upsert.returning(conn, caps, id);
+        return upsert.returning::<D>(conn, caps, id);
     };
-    let clause = key_id_clause(&upsert.key[0], id);
-    let sql = move_rows(&stage.0, upsert, Some(&clause));
+    let sql = move_rows(&stage.0, upsert, Some(id));
     staged(conn, &stage, upsert, |conn| diesel::sql_query(sql).load(conn))
 }
 
@@ -153,8 +154,9 @@ fn create_stage(stage: &str, table: &str, columns: &[String]) -> String {
 }
 
 /// The statement that moves the staged rows into the table of `upsert`,
-/// in their order, followed by `RETURNING returning` when given.
-fn move_rows(stage: &str, upsert: &Upsert<'_>, returning: Option<&str>) -> String {
+/// in their order; with `returning_id`, returning each row's key as text
+/// and that id column, as [`KeyId`] reads them.
+fn move_rows(stage: &str, upsert: &Upsert<'_>, returning_id: Option<&str>) -> String {
     let list = column_list(upsert.columns);
     let action = if upsert.update.is_empty() {
         "DO NOTHING".to_owned()
@@ -172,9 +174,12 @@ fn move_rows(stage: &str, upsert: &Upsert<'_>, returning: Option<&str>) -> Strin
         ordinal = quoted(ORDINAL),
         key = column_list(upsert.key),
     );
-    if let Some(returning) = returning {
-        sql.push_str(" RETURNING ");
-        sql.push_str(returning);
+    if let Some(id) = returning_id {
+        sql.push_str(&format!(
+            " RETURNING CAST({} AS TEXT) AS k, CAST({} AS BIGINT) AS n",
+            quoted(&upsert.key[0]),
+            quoted(id)
+        ));
     }
     sql
 }
@@ -195,8 +200,14 @@ mod tests {
              (\"id\", \"total\") SELECT \"id\", \"total\" FROM staged ORDER BY \"triglot_ordinal\" \
              ON CONFLICT (\"id\") DO UPDATE SET \"total\" = excluded.\"total\""
         );
-        let nothing = move_rows("s", &Upsert { update: &[], ..upsert }, Some("k"));
-        assert!(nothing.ends_with("ON CONFLICT (\"id\") DO NOTHING RETURNING k"), "{nothing}");
+        let nothing = move_rows("s", &Upsert { update: &[], ..upsert }, Some("total"));
+        assert!(
+            nothing.ends_with(
+                "ON CONFLICT (\"id\") DO NOTHING \
+                 RETURNING CAST(\"id\" AS TEXT) AS k, CAST(\"total\" AS BIGINT) AS n"
+            ),
+            "{nothing}"
+        );
         assert_ne!(stage_name("t", &cols(&["a"])), stage_name("t", &cols(&["a", "b"])));
         assert!(stage_name("t", &cols(&["a"])).len() <= 63, "PostgreSQL's identifier limit");
     }

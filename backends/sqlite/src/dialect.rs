@@ -104,7 +104,7 @@ impl Dialect for SqliteDialect {
         upsert: &triglot_core::values::Upsert<'_>,
         id: &str,
     ) -> QueryResult<Option<Vec<triglot_core::values::KeyId>>> {
-        upsert.returning(conn, caps, id).map(Some)
+        upsert.returning::<Self>(conn, caps, id).map(Some)
     }
 
     fn write_transaction<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>

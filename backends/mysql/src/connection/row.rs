@@ -169,7 +169,10 @@ impl<'a> Cursor<'a> {
         mut stmt: MaybeCached<'a, Statement>,
         types: &[Option<MysqlType>],
     ) -> QueryResult<Self> {
-        // SAFETY: a prepared statement; its metadata is freed below, after
+        // Executed first: a prepared `INSERT … RETURNING` (MariaDB) has no
+        // result metadata until it has run.
+        stmt.execute()?;
+        // SAFETY: an executed statement; its metadata is freed below, after
         // the names are copied out.
         let meta = unsafe { ffi::mysql_stmt_result_metadata(stmt.as_ptr()) };
         if meta.is_null() {
@@ -218,7 +221,6 @@ impl<'a> Cursor<'a> {
         }
         // SAFETY: the metadata result, freed once.
         unsafe { ffi::mysql_free_result(meta) };
-        stmt.execute()?;
         let mut cursor =
             Self { stmt, row: Rc::new(Buffers { columns, names: names.into() }), done: false };
         cursor.bind_result()?;
