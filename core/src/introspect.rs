@@ -105,6 +105,12 @@ pub struct ColumnSnapshot {
     /// What bounds the values it holds: text length, decimal digits,
     /// integer width.
     pub limits: Limits,
+    /// The collation its text is compared by, where that can make two
+    /// different texts equal (MySQL's `…_ci` and `…_ai`, SQLite's `NOCASE`
+    /// and `RTRIM` on a unique index, a PostgreSQL nondeterministic
+    /// collation); `None` where equal means the same text. A unique key on
+    /// such a column holds one row for `A-1` and `a-1`.
+    pub folding_collation: Option<String>,
 }
 
 /// What a column's type bounds, where the catalog says.

@@ -96,6 +96,7 @@ impl fmt::Display for Difference {
 ///     nullable,
 ///     default: None,
 ///     limits: Default::default(),
+///     folding_collation: None,
 /// };
 /// let schema = |c| SchemaSnapshot {
 ///     tables: [("loans".to_string(), TableSnapshot { columns: vec![c], ..TableSnapshot::default() })].into(),
@@ -346,6 +347,7 @@ where
         nullable: <<C as Expression>::SqlType as ColumnClass>::NULLABLE,
         default: None,
         limits: Default::default(),
+        folding_collation: None,
     }
 }
 

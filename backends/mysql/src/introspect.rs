@@ -29,6 +29,8 @@ struct Column {
     default_value: Option<String>,
     #[diesel(sql_type = Text)]
     extra: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    collation: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -86,7 +88,8 @@ fn table(conn: &mut MysqlConnection, table: &str) -> QueryResult<TableSnapshot> 
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT CAST(column_name AS CHAR) AS name, CAST(column_type AS CHAR) AS declared, \
          CAST(is_nullable = 'YES' AS SIGNED) AS nullable, \
-         CAST(column_default AS CHAR) AS default_value, CAST(extra AS CHAR) AS extra \
+         CAST(column_default AS CHAR) AS default_value, CAST(extra AS CHAR) AS extra, \
+         CAST(collation_name AS CHAR) AS collation \
          FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? \
          ORDER BY ordinal_position",
     )
@@ -144,6 +147,7 @@ fn table(conn: &mut MysqlConnection, table: &str) -> QueryResult<TableSnapshot> 
                     c.default_value.as_deref().and_then(normalize_default)
                 },
                 limits: Limits::from_declared(&c.declared),
+                folding_collation: c.collation.filter(|name| folds(name)),
                 name: c.name,
                 declared_type: c.declared,
             })
@@ -185,4 +189,33 @@ fn check_clauses(conn: &mut MysqlConnection, table: &str) -> QueryResult<Vec<Str
         .load(conn)?,
     };
     Ok(rows.into_iter().map(|r| r.clause).collect())
+}
+
+/// Whether a collation can make two different texts equal: its name says
+/// case- or accent-insensitive (`utf8mb4_general_ci`,
+/// `utf8mb4_uca1400_ai_ci`); `…_bin` and `…_as_cs` compare exactly.
+fn folds(collation: &str) -> bool {
+    collation
+        .split('_')
+        .any(|part| part.eq_ignore_ascii_case("ci") || part.eq_ignore_ascii_case("ai"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_and_accent_insensitive_collations_fold() {
+        for name in [
+            "utf8mb4_general_ci",
+            "latin1_swedish_ci",
+            "utf8mb4_uca1400_ai_ci",
+            "utf8mb4_0900_ai_ci",
+        ] {
+            assert!(folds(name), "{name}");
+        }
+        for name in ["utf8mb4_bin", "utf8mb4_uca1400_as_cs", "binary", "ascii_bin"] {
+            assert!(!folds(name), "{name}");
+        }
+    }
 }

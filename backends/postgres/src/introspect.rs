@@ -31,6 +31,8 @@ struct Column {
     identity: bool,
     #[diesel(sql_type = Text)]
     full_type: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    folding: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -91,7 +93,10 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
          (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') AS identity, \
          (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
           WHERE a.attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass \
-          AND a.attname = column_name) AS full_type \
+          AND a.attname = column_name) AS full_type, \
+         (SELECT co.collname::text FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation \
+          WHERE a.attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass \
+          AND a.attname = column_name AND NOT co.collisdeterministic) AS folding \
          FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
          ORDER BY ordinal_position",
     )
@@ -164,6 +169,7 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
                     c.default_value.as_deref().and_then(normalize_default)
                 },
                 limits: Limits::from_declared(&c.full_type),
+                folding_collation: c.folding,
                 name: c.name,
                 declared_type: c.declared,
             })

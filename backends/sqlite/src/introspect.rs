@@ -46,6 +46,14 @@ struct Index {
 }
 
 #[derive(QueryableByName)]
+struct KeyColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    coll: String,
+}
+
+#[derive(QueryableByName)]
 struct ForeignKeyColumn {
     #[diesel(sql_type = BigInt)]
     id: i64,
@@ -86,8 +94,23 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
             .bind::<Text, _>(table)
             .load(conn)?;
     let mut unique = Vec::new();
-    for index in unique_indexes.iter().filter(|i| i.origin != "pk") {
-        unique.push(index_columns(conn, &index.name)?);
+    // A unique index compares by its own collation (the column's unless
+    // the index names one).
+    let mut folding = BTreeMap::new();
+    for index in &unique_indexes {
+        let keys: Vec<KeyColumn> = diesel::sql_query(
+            "SELECT name, coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno",
+        )
+        .bind::<Text, _>(&index.name)
+        .load(conn)?;
+        for key in &keys {
+            if !key.coll.eq_ignore_ascii_case("BINARY") {
+                folding.insert(key.name.clone(), key.coll.clone());
+            }
+        }
+        if index.origin != "pk" {
+            unique.push(keys.into_iter().map(|k| k.name).collect());
+        }
     }
     unique.sort();
     let plain: Vec<Index> = diesel::sql_query(
@@ -132,6 +155,7 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
                     c.dflt_value.as_deref().and_then(normalize_default)
                 },
                 limits: limits(&c.declared),
+                folding_collation: folding.remove(&c.name),
                 name: c.name,
                 declared_type: c.declared,
             })

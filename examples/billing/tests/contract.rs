@@ -82,3 +82,53 @@ triglot::backend_test!(
         Ok(())
     }
 );
+
+triglot::backend_test!(
+    a_key_column_whose_collation_folds_case_is_refused_with_its_line,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use diesel::connection::SimpleConnection;
+
+        // A table of the team's own whose key compares without case, and
+        // one line of a contract keying a table by it.
+        let ddl = match D::KEY {
+            "sqlite" => {
+                "CREATE TABLE tags (code TEXT COLLATE NOCASE NOT NULL PRIMARY KEY, \
+                         label TEXT NOT NULL)"
+            }
+            "mysql" => {
+                "CREATE TABLE tags (code VARCHAR(8) COLLATE utf8mb4_general_ci NOT NULL \
+                        PRIMARY KEY, label VARCHAR(20) NOT NULL)"
+            }
+            _ => {
+                "CREATE COLLATION folding (provider = icu, locale = 'und-u-ks-level2', \
+                  deterministic = false); \
+                  CREATE TABLE tags (code VARCHAR(8) COLLATE folding NOT NULL PRIMARY KEY, \
+                  label VARCHAR(20) NOT NULL)"
+            }
+        };
+        db.get()?.batch_execute(ddl)?;
+        let schema = db.introspect()?;
+        let code = schema.tables["tags"].column("code").expect("tags.code");
+        assert!(code.folding_collation.is_some(), "on {}: {code:?}", D::NAME);
+        let exact = schema.tables["regions"].column("code").expect("regions.code");
+        assert_eq!(exact.folding_collation, None, "on {}", D::NAME);
+
+        let contract = "name = \"tags\"\n\
+                        [sources.tags]\nformat = \"csv\"\nheader = false\nfields = [\"code\", \"label\"]\n\
+                        [tables.tags]\nsource = \"tags\"\nkey = [\"code\"]\n\
+                        columns.code = { field = \"code\" }\ncolumns.label = { field = \"label\" }\n";
+        let err = Flow::bind(contract, "tags.toml", &schema).expect_err("a folding key is refused");
+        assert_eq!(err.line, 8, "on {}: {err}", D::NAME);
+        assert!(err.message.contains("key column tags.code compares by the collation"), "{err}");
+
+        // A lookup by it is refused the same way, at the lookup's line.
+        let (text, line) = edited(
+            "columns.region",
+            "columns.region = { field = \"region\", lookup = \"tags.code\" }",
+        );
+        let err = Flow::bind(&text, "billing.toml", &schema).expect_err("a folding lookup key");
+        assert_eq!(err.line, line, "on {}: {err}", D::NAME);
+        assert!(err.message.contains("tags.code compares by the collation"), "{err}");
+        Ok(())
+    }
+);

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use triglot::introspect::{SchemaSnapshot, TableSnapshot, TypeClass};
+use triglot::introspect::{ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass};
 
 use super::rules::TextRules;
 use super::spec::{self, RawFlow, RawTable, RawValue};
@@ -658,6 +658,11 @@ impl Binder<'_> {
                 ),
             ));
         }
+        for k in &key {
+            if let Some(column) = live.column(k) {
+                self.exact_key(self.at(&raw.key), table_name, column)?;
+            }
+        }
         let kept: Vec<&String> = raw
             .columns
             .iter()
@@ -956,6 +961,28 @@ impl Binder<'_> {
         Ok(Slot { name: named.clone(), line, rule, text, fill, lookup: None })
     }
 
+    /// Refuses a key column whose collation can make two different keys
+    /// equal: the database would keep one row for `A-1` and `a-1`, and the
+    /// flow, which tells records apart by their exact text, could not find
+    /// the second again.
+    fn exact_key(
+        &self,
+        line: usize,
+        table: &str,
+        column: &ColumnSnapshot,
+    ) -> Result<(), ContractError> {
+        let Some(collation) = &column.folding_collation else { return Ok(()) };
+        Err(self.error(
+            line,
+            format!(
+                "key column {table}.{} compares by the collation {collation}, under which two \
+                 different keys can be equal; give it one that compares exactly \
+                 (MySQL: utf8mb4_bin, SQLite: BINARY, PostgreSQL: a deterministic collation)",
+                column.name
+            ),
+        ))
+    }
+
     /// Makes `slot` hold the id of the row of `spec` (`table.column`) whose
     /// natural key its field gives.
     fn lookup(
@@ -991,6 +1018,7 @@ impl Binder<'_> {
                 ),
             ));
         }
+        self.exact_key(line, table, key_column)?;
         let target = live
             .foreign_keys
             .iter()

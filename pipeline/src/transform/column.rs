@@ -421,6 +421,7 @@ mod tests {
             nullable,
             default: None,
             limits: Limits::from_declared(declared),
+            folding_collation: None,
         }
     }
 
