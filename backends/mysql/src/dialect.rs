@@ -110,7 +110,7 @@ impl Dialect for MysqlDialect {
         if caps.insert_returning {
             upsert.returning::<Self>(conn, caps, id).map(Some)
         } else {
-            upsert.execute(conn, caps).map(|_| None)
+            Self::upsert_values(conn, caps, upsert).map(|_| None)
         }
     }
 

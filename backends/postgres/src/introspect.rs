@@ -91,13 +91,13 @@ fn table(conn: &mut PgConnection, table: &str) -> QueryResult<TableSnapshot> {
         "SELECT column_name::text AS name, data_type::text AS declared, is_nullable = 'YES' AS nullable, \
          column_default::text AS default_value, \
          (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') AS identity, \
-         (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
-          WHERE a.attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass \
-          AND a.attname = column_name) AS full_type, \
-         (SELECT co.collname::text FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation \
-          WHERE a.attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass \
-          AND a.attname = column_name AND NOT co.collisdeterministic) AS folding \
-         FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
+         format_type(a.atttypid, a.atttypmod) AS full_type, co.collname::text AS folding \
+         FROM information_schema.columns \
+         JOIN pg_attribute a \
+           ON a.attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass \
+          AND a.attname = column_name \
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation AND NOT co.collisdeterministic \
+         WHERE table_schema = current_schema() AND table_name = $1 \
          ORDER BY ordinal_position",
     )
     .bind::<Text, _>(table)

@@ -98,11 +98,7 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
     // the index names one).
     let mut folding = BTreeMap::new();
     for index in &unique_indexes {
-        let keys: Vec<KeyColumn> = diesel::sql_query(
-            "SELECT name, coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno",
-        )
-        .bind::<Text, _>(&index.name)
-        .load(conn)?;
+        let keys = index_columns(conn, &index.name)?;
         for key in &keys {
             if !key.coll.eq_ignore_ascii_case("BINARY") {
                 folding.insert(key.name.clone(), key.coll.clone());
@@ -121,7 +117,7 @@ fn table(conn: &mut SqliteConnection, table: &str) -> QueryResult<TableSnapshot>
     let mut index_rows = Vec::new();
     for index in &plain {
         for column in index_columns(conn, &index.name)? {
-            index_rows.push((index.name.clone(), column));
+            index_rows.push((index.name.clone(), column.name));
         }
     }
     let create: Vec<Sql> =
@@ -181,11 +177,12 @@ fn limits(declared: &str) -> Limits {
     limits
 }
 
-fn index_columns(conn: &mut SqliteConnection, index: &str) -> QueryResult<Vec<String>> {
-    let cols: Vec<Name> = diesel::sql_query("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+/// The key columns of `index`, in order, each with the collation the
+/// index compares it by.
+fn index_columns(conn: &mut SqliteConnection, index: &str) -> QueryResult<Vec<KeyColumn>> {
+    diesel::sql_query("SELECT name, coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno")
         .bind::<Text, _>(index)
-        .load(conn)?;
-    Ok(cols.into_iter().map(|c| c.name).collect())
+        .load(conn)
 }
 
 /// The `CHECK (…)` clauses of a `CREATE TABLE` statement, each with its
