@@ -708,3 +708,74 @@ triglot::backend_test!(a_headerless_semicolon_file_is_read_by_position, |db| -> 
     assert_eq!(placed, crate::harness::at(2026, 11, 24, 10, 0, 0, 0), "on {}", D::NAME);
     Ok(())
 });
+
+triglot::backend_test!(
+    a_looked_up_row_deleted_during_the_run_is_read_again_not_refused,
+    |db| -> Result<(), Box<dyn std::error::Error>> {
+        use triglot_pipeline::contract::ORDERS_FLOW;
+        use triglot_pipeline::flow::run_flow_with_progress;
+
+        #[derive(QueryableByName, Debug, PartialEq)]
+        struct Placed {
+            #[diesel(sql_type = Text)]
+            order_id: String,
+            #[diesel(sql_type = Text)]
+            customer: String,
+        }
+
+        // Twenty orders of one line, two per batch; the first and the last
+        // are CUST-X's, the others each of its own customer.
+        let head = "order_id,customer_id,customer_name,customer_email,customer_country,status,\
+                    currency,placed_at,updated_at,line_no,sku,quantity,unit_price,discount_pct,note";
+        let mut csv_text = format!("{head}\n");
+        for i in 0..20 {
+            let customer =
+                if i == 0 || i == 19 { "CUST-X".to_owned() } else { format!("CUST-{i}") };
+            csv_text.push_str(&format!(
+                "O-{i:02},{customer},Ann,ann@example.com,DE,paid,EUR,2026-11-20T10:00:00Z,,1,SKU-1,2,10.00,,\n"
+            ));
+        }
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("orders.csv");
+        std::fs::write(&csv, csv_text)?;
+        let files = BTreeMap::from([("rows".to_string(), csv)]);
+        let flow = Flow::bind(ORDERS_FLOW, "orders-flow.toml", &db.introspect()?)?;
+        let options = FlowOptions { batch_size: 2, ..FlowOptions::default() };
+        // When the sixth batch is decided, the writer has finished the
+        // third at least: CUST-X is stored, and its id known to the run.
+        // Another writer then deletes it, with its order.
+        let mut deleted = None;
+        let summary = run_flow_with_progress(db, &flow, &files, &options, &mut |p| {
+            if p.records >= 12 && deleted.is_none() {
+                deleted = Some(db.write("deleting CUST-X", |conn| {
+                    diesel::connection::SimpleConnection::batch_execute(
+                        conn,
+                        "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders \
+                         WHERE external_id = 'O-00'); \
+                         DELETE FROM orders WHERE external_id = 'O-00'; \
+                         DELETE FROM customers WHERE external_id = 'CUST-X'",
+                    )
+                }));
+            }
+        })?;
+        deleted.expect("the sixth batch was decided")?;
+        // The last order is written with CUST-X stored again, not refused
+        // for the id the run had kept.
+        assert_eq!((summary.counts.accepted, summary.counts.rejected), (20, 0), "{summary:?}");
+        let placed: Vec<Placed> = db.run("reading orders", |conn| {
+            diesel::RunQueryDsl::load(
+                diesel::sql_query(
+                    "SELECT o.external_id AS order_id, c.external_id AS customer FROM orders o \
+                     JOIN customers c ON c.id = o.customer_id \
+                     WHERE o.external_id IN ('O-00', 'O-01', 'O-19') ORDER BY o.external_id",
+                ),
+                conn,
+            )
+        })?;
+        // O-00 is gone: it was deleted after the run wrote it.
+        let expected = [("O-01", "CUST-1"), ("O-19", "CUST-X")]
+            .map(|(o, c)| Placed { order_id: o.to_owned(), customer: c.to_owned() });
+        assert_eq!(placed, expected);
+        Ok(())
+    }
+);

@@ -62,6 +62,10 @@ pub(crate) struct Ready {
     /// Lookups of rows an attached table writes in this batch, resolved
     /// once they are written: (table of the family, row, slot, natural key).
     pub(crate) pending: Vec<(usize, usize, usize, String)>,
+    /// The natural keys that resolving replaced by ids: (table of the
+    /// family, row, slot, the key's value), to put back if the batch is
+    /// resolved again.
+    pub(crate) resolved: Vec<(usize, usize, usize, SqlValue)>,
 }
 
 impl Ready {
@@ -580,6 +584,7 @@ pub(crate) fn decide(
         members,
         attached: Vec::new(),
         pending: Vec::new(),
+        resolved: Vec::new(),
     })
 }
 

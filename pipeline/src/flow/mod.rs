@@ -24,6 +24,7 @@ pub use self::run::{
 
 mod books;
 mod evaluate;
+mod known_ids;
 mod plan;
 mod quality;
 mod quality_config;

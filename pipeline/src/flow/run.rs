@@ -23,6 +23,7 @@ use triglot::{Attempted, Capabilities, Database, ErrorKind, PooledConn, RetryPol
 
 use super::books::{self, Counts, FlowBackend, FlowQueries};
 use super::evaluate::{Bound, Decided, Ready, decide, decide_attached};
+use super::known_ids::{KnownIds, LookupId};
 use super::plan::{Family, Fill, Flow, Join, TablePlan};
 use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
 use crate::error::{Error, Result};
@@ -210,6 +211,7 @@ pub fn run_flow_with_progress<D: FlowBackend>(
         batches: 0,
         grouped: flow.sources.values().filter(|s| s.grouped).map(|s| s.name.clone()).collect(),
         written: std::collections::HashMap::new(),
+        known: KnownIds::default(),
         grown: BTreeMap::new(),
         tables: BTreeMap::new(),
         read_retries: 0,
@@ -329,6 +331,8 @@ struct Run<'a, D: FlowBackend> {
     /// Rows of attached tables this run has committed, by the hash of (table, key):
     /// their fingerprints (at most a million kept).
     written: std::collections::HashMap<u64, i64>,
+    /// Ids this run has found for lookup keys, so that it reads each once.
+    known: KnownIds,
     /// Rows this run has committed to each table.
     grown: BTreeMap<String, u64>,
     /// What this run has written to each table, for its summary.
@@ -565,6 +569,8 @@ struct Batch {
     records: usize,
     /// Families decided, written or refused.
     families: usize,
+    /// Whether resolving took an id this run had kept ([`KnownIds`]).
+    used_known: bool,
 }
 
 /// How many decided batches wait for the writer: one in its transaction,
@@ -831,17 +837,30 @@ impl<D: FlowBackend> Run<'_, D> {
         if batch.records == 0 && batch.ready.is_empty() {
             return Ok(());
         }
-        self.resolve(family, batch)?;
-        self.rename(&mut batch.rejects);
-        let accepted: usize = batch.ready.iter().map(|r| r.members.len()).sum();
-        let delta = Counts {
+        let counts = |batch: &Batch, retries: u64| Counts {
             read: batch.records as u64,
-            accepted: accepted as u64,
+            accepted: batch.ready.iter().map(|r| r.members.len() as u64).sum(),
             rejected: batch.rejects.len() as u64,
             unchanged: 0,
-            retries: std::mem::take(&mut self.read_retries),
+            retries,
         };
-        match self.write(family, &batch.ready, &batch.rejects, delta) {
+        self.resolve(family, batch)?;
+        self.rename(&mut batch.rejects);
+        let mut delta = counts(batch, std::mem::take(&mut self.read_retries));
+        let mut wrote = self.write(family, &batch.ready, &batch.rejects, delta);
+        if batch.used_known && wrote.as_ref().is_err_and(is_refusal) {
+            // An id the run kept may name a row another writer has deleted
+            // since: the batch's keys are read again before anything is refused.
+            self.known.clear();
+            batch.used_known = false;
+            unresolve(batch);
+            let before = batch.rejects.len();
+            self.resolve(family, batch)?;
+            self.rename(&mut batch.rejects[before..]);
+            delta = counts(batch, delta.retries + std::mem::take(&mut self.read_retries));
+            wrote = self.write(family, &batch.ready, &batch.rejects, delta);
+        }
+        match wrote {
             Ok(()) => {}
             Err(e) if is_refusal(&e) => {
                 let mut rejects = std::mem::take(&mut batch.rejects);
@@ -927,6 +946,20 @@ impl<D: FlowBackend> Run<'_, D> {
                     .collect();
                 wanted.sort_unstable();
                 wanted.dedup();
+                let lookup_id = (lookup.table.clone(), lookup.key.clone(), lookup.target.clone());
+                let mut known = std::collections::HashMap::new();
+                wanted.retain(|k| match self.known.get(&lookup_id, k) {
+                    Some(id) => {
+                        known.insert(k.clone(), id);
+                        false
+                    }
+                    None => true,
+                });
+                batch.used_known |= !known.is_empty();
+                if wanted.is_empty() {
+                    ids.insert((t, i), known);
+                    continue;
+                }
                 let keys: Vec<SqlValue> = wanted.iter().map(|k| key_value(&slot.rule, k)).collect();
                 let (table, key, target) = (&lookup.table, &lookup.key, &lookup.target);
                 let found = match &mut self.group {
@@ -945,7 +978,9 @@ impl<D: FlowBackend> Run<'_, D> {
                     })?,
                 };
                 self.read_retries += u64::from(found.attempts - 1);
-                ids.insert((t, i), found.value);
+                self.known.extend(&lookup_id, &found.value);
+                known.extend(found.value);
+                ids.insert((t, i), known);
             }
         }
         if ids.is_empty() {
@@ -968,11 +1003,15 @@ impl<D: FlowBackend> Run<'_, D> {
         for mut ready in std::mem::take(&mut batch.ready) {
             let mut missing = None;
             let mut pending = Vec::new();
+            let mut resolved = Vec::new();
             for ((t, i), found) in &ids {
                 for (r, row) in rows_of_mut(&mut ready, *t).into_iter().enumerate() {
                     let Some(key) = natural(&row[*i]) else { continue };
                     match found.get(&key) {
-                        Some(id) => row[*i] = SqlValue::Int(*id),
+                        Some(id) => {
+                            let value = std::mem::replace(&mut row[*i], SqlValue::Int(*id));
+                            resolved.push((*t, r, *i, value));
+                        }
                         None if upcoming.contains(&(
                             tables[*t].slots[*i].lookup.as_ref().expect("a lookup").table.as_str(),
                             key.as_str(),
@@ -994,6 +1033,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 }
             }
             ready.pending = pending;
+            ready.resolved = resolved;
             match missing {
                 None => {
                     ready.key =
@@ -1024,6 +1064,7 @@ impl<D: FlowBackend> Run<'_, D> {
         let parent = &family.parent;
         let run_id = self.run_id;
         let mut attached_wrote = Vec::new();
+        let mut attached_found = Vec::new();
         let mut added: Vec<(&str, u64)> = Vec::new();
         let mut families = TableWrites::default();
         let before = self.counts;
@@ -1056,6 +1097,7 @@ impl<D: FlowBackend> Run<'_, D> {
                 }
             }
             added.clear();
+            attached_found.clear();
             let (keys, known) = match &parent.fingerprint_column {
                 // The table keeps its fingerprints itself.
                 Some(column) => {
@@ -1094,8 +1136,9 @@ impl<D: FlowBackend> Run<'_, D> {
                 unchanged: (ready.len() - changed.len()) as u64,
             };
             if !changed.is_empty() {
-                let (fills, wrote) =
+                let (fills, wrote, found) =
                     write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
+                attached_found = found;
                 for (i, a) in family.attached.iter().enumerate() {
                     let n = wrote.iter().filter(|(t, ..)| *t == i).count();
                     added.push((&a.name, n as u64));
@@ -1234,6 +1277,9 @@ impl<D: FlowBackend> Run<'_, D> {
             self.written.clear();
         }
         self.written.extend(attached_wrote.into_iter().map(|(_, hash, print)| (hash, print)));
+        for (lookup, ids) in &attached_found {
+            self.known.extend(lookup, ids);
+        }
         let of_parent = self.tables.entry(parent.name.clone()).or_default();
         of_parent.new += families.new;
         of_parent.changed += families.changed;
@@ -1354,6 +1400,9 @@ type Fills = std::collections::HashMap<(usize, usize, usize), Vec<(usize, i64)>>
 /// With each, the index of its table among the family's attached ones.
 type Wrote = Vec<(usize, u64, i64)>;
 
+/// The ids of the keys pending lookups named, by lookup.
+type Found = Vec<(LookupId, std::collections::HashMap<String, i64>)>;
+
 /// FNV-1a of a table's name and a key, apart.
 fn row_hash(table: &str, key: &str) -> u64 {
     let step = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
@@ -1371,13 +1420,13 @@ fn write_attached<D: FlowBackend>(
     changed: &[(&Ready, &String)],
     writes: &triglot::write::Writes<D>,
     written: &std::collections::HashMap<u64, i64>,
-) -> diesel::QueryResult<(Fills, Wrote)> {
+) -> diesel::QueryResult<(Fills, Wrote, Found)> {
     let caps = writes.capabilities();
     let tables: Vec<&TablePlan> = std::iter::once(&family.parent).chain(&family.children).collect();
     let mut fills = Fills::new();
     let mut wrote = Vec::new();
     if family.attached.is_empty() {
-        return Ok((fills, wrote));
+        return Ok((fills, wrote, Vec::new()));
     }
     // The ids of what the pending lookups name, once written.
     let mut wanted: BTreeMap<(String, String, String), Vec<SqlValue>> = BTreeMap::new();
@@ -1452,21 +1501,35 @@ fn write_attached<D: FlowBackend>(
     }
     let mut found = BTreeMap::new();
     for ((table, key, target), keys) in wanted {
-        let back = returned.remove(&(table.clone(), key.clone(), target.clone())).flatten();
-        let ids = ids_returned_or_read::<D>(conn, back, &table, &key, &target, keys, caps)?;
-        found.insert(table, ids);
+        let lookup = (table, key, target);
+        let back = returned.remove(&lookup).flatten();
+        let (table, key, target) = &lookup;
+        let ids = ids_returned_or_read::<D>(conn, back, table, key, target, keys, caps)?;
+        found.insert(lookup, ids);
     }
     for (c, (r, _)) in changed.iter().enumerate() {
         for (t, row, slot, key) in &r.pending {
             let l = tables[*t].slots[*slot].lookup.as_ref().expect("a pending lookup");
+            let lookup = (l.table.clone(), l.key.clone(), l.target.clone());
             let id = found
-                .get(&l.table)
+                .get(&lookup)
                 .and_then(|ids| ids.get(key))
                 .ok_or_else(|| lost_write(&l.table, &format!("{key:?}")))?;
             fills.entry((c, *t, *row)).or_default().push((*slot, *id));
         }
     }
-    Ok((fills, wrote))
+    Ok((fills, wrote, found.into_iter().collect()))
+}
+
+/// Puts back the natural keys that resolving replaced by ids, so that the
+/// batch can be resolved again.
+fn unresolve(batch: &mut Batch) {
+    for ready in &mut batch.ready {
+        for (t, r, i, value) in std::mem::take(&mut ready.resolved) {
+            rows_of_mut(ready, t)[r][i] = value;
+        }
+        ready.pending.clear();
+    }
 }
 
 /// The rows of table `t` of a family (0: the parent, then the children).
