@@ -516,7 +516,8 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// nothing (not UNIQUE, not a key), as the statements that create and
     /// drop each. Empty (the default) where loading through them costs
     /// about what building them afterwards does, so that changing the
-    /// schema during a load is not worth it.
+    /// schema during a load is not worth it, and where dropping one cannot
+    /// commit in the transaction that records it (MySQL's DDL commits).
     ///
     /// # Errors
     ///

@@ -7,8 +7,8 @@ use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, Migrations, ReplicaState,
-    Replication, ServerSession, ServerVersion, SessionIdentity, UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, IndexDefinition, Migrations,
+    ReplicaState, Replication, ServerSession, ServerVersion, SessionIdentity, UpsertForm,
 };
 
 /// The PostgreSQL dialect.
@@ -81,6 +81,13 @@ impl Dialect for PostgresDialect {
 
     fn introspect(conn: &mut PgConnection) -> QueryResult<SchemaSnapshot> {
         crate::introspect::snapshot(conn)
+    }
+
+    fn indexes_built_after_load(
+        conn: &mut PgConnection,
+        table: &str,
+    ) -> QueryResult<Vec<IndexDefinition>> {
+        crate::index_build::indexes_built_after_load(conn, table)
     }
 
     fn bulk_insert_values(

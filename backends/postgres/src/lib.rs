@@ -66,6 +66,14 @@
 //! connection needs it too, for its rows); that API may change between
 //! diesel minor versions.
 //!
+//! # Indexes built after a load
+//!
+//! [`Dialect::indexes_built_after_load`](triglot_core::Dialect::indexes_built_after_load)
+//! names a table's plain indexes (not unique, no constraint's), as SQLite
+//! does: a million-line load into an empty table is faster by about 2 s
+//! when they are dropped first and built once afterwards
+//! (`index_build.rs`).
+//!
 //! # TLS and process exit
 //!
 //! libpq's OpenSSL would free its global state at exit while one of r2d2's
@@ -91,6 +99,7 @@ mod copy;
 mod copy_values;
 mod dialect;
 mod error;
+mod index_build;
 mod introspect;
 mod openssl;
 mod replication;

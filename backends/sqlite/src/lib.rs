@@ -74,8 +74,9 @@
 //! [`Dialect::indexes_built_after_load`](triglot_core::Dialect::indexes_built_after_load)
 //! names a table's non-unique indexes: inserting into one whose keys
 //! arrive in random order costs more per row as it grows, and building it
-//! once after a load into an empty table costs less. The servers return
-//! none: their loads scale without it.
+//! once after a load into an empty table costs less. PostgreSQL does the
+//! same (its DDL is transactional too); MySQL returns none, since its DDL
+//! commits the transaction it runs in.
 
 pub use crate::dialect::SqliteDialect;
 

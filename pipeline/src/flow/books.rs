@@ -193,6 +193,12 @@ pub(crate) fn ensure<D: FlowBackend>(db: &Database<D>) -> triglot::Result<()> {
     Ok(())
 }
 
+/// The `triglot_turns` row that runs deferring or building indexes take
+/// turns on: two at once would record the same index twice, or create it
+/// twice (PostgreSQL's `CREATE INDEX IF NOT EXISTS` fails, rather than
+/// waits, when another session creates the same index at that moment).
+const DEFERRING: &str = "triglot_deferred_indexes";
+
 /// Drops the indexes of `table` that a load builds faster afterwards
 /// ([`Dialect::indexes_built_after_load`]) if the table is empty, and
 /// records each in `triglot_deferred_indexes` in the same transaction, so
@@ -204,13 +210,19 @@ pub(crate) fn defer_indexes<D: FlowBackend>(
 ) -> triglot::Result<usize> {
     let policy = triglot::RetryPolicy::through_restarts();
     // Asked outside a transaction first: where the backend defers none
-    // (the servers), a run opens no write transaction for it.
+    // (MySQL), a run opens no write transaction for it.
     let list = |conn: &mut D::Connection| D::indexes_built_after_load(conn, table);
-    let some = db.retry(&policy, |_| db.run("listing indexes to defer", list))?;
-    if some.value.is_empty() {
+    // This read can fail while a concurrent run drops the indexes
+    // (PostgreSQL's `pg_get_indexdef` of one just dropped): the read inside
+    // the turn below, retried, is the one that counts.
+    if db.run("listing indexes to defer", list).is_ok_and(|l| l.is_empty()) {
         return Ok(0);
     }
+    let writes = db.writes();
     let done = db.write_with_retry("deferring indexes", &policy, |conn| {
+        // Concurrent runs take turns here: the next one lists the indexes
+        // once the first has dropped and recorded them, and finds none.
+        take_turn::<D>(conn, &writes, DEFERRING, 0)?;
         let indexes = list(conn)?;
         if indexes.is_empty() {
             return Ok(0);
@@ -244,11 +256,20 @@ pub(crate) fn defer_indexes<D: FlowBackend>(
 /// transaction. Returns how many it built.
 pub(crate) fn build_deferred_indexes<D: FlowBackend>(db: &Database<D>) -> triglot::Result<usize> {
     let policy = triglot::RetryPolicy::through_restarts();
+    let select = Statement::new(format!(
+        "SELECT definition AS k, CAST(0 AS {}) AS n FROM triglot_deferred_indexes",
+        D::BIGINT_CAST
+    ));
+    // Read outside a transaction first: where none is recorded (always, on
+    // MySQL), a run opens no write transaction for it.
+    let some = db.retry(&policy, |_| db.run("listing deferred indexes", |c| c.pairs(&select)))?;
+    if some.value.is_empty() {
+        return Ok(0);
+    }
+    let writes = db.writes();
     let done = db.write_with_retry("building deferred indexes", &policy, |conn| {
-        let select = Statement::new(format!(
-            "SELECT definition AS k, CAST(0 AS {}) AS n FROM triglot_deferred_indexes",
-            D::BIGINT_CAST
-        ));
+        // One run builds them; the next finds the records gone.
+        take_turn::<D>(conn, &writes, DEFERRING, 0)?;
         let recorded = conn.pairs(&select)?;
         for create in recorded.iter().filter_map(|p| p.k.as_deref()) {
             diesel::connection::SimpleConnection::batch_execute(conn, create)?;
@@ -488,54 +509,50 @@ pub(crate) fn fingerprints<D: FlowBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MIGRATIONS;
     use diesel::connection::SimpleConnection;
-    use triglot::sqlite::SqliteDialect;
 
-    fn index_sql(db: &Database<SqliteDialect>) -> Vec<String> {
-        let select = Statement::new(
-            "SELECT sql AS k, 0 AS n FROM sqlite_master \
-             WHERE type = 'index' AND tbl_name = 't' AND sql IS NOT NULL ORDER BY name",
-        );
-        let pairs = db.run("reading indexes", |conn| conn.pairs(&select)).unwrap();
-        pairs.into_iter().filter_map(|p| p.k).collect()
-    }
-
-    fn recorded(db: &Database<SqliteDialect>) -> Option<i64> {
+    fn recorded<D: FlowBackend>(db: &Database<D>) -> Option<i64> {
         let select = Statement::new("SELECT COUNT(*) AS n FROM triglot_deferred_indexes");
         db.run("reading records", |conn| conn.count(&select)).unwrap()
     }
 
-    #[test]
-    fn an_empty_tables_plain_indexes_wait_for_the_load_and_come_back_as_they_were() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let db = Database::<SqliteDialect>::open(&url).unwrap();
-        ensure(&db).unwrap();
-        db.run("schema", |conn| {
-            conn.batch_execute(
-                "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, a INT, b INT);
-                 CREATE INDEX t_a ON t (a);
-                 CREATE INDEX t_ab ON t (a, b) WHERE b > 0;
-                 CREATE UNIQUE INDEX t_b ON t (b);",
-            )
-        })
-        .unwrap();
-        let before = index_sql(&db);
-        assert_eq!(before.len(), 3, "{before:?}");
-
-        assert_eq!(defer_indexes(&db, "t").unwrap(), 2, "the two that enforce nothing");
-        assert_eq!(index_sql(&db), vec!["CREATE UNIQUE INDEX t_b ON t (b)".to_owned()]);
-        assert_eq!(recorded(&db), Some(2));
-        assert_eq!(defer_indexes(&db, "t").unwrap(), 0, "nothing left to defer");
-
-        db.run("load", |conn| conn.batch_execute("INSERT INTO t (k, a, b) VALUES ('x', 1, 2)"))
+    triglot::backend_test!(
+        an_empty_tables_plain_indexes_wait_for_the_load_where_ddl_is_transactional,
+        |db| {
+            let indexes = || db.introspect().unwrap().tables["t"].indexes.clone();
+            ensure(db).unwrap();
+            db.run("schema", |conn| {
+                conn.batch_execute(
+                    "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k VARCHAR(20) NOT NULL UNIQUE, a INT, b INT);
+                     CREATE INDEX t_a ON t (a);
+                     CREATE INDEX t_ab ON t (a, b);
+                     CREATE UNIQUE INDEX t_b ON t (b);",
+                )
+            })
             .unwrap();
-        assert_eq!(build_deferred_indexes(&db).unwrap(), 2);
-        assert_eq!(index_sql(&db), before, "built again as they were");
-        assert_eq!(recorded(&db), Some(0));
-        assert_eq!(build_deferred_indexes(&db).unwrap(), 0);
+            let before = indexes();
+            assert_eq!(before.len(), 2, "the plain ones: {before:?}");
 
-        assert_eq!(defer_indexes(&db, "t").unwrap(), 0, "a table with rows keeps its indexes");
-        assert_eq!(index_sql(&db), before);
-    }
+            // Where dropping an index cannot commit with its record (MySQL's
+            // DDL commits), none is deferred.
+            let deferrable = if db.capabilities().transactional_ddl { 2 } else { 0 };
+            assert_eq!(defer_indexes(db, "t").unwrap(), deferrable, "those that enforce nothing");
+            assert_eq!(indexes().len(), 2 - deferrable);
+            assert_eq!(recorded(db), Some(deferrable as i64));
+            assert_eq!(defer_indexes(db, "t").unwrap(), 0, "nothing left to defer");
+
+            db.run("load", |conn| {
+                conn.batch_execute("INSERT INTO t (id, k, a, b) VALUES (1, 'x', 1, 2)")
+            })
+            .unwrap();
+            assert_eq!(build_deferred_indexes(db).unwrap(), deferrable);
+            assert_eq!(indexes(), before, "built again as they were");
+            assert_eq!(recorded(db), Some(0));
+            assert_eq!(build_deferred_indexes(db).unwrap(), 0);
+
+            assert_eq!(defer_indexes(db, "t").unwrap(), 0, "a table with rows keeps its indexes");
+            assert_eq!(indexes(), before);
+        }
+    );
 }
