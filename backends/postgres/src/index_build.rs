@@ -10,6 +10,7 @@
 //! index and recording it for the next run commit together.
 
 use crate::connection::PgConnection;
+use crate::copy_values::quoted;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::Text;
@@ -45,11 +46,10 @@ pub(crate) fn indexes_built_after_load(
     )
     .bind::<Text, _>(table)
     .load(conn)?;
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     Ok(found
         .into_iter()
         .map(|i| IndexDefinition {
-            drop: format!("DROP INDEX {}.{}", quote(&i.schema), quote(&i.name)),
+            drop: format!("DROP INDEX {}.{}", quoted(&i.schema), quoted(&i.name)),
             // pg_get_indexdef writes `CREATE INDEX name ON …` (or `CREATE
             // UNIQUE INDEX`, which the query leaves out).
             create: i.definition.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1),

@@ -25,7 +25,6 @@ pub(crate) type LookupId = (String, String, String);
 #[derive(Debug, Default)]
 pub(crate) struct KnownIds {
     by_lookup: HashMap<LookupId, HashMap<String, i64>>,
-    len: usize,
 }
 
 impl KnownIds {
@@ -45,21 +44,21 @@ impl KnownIds {
         let kept = self.by_lookup.get(lookup);
         let new =
             found.iter().filter(|(k, _)| kept.is_none_or(|ids| !ids.contains_key(*k))).count();
-        if self.len + new > MAX_KNOWN_IDS {
+        if self.len() + new > MAX_KNOWN_IDS {
             self.clear();
         }
         let ids = self.by_lookup.entry(lookup.clone()).or_default();
-        for (key, id) in found {
-            if ids.insert(key.clone(), *id).is_none() {
-                self.len += 1;
-            }
-        }
+        ids.extend(found.into_iter().map(|(key, id)| (key.clone(), *id)));
+    }
+
+    /// How many keys are kept, over every lookup (a run has one or two).
+    fn len(&self) -> usize {
+        self.by_lookup.values().map(HashMap::len).sum()
     }
 
     /// Forgets every id.
     pub(crate) fn clear(&mut self) {
         self.by_lookup.clear();
-        self.len = 0;
     }
 }
 
@@ -80,7 +79,7 @@ mod tests {
         assert_eq!(known.get(&lookup("suppliers"), "C-1"), None);
         assert_eq!(known.get(&lookup("customers"), "C-2"), None);
         known.clear();
-        assert_eq!(known.len, 0);
+        assert_eq!(known.len(), 0);
         assert_eq!(known.get(&lookup("customers"), "C-1"), None);
     }
 
@@ -90,13 +89,13 @@ mod tests {
         let keys: Vec<(String, i64)> =
             (0..MAX_KNOWN_IDS as i64).map(|i| (format!("C-{i}"), i)).collect();
         known.extend(&lookup("customers"), keys.iter().map(|(k, i)| (k, i)));
-        assert_eq!(known.len, MAX_KNOWN_IDS);
+        assert_eq!(known.len(), MAX_KNOWN_IDS);
         // The same keys again are not counted twice.
         known.extend(&lookup("customers"), keys[..10].iter().map(|(k, i)| (k, i)));
-        assert_eq!(known.len, MAX_KNOWN_IDS);
+        assert_eq!(known.len(), MAX_KNOWN_IDS);
         let (next, id) = ("C-next".to_owned(), -1);
         known.extend(&lookup("customers"), [(&next, &id)]);
-        assert_eq!(known.len, 1);
+        assert_eq!(known.len(), 1);
         assert_eq!(known.get(&lookup("customers"), "C-0"), None);
         assert_eq!(known.get(&lookup("customers"), "C-next"), Some(-1));
     }

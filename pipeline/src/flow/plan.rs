@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use triglot::introspect::{ColumnSnapshot, SchemaSnapshot, TableSnapshot, TypeClass};
 
+use super::known_ids::LookupId;
 use super::rules::TextRules;
 use super::spec::{self, RawFlow, RawTable, RawValue};
 use crate::contract::{Case, ContractError, Format, Reason};
@@ -147,6 +148,14 @@ pub(crate) struct Lookup {
     pub(crate) key: String,
     /// Its column the foreign key references (an integer id).
     pub(crate) target: String,
+}
+
+impl Lookup {
+    /// The lookup as a key, by which the ids it finds are kept
+    /// ([`KnownIds`](super::known_ids::KnownIds), the writer's own).
+    pub(crate) fn id(&self) -> LookupId {
+        (self.table.clone(), self.key.clone(), self.target.clone())
+    }
 }
 
 /// Where a slot's value comes from.

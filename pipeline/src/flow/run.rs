@@ -946,7 +946,7 @@ impl<D: FlowBackend> Run<'_, D> {
                     .collect();
                 wanted.sort_unstable();
                 wanted.dedup();
-                let lookup_id = (lookup.table.clone(), lookup.key.clone(), lookup.target.clone());
+                let lookup_id = lookup.id();
                 let mut known = std::collections::HashMap::new();
                 wanted.retain(|k| match self.known.get(&lookup_id, k) {
                     Some(id) => {
@@ -1434,10 +1434,7 @@ fn write_attached<D: FlowBackend>(
         for (t, _, slot, key) in &r.pending {
             let s = &tables[*t].slots[*slot];
             let l = s.lookup.as_ref().expect("a pending lookup");
-            wanted
-                .entry((l.table.clone(), l.key.clone(), l.target.clone()))
-                .or_default()
-                .push(key_value(&s.rule, key));
+            wanted.entry(l.id()).or_default().push(key_value(&s.rule, key));
         }
     }
     let mut returned = BTreeMap::new();
@@ -1510,9 +1507,8 @@ fn write_attached<D: FlowBackend>(
     for (c, (r, _)) in changed.iter().enumerate() {
         for (t, row, slot, key) in &r.pending {
             let l = tables[*t].slots[*slot].lookup.as_ref().expect("a pending lookup");
-            let lookup = (l.table.clone(), l.key.clone(), l.target.clone());
             let id = found
-                .get(&lookup)
+                .get(&l.id())
                 .and_then(|ids| ids.get(key))
                 .ok_or_else(|| lost_write(&l.table, &format!("{key:?}")))?;
             fills.entry((c, *t, *row)).or_default().push((*slot, *id));
