@@ -10,7 +10,10 @@ use tracing_subscriber::EnvFilter;
 /// glibc's allocator costs more per allocation as a long run's heap grows
 /// (merging free chunks: `malloc_consolidate`, `unlink_chunk`), so a
 /// million-line ingest on SQLite took 17-18 s with it and 13.4-13.6 s with
-/// mimalloc (README, "Where the scaling was lost on SQLite").
+/// mimalloc (README, "Where the scaling was lost on SQLite"). It is built
+/// with `no_thp`: asking for transparent huge pages for its arenas made each
+/// touched 2 MiB count whole, and peak RSS 18-31 MiB higher for no time
+/// gained (README, "Peak memory and huge pages").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
