@@ -32,6 +32,14 @@ fn logs_of(f: impl FnOnce()) -> String {
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(move || writer.clone())
         .finish();
+    // tracing caches, for every thread, the interest of a log call as the
+    // first thread to reach it saw it: another test's thread with no
+    // subscriber made the slow-statement warning silent here once. With a
+    // global subscriber that records nothing, every thread sees one.
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
     tracing::subscriber::with_default(subscriber, f);
     let bytes = buffer.0.lock().unwrap().clone();
     String::from_utf8_lossy(&bytes).into_owned()

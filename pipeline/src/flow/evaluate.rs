@@ -224,6 +224,14 @@ impl Bound<'_> {
         Ok(key_text(&values))
     }
 
+    /// Whether `record` has a value for each of `slots` (fields) that reads
+    /// without a fault: what [`Bound::key_of`] accepts, without building
+    /// the key's text or the error of a record that has none.
+    fn has_key(&self, slots: &[usize], record: &SourceRecord) -> bool {
+        !matches!(record.data, RecordData::Broken(_))
+            && slots.iter().all(|&i| matches!(self.field(i, record), Ok(v) if v != Value::Null))
+    }
+
     /// The values of every field, constant and parent slot of `record`
     /// (`parent`: the parent record's values); computed slots are NULL
     /// until [`compute`].
@@ -635,7 +643,7 @@ pub(crate) fn decide_attached(
 ) -> Result<Option<Ready>, Box<Reject>> {
     let mut fault = None;
     for row in rows.iter().rev() {
-        if bound.key_of(&bound.plan.key_slots, row).is_err() {
+        if !bound.has_key(&bound.plan.key_slots, row) {
             continue;
         }
         match decide(bound, std::slice::from_ref(row), &[], 0) {

@@ -860,7 +860,7 @@ impl Binder<'_> {
         let pattern = match &raw.pattern {
             None => None,
             Some(p) => Some(
-                regex_lite::Regex::new(&format!("^(?:{})$", p.get_ref()))
+                regex::Regex::new(&format!("^(?:{})$", p.get_ref()))
                     .map_err(|e| self.error(self.at(p), format!("bad pattern: {e}")))?,
             ),
         };

@@ -22,7 +22,7 @@ pub(crate) struct TextRules {
     /// Texts replaced by others, after case folding.
     pub(crate) map: BTreeMap<String, String>,
     /// A pattern the whole text must match.
-    pub(crate) pattern: Option<regex_lite::Regex>,
+    pub(crate) pattern: Option<regex::Regex>,
     /// The only texts allowed.
     pub(crate) allowed: Option<Vec<String>>,
     /// The most characters.
@@ -37,8 +37,13 @@ impl TextRules {
     /// The normalized text of a source value (`None`: absent); `None` when
     /// it means NULL and no default stands in.
     pub(crate) fn normalize<'a>(&'a self, text: Option<&'a str>) -> Option<Cow<'a, str>> {
+        // Most NULLs are empty texts: they match by length alone, without
+        // a call to compare their bytes (a tenth of a large load's reading).
+        let is_null = |text: &str| {
+            self.null.iter().any(|n| n.len() == text.len() && (text.is_empty() || n == text))
+        };
         let text = match text {
-            Some(text) if !self.null.iter().any(|n| n == text) => text,
+            Some(text) if !is_null(text) => text,
             _ => self.default.as_deref()?,
         };
         let text = if self.trim { text.trim() } else { text };
@@ -138,7 +143,7 @@ mod tests {
     #[test]
     fn checks_name_their_reason() {
         let rules = TextRules {
-            pattern: Some(regex_lite::Regex::new("^(?:[A-Z]{2})$").unwrap()),
+            pattern: Some(regex::Regex::new("^(?:[A-Z]{2})$").unwrap()),
             allowed: Some(vec!["DE".into(), "FR".into()]),
             max_length: Some(2),
             min: Some(Exact::int(1)),
