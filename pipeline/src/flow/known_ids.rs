@@ -28,9 +28,10 @@ pub(crate) struct KnownIds {
 }
 
 impl KnownIds {
-    /// The id kept for `key` of `lookup`.
-    pub(crate) fn get(&self, lookup: &LookupId, key: &str) -> Option<i64> {
-        self.by_lookup.get(lookup)?.get(key).copied()
+    /// The ids kept for `lookup`, by key: found once for a batch's keys
+    /// (the lookup's three names are hashed once, not once per key).
+    pub(crate) fn of(&self, lookup: &LookupId) -> Option<&HashMap<String, i64>> {
+        self.by_lookup.get(lookup)
     }
 
     /// Keeps the ids of `found`; when that would pass [`MAX_KNOWN_IDS`],
@@ -66,6 +67,10 @@ impl KnownIds {
 mod tests {
     use super::*;
 
+    fn get(known: &KnownIds, lookup: &LookupId, key: &str) -> Option<i64> {
+        known.of(lookup)?.get(key).copied()
+    }
+
     fn lookup(table: &str) -> LookupId {
         (table.to_owned(), "external_id".to_owned(), "id".to_owned())
     }
@@ -75,12 +80,12 @@ mod tests {
         let mut known = KnownIds::default();
         let (c1, one) = ("C-1".to_owned(), 1);
         known.extend(&lookup("customers"), [(&c1, &one)]);
-        assert_eq!(known.get(&lookup("customers"), "C-1"), Some(1));
-        assert_eq!(known.get(&lookup("suppliers"), "C-1"), None);
-        assert_eq!(known.get(&lookup("customers"), "C-2"), None);
+        assert_eq!(get(&known, &lookup("customers"), "C-1"), Some(1));
+        assert_eq!(get(&known, &lookup("suppliers"), "C-1"), None);
+        assert_eq!(get(&known, &lookup("customers"), "C-2"), None);
         known.clear();
         assert_eq!(known.len(), 0);
-        assert_eq!(known.get(&lookup("customers"), "C-1"), None);
+        assert_eq!(get(&known, &lookup("customers"), "C-1"), None);
     }
 
     #[test]
@@ -96,7 +101,7 @@ mod tests {
         let (next, id) = ("C-next".to_owned(), -1);
         known.extend(&lookup("customers"), [(&next, &id)]);
         assert_eq!(known.len(), 1);
-        assert_eq!(known.get(&lookup("customers"), "C-0"), None);
-        assert_eq!(known.get(&lookup("customers"), "C-next"), Some(-1));
+        assert_eq!(get(&known, &lookup("customers"), "C-0"), None);
+        assert_eq!(get(&known, &lookup("customers"), "C-next"), Some(-1));
     }
 }

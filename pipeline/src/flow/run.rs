@@ -847,7 +847,7 @@ impl<D: FlowBackend> Run<'_, D> {
         self.resolve(family, batch)?;
         self.rename(&mut batch.rejects);
         let mut delta = counts(batch, std::mem::take(&mut self.read_retries));
-        let mut wrote = self.write(family, &batch.ready, &batch.rejects, delta);
+        let mut wrote = self.write(family, &mut batch.ready, &batch.rejects, delta);
         if batch.used_known && wrote.as_ref().is_err_and(is_refusal) {
             // An id the run kept may name a row another writer has deleted
             // since: the batch's keys are read again before anything is refused.
@@ -858,16 +858,16 @@ impl<D: FlowBackend> Run<'_, D> {
             self.resolve(family, batch)?;
             self.rename(&mut batch.rejects[before..]);
             delta = counts(batch, delta.retries + std::mem::take(&mut self.read_retries));
-            wrote = self.write(family, &batch.ready, &batch.rejects, delta);
+            wrote = self.write(family, &mut batch.ready, &batch.rejects, delta);
         }
         match wrote {
             Ok(()) => {}
             Err(e) if is_refusal(&e) => {
                 let mut rejects = std::mem::take(&mut batch.rejects);
-                for ready in &batch.ready {
+                for ready in &mut batch.ready {
                     let members = ready.members.len() as u64;
                     let alone = Counts { read: members, accepted: members, ..Counts::default() };
-                    match self.write(family, std::slice::from_ref(ready), &[], alone) {
+                    match self.write(family, std::slice::from_mut(ready), &[], alone) {
                         Ok(()) => {}
                         Err(e) if is_refusal(&e) => {
                             let db = e.db_error().expect("a refusal is a database error");
@@ -885,7 +885,7 @@ impl<D: FlowBackend> Run<'_, D> {
                     retries: delta.retries,
                     ..Counts::default()
                 };
-                self.write(family, &[], &rejects, delta)?;
+                self.write(family, &mut [], &rejects, delta)?;
                 return self.committed(&rejects);
             }
             Err(e) => return Err(e.into()),
@@ -948,8 +948,9 @@ impl<D: FlowBackend> Run<'_, D> {
                 wanted.dedup();
                 let lookup_id = lookup.id();
                 let mut known = std::collections::HashMap::new();
-                wanted.retain(|k| match self.known.get(&lookup_id, k) {
-                    Some(id) => {
+                let kept = self.known.of(&lookup_id);
+                wanted.retain(|k| match kept.and_then(|ids| ids.get(k)) {
+                    Some(&id) => {
                         known.insert(k.clone(), id);
                         false
                     }
@@ -987,18 +988,18 @@ impl<D: FlowBackend> Run<'_, D> {
             return Ok(());
         }
         // Keys of the rows the attached tables write with this batch.
-        let upcoming_owned: Vec<(String, String)> = batch
+        let upcoming_owned: Vec<(&str, String)> = batch
             .ready
             .iter()
             .flat_map(|r| {
                 r.attached.iter().zip(&family.attached).filter_map(|(row, table)| {
                     let row = row.as_ref()?;
-                    Some((table.name.clone(), natural(&row.key[0])?))
+                    Some((table.name.as_str(), natural(&row.key[0])?))
                 })
             })
             .collect();
         let upcoming: std::collections::HashSet<(&str, &str)> =
-            upcoming_owned.iter().map(|(t, k)| (t.as_str(), k.as_str())).collect();
+            upcoming_owned.iter().map(|(t, k)| (*t, k.as_str())).collect();
         let mut kept = Vec::with_capacity(batch.ready.len());
         for mut ready in std::mem::take(&mut batch.ready) {
             let mut missing = None;
@@ -1055,7 +1056,7 @@ impl<D: FlowBackend> Run<'_, D> {
     fn write(
         &mut self,
         family: &Family,
-        ready: &[Ready],
+        ready: &mut [Ready],
         rejects: &[Reject],
         delta: Counts,
     ) -> triglot::Result<()> {
@@ -1114,14 +1115,16 @@ impl<D: FlowBackend> Run<'_, D> {
                     (keys, known)
                 }
             };
-            let mut changed: Vec<(&Ready, &String)> = ready
+            // Families by their place in `ready`: their rows are lent to
+            // the statements below ([`lend`]), not copied.
+            let mut changed: Vec<(usize, &String)> = keys
                 .iter()
-                .zip(&keys)
-                .filter(|(r, k)| known.get(*k) != Some(&r.fingerprint))
+                .enumerate()
+                .filter(|(i, k)| known.get(*k) != Some(&ready[*i].fingerprint))
                 .collect();
             // Concurrent writers lock rows in one order, key by key, so that
             // batches over the same keys wait instead of deadlocking.
-            changed.sort_unstable_by(|a, b| a.0.key_text.cmp(&b.0.key_text));
+            changed.sort_unstable_by(|a, b| ready[a.0].key_text.cmp(&ready[b.0].key_text));
             let unchanged: u64 = ready
                 .iter()
                 .zip(&keys)
@@ -1136,8 +1139,11 @@ impl<D: FlowBackend> Run<'_, D> {
                 unchanged: (ready.len() - changed.len()) as u64,
             };
             if !changed.is_empty() {
+                let of_changed: Vec<(&Ready, &String)> =
+                    changed.iter().map(|&(i, k)| (&ready[i], k)).collect();
                 let (fills, wrote, found) =
-                    write_attached::<D>(conn, family, ready, &changed, &writes, &self.written)?;
+                    write_attached::<D>(conn, family, ready, &of_changed, &writes, &self.written)?;
+                drop(of_changed);
                 attached_found = found;
                 for (i, a) in family.attached.iter().enumerate() {
                     let n = wrote.iter().filter(|(t, ..)| *t == i).count();
@@ -1145,37 +1151,46 @@ impl<D: FlowBackend> Run<'_, D> {
                 }
                 attached_wrote = wrote;
                 added.push((&parent.name, changed.len() as u64));
-                let filled = |c: usize, t: usize, r: usize, row: &[SqlValue]| -> Vec<SqlValue> {
-                    let mut row = row.to_vec();
+                // The ids a row's lookups wait for: (row of the statement,
+                // slot, id) for the rows of table `t` of changed family `c`.
+                let fill = |c: usize, t: usize, r: usize, at: usize, out: &mut Vec<_>| {
                     for &(slot, id) in fills.get(&(c, t, r)).into_iter().flatten() {
-                        row[slot] = SqlValue::Int(id);
+                        out.push((at, slot, SqlValue::Int(id)));
                     }
-                    row
                 };
-                let rows: Vec<Vec<SqlValue>> =
-                    changed.iter().enumerate().map(|(c, (r, _))| filled(c, 0, 0, &r.row)).collect();
                 // Children that hold the parent's generated id need it now:
                 // the upsert returns it where the backend can, else it is
                 // read back.
                 let generated = family.children.iter().find_map(|c| c.generated_link.as_deref());
-                let upsert = Upsert {
-                    table: &parent.name,
-                    columns: &parent.columns,
-                    rows: &rows,
-                    key: &parent.key,
-                    update: &parent.update,
-                };
-                let returned = match generated {
-                    Some(id) => writes.upsert_values_returning(conn, &upsert, id)?,
-                    None => {
-                        let Upsert { table, columns, rows, key, update } = upsert;
-                        writes.upsert_values(conn, table, columns, rows, key, update)?;
-                        None
+                let mut filled = Vec::new();
+                for c in 0..changed.len() {
+                    fill(c, 0, 0, c, &mut filled);
+                }
+                let mut homes: Vec<Option<&mut Ready>> = ready.iter_mut().map(Some).collect();
+                let rows: Vec<&mut Vec<SqlValue>> = changed
+                    .iter()
+                    .map(|&(i, _)| &mut homes[i].take().expect("a family once").row)
+                    .collect();
+                let returned = lend(rows, filled, |rows| {
+                    let upsert = Upsert {
+                        table: &parent.name,
+                        columns: &parent.columns,
+                        rows,
+                        key: &parent.key,
+                        update: &parent.update,
+                    };
+                    match generated {
+                        Some(id) => writes.upsert_values_returning(conn, &upsert, id),
+                        None => {
+                            let Upsert { table, columns, rows, key, update } = upsert;
+                            writes.upsert_values(conn, table, columns, rows, key, update)?;
+                            Ok(None)
+                        }
                     }
-                };
+                })?;
                 let ids = match generated {
                     Some(id) => {
-                        let keys = changed.iter().map(|(r, _)| r.key[0].clone()).collect();
+                        let keys = changed.iter().map(|&(i, _)| ready[i].key[0].clone()).collect();
                         ids_returned_or_read::<D>(
                             conn,
                             returned,
@@ -1201,39 +1216,51 @@ impl<D: FlowBackend> Run<'_, D> {
                     |k: &String| parent.fingerprint_column.is_none() || known.contains_key(k);
                 for (c, child) in family.children.iter().enumerate() {
                     let mut keys = Vec::with_capacity(changed.len());
-                    let mut rows: Vec<Vec<SqlValue>> = Vec::new();
-                    for (i, (r, k)) in changed.iter().enumerate() {
+                    let mut links = Vec::with_capacity(changed.len());
+                    for &(i, k) in &changed {
                         let id = match child.generated_link {
-                            Some(_) => Some(id_of(r)?),
+                            Some(_) => Some(id_of(&ready[i])?),
                             None => None,
                         };
                         if existed(k) {
-                            keys.push(id.clone().map_or_else(|| r.key.clone(), |id| vec![id]));
+                            keys.push(
+                                id.clone().map_or_else(|| ready[i].key.clone(), |id| vec![id]),
+                            );
                         }
-                        for (n, row) in r.children[c].iter().enumerate() {
-                            let mut row = filled(i, c + 1, n, row);
-                            if let Some(id) = &id {
-                                row[child.link_slots[0]] = id.clone();
-                            }
-                            rows.push(row);
-                        }
+                        links.push(id);
                     }
                     if !keys.is_empty() {
                         delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), caps)?;
                     }
+                    let mut filled = Vec::new();
+                    let mut homes: Vec<Option<&mut Ready>> = ready.iter_mut().map(Some).collect();
+                    let mut rows: Vec<&mut Vec<SqlValue>> = Vec::new();
+                    for (f, (&(i, _), id)) in changed.iter().zip(links).enumerate() {
+                        let home = homes[i].take().expect("a family once");
+                        for (n, row) in home.children[c].iter_mut().enumerate() {
+                            fill(f, c + 1, n, rows.len(), &mut filled);
+                            if let Some(id) = &id {
+                                filled.push((rows.len(), child.link_slots[0], id.clone()));
+                            }
+                            rows.push(row);
+                        }
+                    }
                     if !rows.is_empty() {
-                        writes.bulk_insert_values(conn, &child.name, &child.columns, &rows)?;
-                        added.push((&child.name, rows.len() as u64));
+                        let n = rows.len() as u64;
+                        lend(rows, filled, |rows| {
+                            writes.bulk_insert_values(conn, &child.name, &child.columns, rows)
+                        })?;
+                        added.push((&child.name, n));
                     }
                 }
                 let prints: Vec<Vec<SqlValue>> = changed
                     .iter()
                     .filter(|_| parent.fingerprint_column.is_none())
-                    .map(|(r, k)| {
+                    .map(|&(i, k)| {
                         vec![
                             SqlValue::Text(parent.name.clone()),
-                            SqlValue::Text((*k).clone()),
-                            SqlValue::Int(r.fingerprint),
+                            SqlValue::Text(k.clone()),
+                            SqlValue::Int(ready[i].fingerprint),
                             SqlValue::Int(run_id),
                         ]
                     })
@@ -1515,6 +1542,32 @@ fn write_attached<D: FlowBackend>(
         }
     }
     Ok((fills, wrote, found.into_iter().collect()))
+}
+
+/// Runs `statement` on rows of a batch moved out of their families (not
+/// copied), with each of `fills` (row, slot, value) in place, then puts the
+/// rows back as they were, whatever it returned: a transaction retried
+/// writes the batch again as it was, and the natural keys of lookups stay
+/// for [`unresolve`].
+fn lend<T>(
+    mut homes: Vec<&mut Vec<SqlValue>>,
+    fills: Vec<(usize, usize, SqlValue)>,
+    statement: impl FnOnce(&[Vec<SqlValue>]) -> T,
+) -> T {
+    let mut rows: Vec<Vec<SqlValue>> = homes.iter_mut().map(|home| std::mem::take(*home)).collect();
+    let saved: Vec<(usize, usize, SqlValue)> = fills
+        .into_iter()
+        .map(|(r, slot, value)| (r, slot, std::mem::replace(&mut rows[r][slot], value)))
+        .collect();
+    let out = statement(&rows);
+    // Backwards: a slot filled twice gets its first value back.
+    for (r, slot, value) in saved.into_iter().rev() {
+        rows[r][slot] = value;
+    }
+    for (home, row) in homes.into_iter().zip(rows) {
+        *home = row;
+    }
+    out
 }
 
 /// Puts back the natural keys that resolving replaced by ids, so that the
