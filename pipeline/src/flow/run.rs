@@ -1143,7 +1143,6 @@ impl<D: FlowBackend> Run<'_, D> {
                     changed.iter().map(|&(i, k)| (&ready[i], k)).collect();
                 let (fills, wrote, found) =
                     write_attached::<D>(conn, family, ready, &of_changed, &writes, &self.written)?;
-                drop(of_changed);
                 attached_found = found;
                 for (i, a) in family.attached.iter().enumerate() {
                     let n = wrote.iter().filter(|(t, ..)| *t == i).count();
@@ -1166,11 +1165,8 @@ impl<D: FlowBackend> Run<'_, D> {
                 for c in 0..changed.len() {
                     fill(c, 0, 0, c, &mut filled);
                 }
-                let mut homes: Vec<Option<&mut Ready>> = ready.iter_mut().map(Some).collect();
-                let rows: Vec<&mut Vec<SqlValue>> = changed
-                    .iter()
-                    .map(|&(i, _)| &mut homes[i].take().expect("a family once").row)
-                    .collect();
+                let rows: Vec<&mut Vec<SqlValue>> =
+                    in_order(ready, &changed).into_iter().map(|r| &mut r.row).collect();
                 let returned = lend(rows, filled, |rows| {
                     let upsert = Upsert {
                         table: &parent.name,
@@ -1233,10 +1229,10 @@ impl<D: FlowBackend> Run<'_, D> {
                         delete_children::<D>(conn, child, keys.iter().map(Vec::as_slice), caps)?;
                     }
                     let mut filled = Vec::new();
-                    let mut homes: Vec<Option<&mut Ready>> = ready.iter_mut().map(Some).collect();
                     let mut rows: Vec<&mut Vec<SqlValue>> = Vec::new();
-                    for (f, (&(i, _), id)) in changed.iter().zip(links).enumerate() {
-                        let home = homes[i].take().expect("a family once");
+                    for (f, (home, id)) in
+                        in_order(ready, &changed).into_iter().zip(links).enumerate()
+                    {
                         for (n, row) in home.children[c].iter_mut().enumerate() {
                             fill(f, c + 1, n, rows.len(), &mut filled);
                             if let Some(id) = &id {
@@ -1542,6 +1538,12 @@ fn write_attached<D: FlowBackend>(
         }
     }
     Ok((fills, wrote, found.into_iter().collect()))
+}
+
+/// The families of `ready` at the places `order` names, in its order.
+fn in_order<'r>(ready: &'r mut [Ready], order: &[(usize, &String)]) -> Vec<&'r mut Ready> {
+    let mut all: Vec<Option<&mut Ready>> = ready.iter_mut().map(Some).collect();
+    order.iter().map(|&(i, _)| all[i].take().expect("a family once")).collect()
 }
 
 /// Runs `statement` on rows of a batch moved out of their families (not
