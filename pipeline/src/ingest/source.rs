@@ -106,6 +106,9 @@ pub(crate) struct Source {
     header: Option<HashMap<String, usize>>,
     width: Option<usize>,
     trailing_delimiter: bool,
+    /// The bytes and fields of the last CSV record, which size the next
+    /// record's buffers: one allocation each, not a doubling per field.
+    shape: (usize, usize),
 }
 
 enum SourceKind {
@@ -136,6 +139,7 @@ impl Source {
             header: None,
             width,
             trailing_delimiter: format.trailing_delimiter,
+            shape: (0, 0),
         };
         if format.format == Format::Csv && format.header {
             source.read_header()?;
@@ -215,11 +219,15 @@ impl Source {
     pub(crate) fn next_record(&mut self) -> Result<Option<SourceRecord>> {
         match &mut self.kind {
             SourceKind::Csv(reader) => {
-                let mut fields = csv::ByteRecord::new();
+                // A quarter more than the last record, so that most fit
+                // without the parser growing them.
+                let (bytes, count) = self.shape;
+                let mut fields = csv::ByteRecord::with_capacity(bytes + bytes / 4, count + 1);
                 let started = reader.position().clone();
                 match reader.read_byte_record(&mut fields) {
                     Ok(false) => Ok(None),
                     Ok(true) => {
+                        self.shape = (fields.as_slice().len(), fields.len());
                         let start = fields.position().map_or(started.byte(), |p| p.byte());
                         let line = fields.position().map_or(started.line(), |p| p.line());
                         let end = reader.position().byte();
