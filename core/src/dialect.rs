@@ -160,6 +160,30 @@ pub struct IndexDefinition {
     pub drop: String,
 }
 
+/// A foreign key that a load into its empty table checks once at the end
+/// instead of row by row, as the statements that do so.
+///
+/// A batch's transaction runs `suspend` first and `resume` last, so other
+/// sessions always see the key (and it holds for their writes), while the
+/// batch's own rows are not checked one by one; `validate` checks every row
+/// once afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredKeyCheck {
+    /// The constraint's name.
+    pub name: String,
+    /// Whether every row of the table has been checked against it (false
+    /// after a load that stopped before `validate`).
+    pub valid: bool,
+    /// Drops the constraint.
+    pub suspend: String,
+    /// Adds it back as it was, without checking the rows already stored.
+    pub resume: String,
+    /// Checks every stored row and marks the constraint checked; fails with
+    /// a foreign-key violation, changing nothing, if a row references
+    /// nothing.
+    pub validate: String,
+}
+
 /// Where a replica stands, as it reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplicaState {
@@ -528,6 +552,27 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ) -> QueryResult<Vec<IndexDefinition>> {
         let _ = (conn, table);
         Ok(Vec::new())
+    }
+
+    /// The foreign key of `table` on `columns` (in key order) that
+    /// references `references`, where a load into `table` while it is empty
+    /// checks it faster once afterwards than row by row: `None` (the
+    /// default) where the check of a row costs little beside its insert,
+    /// where no such key exists, or where dropping it cannot be undone with
+    /// the transaction that dropped it (MySQL's DDL commits; SQLite cannot
+    /// drop a table's foreign key).
+    ///
+    /// # Errors
+    ///
+    /// The statement that reads the catalog.
+    fn foreign_key_checked_after_load(
+        conn: &mut Self::Connection,
+        table: &str,
+        columns: &[String],
+        references: &str,
+    ) -> QueryResult<Option<DeferredKeyCheck>> {
+        let _ = (conn, table, columns, references);
+        Ok(None)
     }
 
     /// Creates an empty database called `name` on the server at `server_url`

@@ -16,8 +16,8 @@
 pub use crate::cluster::{ReadPolicy, ReadRoute, Topology};
 pub use crate::database::{Database, PooledConn};
 pub use crate::dialect::{
-    Capabilities, ConnectTarget, Dialect, IndexDefinition, ReplicaState, Replication,
-    ServerSession, ServerVersion, SessionIdentity, UpsertForm,
+    Capabilities, ConnectTarget, DeferredKeyCheck, Dialect, IndexDefinition, ReplicaState,
+    Replication, ServerSession, ServerVersion, SessionIdentity, UpsertForm,
 };
 pub use crate::error::{DbError, Error, ErrorKind, Result};
 pub use crate::establish::establish_reported;

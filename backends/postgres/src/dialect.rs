@@ -7,8 +7,9 @@ use diesel::result::QueryResult;
 use triglot_core::introspect::SchemaSnapshot;
 use triglot_core::values::SqlValue;
 use triglot_core::{
-    Capabilities, ConnectTarget, DatabaseUrl, Dialect, ErrorKind, IndexDefinition, Migrations,
-    ReplicaState, Replication, ServerSession, ServerVersion, SessionIdentity, UpsertForm,
+    Capabilities, ConnectTarget, DatabaseUrl, DeferredKeyCheck, Dialect, ErrorKind,
+    IndexDefinition, Migrations, ReplicaState, Replication, ServerSession, ServerVersion,
+    SessionIdentity, UpsertForm,
 };
 
 /// The PostgreSQL dialect.
@@ -88,6 +89,15 @@ impl Dialect for PostgresDialect {
         table: &str,
     ) -> QueryResult<Vec<IndexDefinition>> {
         crate::index_build::indexes_built_after_load(conn, table)
+    }
+
+    fn foreign_key_checked_after_load(
+        conn: &mut PgConnection,
+        table: &str,
+        columns: &[String],
+        references: &str,
+    ) -> QueryResult<Option<DeferredKeyCheck>> {
+        crate::key_check::foreign_key_checked_after_load(conn, table, columns, references)
     }
 
     fn bulk_insert_values(

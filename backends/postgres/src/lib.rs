@@ -74,6 +74,14 @@
 //! when they are dropped first and built once afterwards
 //! (`index_build.rs`).
 //!
+//! # A foreign key checked after a load
+//!
+//! [`Dialect::foreign_key_checked_after_load`](triglot_core::Dialect::foreign_key_checked_after_load)
+//! names a foreign key with the statements that drop it at the start of a
+//! batch's transaction, add it back unchecked at its end, and check every
+//! row once after the load: the row-by-row check was half of the server's
+//! time in a million-line ingest (`key_check.rs`).
+//!
 //! # TLS and process exit
 //!
 //! libpq's OpenSSL would free its global state at exit while one of r2d2's
@@ -101,6 +109,7 @@ mod dialect;
 mod error;
 mod index_build;
 mod introspect;
+mod key_check;
 mod openssl;
 mod replication;
 mod session;

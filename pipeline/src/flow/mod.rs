@@ -24,6 +24,7 @@ pub use self::run::{
 
 mod books;
 mod evaluate;
+mod key_checks;
 mod known_ids;
 mod plan;
 mod quality;

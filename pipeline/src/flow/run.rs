@@ -23,6 +23,7 @@ use triglot::{Attempted, Capabilities, Database, ErrorKind, PooledConn, RetryPol
 
 use super::books::{self, Counts, FlowBackend, FlowQueries};
 use super::evaluate::{Bound, Decided, Ready, decide, decide_attached};
+use super::key_checks;
 use super::known_ids::{KnownIds, LookupId};
 use super::plan::{Family, Fill, Flow, Join, TablePlan};
 use crate::contract::{ContractError, FieldError, Format, Reason, Reject};
@@ -200,6 +201,7 @@ pub fn run_flow_with_progress<D: FlowBackend>(
     for family in &flow.families {
         deferred += books::defer_indexes(db, &family.parent.name)?;
     }
+    let key_checks = key_checks::find(db, flow)?;
     let run_id = books::start_run(db, &flow.name, &listed.join(" "))?;
     let mut run = Run {
         db,
@@ -217,6 +219,7 @@ pub fn run_flow_with_progress<D: FlowBackend>(
         read_retries: 0,
         rejects_file,
         group: None,
+        key_checks,
     };
     // The files a family reads: its parent's, and its children's own.
     let size = |o: &Opened<'_>| std::fs::metadata(o.source.path()).map_or(0, |m| m.len());
@@ -244,7 +247,10 @@ pub fn run_flow_with_progress<D: FlowBackend>(
     // Built, failed or not, by this run when it deferred them (else by the
     // next run, as those of a run stopped before this point).
     let built = if deferred > 0 { books::build_deferred_indexes(db).map(|_| ()) } else { Ok(()) };
-    let result = result.and_then(|()| built.map_err(Error::from));
+    // Checked, the load failed or not, once its batches are in.
+    let checked =
+        run.key_checks.iter().try_for_each(|(table, key)| key_checks::validate(db, table, key));
+    let result = result.and_then(|()| built.and(checked).map_err(Error::from));
     if let Err(cause) = result {
         let _ = books::finish_run(db, run_id, "failed");
         return Err(Error::FlowStopped {
@@ -344,6 +350,8 @@ struct Run<'a, D: FlowBackend> {
     /// The transaction that batches share until it commits, where the
     /// backend commits several together.
     group: Option<Group<D>>,
+    /// The link keys its batches suspend, by child table ([`key_checks`]).
+    key_checks: key_checks::KeyChecks,
 }
 
 /// A write transaction that several batches share
@@ -1073,6 +1081,13 @@ impl<D: FlowBackend> Run<'_, D> {
         if self.db.capabilities().batches_per_commit > 1 && self.group.is_none() {
             self.open_group()?;
         }
+        // The children's links this batch writes without checking them row
+        // by row: the parents they reference are its own.
+        let suspended: Vec<&triglot::DeferredKeyCheck> = if ready.is_empty() {
+            Vec::new()
+        } else {
+            family.children.iter().filter_map(|c| self.key_checks.get(&c.name)).collect()
+        };
         let mut body = |conn: &mut D::Connection| -> diesel::QueryResult<Counts> {
             attempts += 1;
             let retries = delta.retries + (attempts - 1);
@@ -1096,6 +1111,11 @@ impl<D: FlowBackend> Run<'_, D> {
                         retries: counted + extra.retries,
                     });
                 }
+            }
+            // Before the batch touches the tables, so that it takes their
+            // locks first; `resume` below, before the commit.
+            for key in &suspended {
+                diesel::connection::SimpleConnection::batch_execute(conn, &key.suspend)?;
             }
             added.clear();
             attached_found.clear();
@@ -1278,6 +1298,9 @@ impl<D: FlowBackend> Run<'_, D> {
             }
             let delta = Counts { unchanged, retries, ..delta };
             books::count_run::<D>(conn, run_id, delta)?;
+            for key in &suspended {
+                diesel::connection::SimpleConnection::batch_execute(conn, &key.resume)?;
+            }
             Ok(delta)
         };
         let done = match &mut self.group {

@@ -1,0 +1,120 @@
+//! A foreign key checked after a load, against the real server: found by
+//! its table, columns and referenced table; dropped inside a transaction
+//! without other sessions' noticing; added back unchecked and still
+//! holding for new rows; checked once by `validate`, which refuses, and
+//! changes nothing, while a row references nothing.
+//!
+//! Each test works in temporary tables of its own connection, so tests
+//! running at once do not meet.
+#![allow(missing_docs)]
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+use triglot_core::{DeferredKeyCheck, Dialect};
+use triglot_postgres::{PgConnection, PostgresDialect};
+
+fn connect() -> PgConnection {
+    let url = std::env::var("TRIGLOT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    PgConnection::establish(&url).unwrap_or_else(|e| {
+        panic!("PostgreSQL is needed (bash scripts/services.sh starts it): {e}")
+    })
+}
+
+/// A parent with one row (id 1) and an empty child linked to it.
+fn tables(conn: &mut PgConnection) {
+    conn.batch_execute(
+        "CREATE TEMPORARY TABLE parent (id BIGINT PRIMARY KEY, code TEXT UNIQUE);
+         INSERT INTO parent VALUES (1, 'a');
+         CREATE TEMPORARY TABLE child (
+             id BIGINT PRIMARY KEY,
+             parent_id BIGINT NOT NULL,
+             CONSTRAINT child_link FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE CASCADE
+         );",
+    )
+    .unwrap();
+}
+
+fn key(conn: &mut PgConnection) -> DeferredKeyCheck {
+    PostgresDialect::foreign_key_checked_after_load(conn, "child", &["parent_id".into()], "parent")
+        .unwrap()
+        .expect("the child's link is found")
+}
+
+fn is_foreign_key_violation(e: &Error) -> bool {
+    matches!(e, Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _))
+}
+
+#[test]
+fn a_link_is_found_by_its_table_columns_and_parent_postgres() {
+    let mut conn = connect();
+    tables(&mut conn);
+    let found = key(&mut conn);
+    assert_eq!(found.name, "child_link");
+    assert!(found.valid);
+    assert!(found.resume.ends_with("ON DELETE CASCADE NOT VALID"), "{}", found.resume);
+    for (columns, references) in [(&["id"][..], "parent"), (&["parent_id"], "child")] {
+        let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+        let none = PostgresDialect::foreign_key_checked_after_load(
+            &mut conn, "child", &columns, references,
+        )
+        .unwrap();
+        assert!(none.is_none(), "{columns:?} → {references}: {none:?}");
+    }
+}
+
+#[test]
+fn a_suspended_key_is_back_unchecked_at_commit_and_holds_for_new_rows_postgres() {
+    let mut conn = connect();
+    tables(&mut conn);
+    let found = key(&mut conn);
+    // Inside the transaction a row referencing nothing is let through; the
+    // rollback brings the key back as it was.
+    conn.transaction::<(), Error, _>(|conn| {
+        conn.batch_execute(&found.suspend)?;
+        conn.batch_execute("INSERT INTO child VALUES (1, 99)")?;
+        Err(Error::RollbackTransaction)
+    })
+    .unwrap_err();
+    assert_eq!(key(&mut conn), found);
+
+    conn.transaction::<_, Error, _>(|conn| {
+        conn.batch_execute(&found.suspend)?;
+        conn.batch_execute("INSERT INTO child VALUES (1, 1)")?;
+        conn.batch_execute(&found.resume)
+    })
+    .unwrap();
+    let unchecked = key(&mut conn);
+    assert!(!unchecked.valid);
+    assert_eq!(unchecked.resume, found.resume, "the same key, added back as it was");
+    let orphan = conn.batch_execute("INSERT INTO child VALUES (2, 99)").unwrap_err();
+    assert!(is_foreign_key_violation(&orphan), "{orphan:?}");
+
+    conn.batch_execute(&unchecked.validate).unwrap();
+    assert_eq!(key(&mut conn), found, "checked again");
+    conn.batch_execute("DELETE FROM parent").unwrap();
+    let left: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT COUNT(*) FROM child")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(left, 0, "ON DELETE CASCADE came back with the key");
+}
+
+#[test]
+fn validating_while_a_row_references_nothing_fails_and_leaves_the_key_unchecked_postgres() {
+    let mut conn = connect();
+    tables(&mut conn);
+    let found = key(&mut conn);
+    conn.transaction::<_, Error, _>(|conn| {
+        conn.batch_execute(&found.suspend)?;
+        conn.batch_execute("INSERT INTO child VALUES (1, 99)")?;
+        conn.batch_execute(&found.resume)
+    })
+    .unwrap();
+    let refused = conn.batch_execute(&found.validate).unwrap_err();
+    assert!(is_foreign_key_violation(&refused), "{refused:?}");
+    assert!(!key(&mut conn).valid);
+    conn.batch_execute("DELETE FROM child WHERE parent_id = 99").unwrap();
+    conn.batch_execute(&found.validate).unwrap();
+    assert!(key(&mut conn).valid);
+}
