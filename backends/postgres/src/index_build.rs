@@ -28,7 +28,8 @@ struct Index {
 
 /// The valid indexes of `table` (on the search path) that are neither
 /// unique nor a constraint's (an exclusion constraint's index is not
-/// unique, and enforces it).
+/// unique, and enforces it); none unless the session may drop and create
+/// them (it owns the table).
 pub(crate) fn indexes_built_after_load(
     conn: &mut PgConnection,
     table: &str,
@@ -38,9 +39,11 @@ pub(crate) fn indexes_built_after_load(
                 pg_get_indexdef(x.indexrelid) AS definition \
          FROM pg_index x \
          JOIN pg_class i ON i.oid = x.indexrelid \
+         JOIN pg_class t ON t.oid = x.indrelid \
          JOIN pg_namespace n ON n.oid = i.relnamespace \
          WHERE x.indrelid = to_regclass(quote_ident($1)) \
            AND NOT x.indisunique AND NOT x.indisprimary AND x.indisvalid \
+           AND pg_has_role(t.relowner, 'USAGE') \
            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) \
          ORDER BY i.relname",
     )

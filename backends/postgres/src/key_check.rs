@@ -34,7 +34,10 @@ struct Key {
 }
 
 /// The foreign key of `table` (on the search path) on exactly `columns`,
-/// in key order, that references `references`.
+/// in key order, that references `references`; `None` unless both are
+/// plain tables (a partitioned table's key cannot be added unchecked) and
+/// the session may drop the key and add it again (it owns `table`, and may
+/// reference `references`).
 pub(crate) fn foreign_key_checked_after_load(
     conn: &mut PgConnection,
     table: &str,
@@ -47,10 +50,14 @@ pub(crate) fn foreign_key_checked_after_load(
                 c.convalidated AS valid \
          FROM pg_constraint c \
          JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_class p ON p.oid = c.confrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE c.contype = 'f' \
            AND c.conrelid = to_regclass(quote_ident($1)) \
            AND c.confrelid = to_regclass(quote_ident($2)) \
+           AND t.relkind = 'r' AND p.relkind = 'r' \
+           AND pg_has_role(t.relowner, 'USAGE') \
+           AND has_table_privilege(p.oid, 'REFERENCES') \
            AND ARRAY(SELECT a.attname::text \
                      FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, i) \
                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \

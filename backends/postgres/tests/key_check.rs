@@ -118,3 +118,48 @@ fn validating_while_a_row_references_nothing_fails_and_leaves_the_key_unchecked_
     conn.batch_execute(&found.validate).unwrap();
     assert!(key(&mut conn).valid);
 }
+
+/// `url` with its user (and any password) replaced by `user`.
+fn as_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}@{host}")
+}
+
+#[test]
+fn a_session_that_does_not_own_the_tables_is_offered_nothing_to_drop_postgres() {
+    let mut owner = connect();
+    let schema = format!("key_check_{}", std::process::id());
+    let loader = "triglot_key_check_loader";
+    owner
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE;
+             CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.parent (id BIGINT PRIMARY KEY);
+             CREATE TABLE {schema}.child (
+                 id BIGINT PRIMARY KEY,
+                 parent_id BIGINT NOT NULL REFERENCES {schema}.parent (id));
+             CREATE INDEX child_parent ON {schema}.child (parent_id);
+             DO $$ BEGIN CREATE ROLE {loader} LOGIN;
+                EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             GRANT USAGE ON SCHEMA {schema} TO {loader};
+             GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES
+                 ON ALL TABLES IN SCHEMA {schema} TO {loader};"
+        ))
+        .unwrap();
+    let url = std::env::var("TRIGLOT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut other = PgConnection::establish(&as_user(&url, loader)).unwrap();
+    let columns = ["parent_id".to_owned()];
+    for (conn, owns) in [(&mut owner, true), (&mut other, false)] {
+        conn.batch_execute(&format!("SET search_path = {schema}")).unwrap();
+        let key =
+            PostgresDialect::foreign_key_checked_after_load(conn, "child", &columns, "parent")
+                .unwrap();
+        let indexes = PostgresDialect::indexes_built_after_load(conn, "child").unwrap();
+        assert_eq!(key.is_some(), owns, "{key:?}");
+        assert_eq!(indexes.len(), usize::from(owns), "{indexes:?}");
+    }
+    drop(other);
+    owner.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
