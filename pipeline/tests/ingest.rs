@@ -520,6 +520,14 @@ struct Count {
     n: i64,
 }
 
+/// The order lines' link to their order as the backend checks it after a
+/// load into an empty table (`None` where it is checked row by row).
+fn link<D: FlowBackend>(db: &Database<D>) -> Option<triglot::DeferredKeyCheck> {
+    let columns = ["order_id".to_owned()];
+    db.run("link", |c| D::foreign_key_checked_after_load(c, "order_lines", &columns, "orders"))
+        .unwrap()
+}
+
 #[cfg(feature = "cli")]
 triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_clean_run, |db| {
     let dir = tempfile::tempdir().unwrap();
@@ -582,18 +590,6 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
     // The lines' link to their order, where a backend checks it after a
     // load into an empty table rather than row by row, is left in place
     // but unchecked, until a run checks it.
-    let link = |db: &Database<D>| {
-        let columns = ["order_id".to_owned()];
-        db.run("link", |c| {
-            <D as triglot::Dialect>::foreign_key_checked_after_load(
-                c,
-                "order_lines",
-                &columns,
-                "orders",
-            )
-        })
-        .unwrap()
-    };
     let checked_after_load = link(&clean);
     assert_eq!(checked_after_load.is_some(), D::NAME == "PostgreSQL");
     assert_eq!(link(db).map(|k| k.valid), checked_after_load.as_ref().map(|_| false));
@@ -613,18 +609,6 @@ triglot::backend_test!(a_killed_ingest_run_again_gives_the_same_database_as_one_
 });
 
 triglot::backend_test!(a_link_left_unchecked_over_a_line_of_no_order_does_not_stop_a_run, |db| {
-    let columns = ["order_id".to_owned()];
-    let link = |db: &Database<D>| {
-        db.run("link", |c| {
-            <D as triglot::Dialect>::foreign_key_checked_after_load(
-                c,
-                "order_lines",
-                &columns,
-                "orders",
-            )
-        })
-        .unwrap()
-    };
     let Some(key) = link(db) else {
         assert_ne!(D::NAME, "PostgreSQL", "PostgreSQL checks the link after a load");
         return;
