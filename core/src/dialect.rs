@@ -554,8 +554,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// The foreign key of `table` on `columns` (in key order) that
-    /// references `references`, where a load into `table` while it is empty
+    /// The foreign key of `table` on `columns` that references
+    /// `referenced_columns` of `references` (both in key order), where a
+    /// load into `table` while it is empty
     /// checks it faster once afterwards than row by row: `None` (the
     /// default) where the check of a row costs little beside its insert,
     /// where no such key exists, or where dropping it cannot be undone with
@@ -570,8 +571,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         table: &str,
         columns: &[String],
         references: &str,
+        referenced_columns: &[String],
     ) -> QueryResult<Option<DeferredKeyCheck>> {
-        let _ = (conn, table, columns, references);
+        let _ = (conn, table, columns, references, referenced_columns);
         Ok(None)
     }
 

@@ -96,8 +96,15 @@ impl Dialect for PostgresDialect {
         table: &str,
         columns: &[String],
         references: &str,
+        referenced_columns: &[String],
     ) -> QueryResult<Option<DeferredKeyCheck>> {
-        crate::key_check::foreign_key_checked_after_load(conn, table, columns, references)
+        crate::key_check::foreign_key_checked_after_load(
+            conn,
+            table,
+            columns,
+            references,
+            referenced_columns,
+        )
     }
 
     fn bulk_insert_values(

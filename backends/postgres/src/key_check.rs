@@ -16,7 +16,7 @@ use crate::connection::PgConnection;
 use crate::copy_values::quoted;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Array, Bool, Text};
+use diesel::sql_types::{Array, Bool, Nullable, Text};
 use triglot_core::DeferredKeyCheck;
 
 #[derive(QueryableByName)]
@@ -31,23 +31,31 @@ struct Key {
     definition: String,
     #[diesel(sql_type = Bool)]
     valid: bool,
+    /// Its comment as a literal, which dropping the key would lose.
+    #[diesel(sql_type = Nullable<Text>)]
+    comment: Option<String>,
 }
 
-/// The foreign key of `table` (on the search path) on exactly `columns`,
-/// in key order, that references `references`; `None` unless both are
-/// plain tables (a partitioned table's key cannot be added unchecked) and
-/// the session may drop the key and add it again (it owns `table`, and may
-/// reference `references`).
+/// The foreign key of `table` (on the search path) on exactly `columns`
+/// that references exactly `referenced_columns` of `references`, both in
+/// key order; `None` unless both are plain tables (a partitioned table's
+/// key cannot be added unchecked), the session may drop the key and add it
+/// again (it owns `table`, and may reference `references`), and neither
+/// table has another deferrable constraint or trigger: a deferred one's
+/// pending events make PostgreSQL refuse the `ALTER TABLE` that adds the
+/// key back.
 pub(crate) fn foreign_key_checked_after_load(
     conn: &mut PgConnection,
     table: &str,
     columns: &[String],
     references: &str,
+    referenced_columns: &[String],
 ) -> QueryResult<Option<DeferredKeyCheck>> {
     let found: Vec<Key> = diesel::sql_query(
         "SELECT n.nspname::text AS schema, t.relname::text AS table_name, \
                 c.conname::text AS name, pg_get_constraintdef(c.oid) AS definition, \
-                c.convalidated AS valid \
+                c.convalidated AS valid, \
+                quote_literal(obj_description(c.oid, 'pg_constraint')) AS comment \
          FROM pg_constraint c \
          JOIN pg_class t ON t.oid = c.conrelid \
          JOIN pg_class p ON p.oid = c.confrelid \
@@ -62,20 +70,36 @@ pub(crate) fn foreign_key_checked_after_load(
                      FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, i) \
                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
                      ORDER BY k.i) = $3 \
+           AND ARRAY(SELECT a.attname::text \
+                     FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, i) \
+                     JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum \
+                     ORDER BY k.i) = $4 \
+           AND NOT EXISTS (SELECT 1 FROM pg_trigger g \
+                           WHERE g.tgrelid IN (c.conrelid, c.confrelid) \
+                             AND g.tgdeferrable AND g.tgconstraint <> c.oid) \
          ORDER BY c.conname",
     )
     .bind::<Text, _>(table)
     .bind::<Text, _>(references)
     .bind::<Array<Text>, _>(columns)
+    .bind::<Array<Text>, _>(referenced_columns)
     .load(conn)?;
     Ok(found.into_iter().next().map(|key| {
         let target = format!("ALTER TABLE {}.{}", quoted(&key.schema), quoted(&key.table_name));
         let name = quoted(&key.name);
         // `pg_get_constraintdef` ends an unchecked key's text so.
         let definition = key.definition.strip_suffix(" NOT VALID").unwrap_or(&key.definition);
+        let mut resume = format!("{target} ADD CONSTRAINT {name} {definition} NOT VALID");
+        if let Some(comment) = &key.comment {
+            resume += &format!(
+                "; COMMENT ON CONSTRAINT {name} ON {}.{} IS {comment}",
+                quoted(&key.schema),
+                quoted(&key.table_name)
+            );
+        }
         DeferredKeyCheck {
             suspend: format!("{target} DROP CONSTRAINT {name}"),
-            resume: format!("{target} ADD CONSTRAINT {name} {definition} NOT VALID"),
+            resume,
             validate: format!("{target} VALIDATE CONSTRAINT {name}"),
             name: key.name,
             valid: key.valid,

@@ -1,7 +1,7 @@
 //! A foreign key checked after a load, against the real server: found by
 //! its table, columns and referenced table; dropped inside a transaction
 //! without other sessions' noticing; added back unchecked and still
-//! holding for new rows; checked once by `validate`, which refuses, and
+//! holding for new rows, with its comment; checked once by `validate`, which refuses, and
 //! changes nothing, while a row references nothing.
 //!
 //! Each test works in temporary tables of its own connection, so tests
@@ -37,7 +37,8 @@ fn tables(conn: &mut PgConnection) {
 }
 
 fn key(conn: &mut PgConnection) -> DeferredKeyCheck {
-    PostgresDialect::foreign_key_checked_after_load(conn, "child", &["parent_id".into()], "parent")
+    let (columns, id) = (["parent_id".to_owned()], ["id".to_owned()]);
+    PostgresDialect::foreign_key_checked_after_load(conn, "child", &columns, "parent", &id)
         .unwrap()
         .expect("the child's link is found")
 }
@@ -54,13 +55,21 @@ fn a_link_is_found_by_its_table_columns_and_parent_postgres() {
     assert_eq!(found.name, "child_link");
     assert!(found.valid);
     assert!(found.resume.ends_with("ON DELETE CASCADE NOT VALID"), "{}", found.resume);
-    for (columns, references) in [(&["id"][..], "parent"), (&["parent_id"], "child")] {
-        let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    let owned = |names: &[&str]| names.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    for (columns, references, referenced) in [
+        (&["id"][..], "parent", &["id"][..]),
+        (&["parent_id"], "child", &["id"]),
+        (&["parent_id"], "parent", &["code"]),
+    ] {
         let none = PostgresDialect::foreign_key_checked_after_load(
-            &mut conn, "child", &columns, references,
+            &mut conn,
+            "child",
+            &owned(columns),
+            references,
+            &owned(referenced),
         )
         .unwrap();
-        assert!(none.is_none(), "{columns:?} → {references}: {none:?}");
+        assert!(none.is_none(), "{columns:?} → {references} {referenced:?}: {none:?}");
     }
 }
 
@@ -68,6 +77,7 @@ fn a_link_is_found_by_its_table_columns_and_parent_postgres() {
 fn a_suspended_key_is_back_unchecked_at_commit_and_holds_for_new_rows_postgres() {
     let mut conn = connect();
     tables(&mut conn);
+    conn.batch_execute("COMMENT ON CONSTRAINT child_link ON child IS 'the parent''s row'").unwrap();
     let found = key(&mut conn);
     // Inside the transaction a row referencing nothing is let through; the
     // rollback brings the key back as it was.
@@ -88,6 +98,13 @@ fn a_suspended_key_is_back_unchecked_at_commit_and_holds_for_new_rows_postgres()
     let unchecked = key(&mut conn);
     assert!(!unchecked.valid);
     assert_eq!(unchecked.resume, found.resume, "the same key, added back as it was");
+    let comment: Option<String> = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "SELECT obj_description(oid, 'pg_constraint') FROM pg_constraint WHERE conname = 'child_link' \
+         AND conrelid = 'child'::regclass",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(comment.as_deref(), Some("the parent's row"), "with its comment");
     let orphan = conn.batch_execute("INSERT INTO child VALUES (2, 99)").unwrap_err();
     assert!(is_foreign_key_violation(&orphan), "{orphan:?}");
 
@@ -153,13 +170,84 @@ fn a_session_that_does_not_own_the_tables_is_offered_nothing_to_drop_postgres() 
     let columns = ["parent_id".to_owned()];
     for (conn, owns) in [(&mut owner, true), (&mut other, false)] {
         conn.batch_execute(&format!("SET search_path = {schema}")).unwrap();
-        let key =
-            PostgresDialect::foreign_key_checked_after_load(conn, "child", &columns, "parent")
-                .unwrap();
+        let key = PostgresDialect::foreign_key_checked_after_load(
+            conn,
+            "child",
+            &columns,
+            "parent",
+            &["id".to_owned()],
+        )
+        .unwrap();
         let indexes = PostgresDialect::indexes_built_after_load(conn, "child").unwrap();
         assert_eq!(key.is_some(), owns, "{key:?}");
         assert_eq!(indexes.len(), usize::from(owns), "{indexes:?}");
     }
     drop(other);
     owner.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
+
+#[test]
+fn a_table_with_another_deferrable_constraint_is_offered_nothing_postgres() {
+    // Its pending events would make PostgreSQL refuse to add the key back
+    // in the batch's transaction.
+    let mut conn = connect();
+    tables(&mut conn);
+    let columns = ["parent_id".to_owned()];
+    let offered = |conn: &mut PgConnection| {
+        PostgresDialect::foreign_key_checked_after_load(
+            conn,
+            "child",
+            &columns,
+            "parent",
+            &["id".to_owned()],
+        )
+        .unwrap()
+    };
+    assert!(offered(&mut conn).is_some());
+    conn.batch_execute(
+        "ALTER TABLE child ADD COLUMN code TEXT REFERENCES parent (code) \
+         DEFERRABLE INITIALLY DEFERRED",
+    )
+    .unwrap();
+    assert_eq!(offered(&mut conn), None);
+}
+
+#[test]
+fn another_session_sees_the_key_while_a_batch_has_it_dropped_postgres() {
+    let mut conn = connect();
+    conn.batch_execute(
+        "CREATE TEMPORARY TABLE parent (id BIGINT PRIMARY KEY);
+         CREATE TEMPORARY TABLE child (
+             id BIGINT PRIMARY KEY,
+             parent_id BIGINT NOT NULL REFERENCES parent (id));",
+    )
+    .unwrap();
+    let found = PostgresDialect::foreign_key_checked_after_load(
+        &mut conn,
+        "child",
+        &["parent_id".to_owned()],
+        "parent",
+        &["id".to_owned()],
+    )
+    .unwrap()
+    .expect("the key");
+    let table: i64 =
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT 'child'::regclass::oid::bigint")
+            .get_result(&mut conn)
+            .unwrap();
+    let mut other = connect();
+    let keys_seen = |other: &mut PgConnection| -> i64 {
+        diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = {table} AND contype = 'f'"
+        ))
+        .get_result(other)
+        .unwrap()
+    };
+    conn.transaction::<_, Error, _>(|conn| {
+        conn.batch_execute(&found.suspend)?;
+        assert_eq!(keys_seen(&mut other), 1, "dropped only inside the transaction");
+        conn.batch_execute(&found.resume)
+    })
+    .unwrap();
+    assert_eq!(keys_seen(&mut other), 1);
 }

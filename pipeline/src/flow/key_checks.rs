@@ -35,7 +35,8 @@ pub(crate) fn find<D: FlowBackend>(db: &Database<D>, flow: &Flow) -> triglot::Re
     let policy = triglot::RetryPolicy::through_restarts();
     let mut found = KeyChecks::new();
     for family in &flow.families {
-        for child in family.children.iter().filter(|c| c.generated_link.is_some()) {
+        for child in &family.children {
+            let Some(generated) = &child.generated_link else { continue };
             let key = db.retry(&policy, |_| {
                 db.run("finding a foreign key to check after the load", |conn| {
                     D::foreign_key_checked_after_load(
@@ -43,6 +44,7 @@ pub(crate) fn find<D: FlowBackend>(db: &Database<D>, flow: &Flow) -> triglot::Re
                         &child.name,
                         &child.link_columns,
                         &family.parent.name,
+                        std::slice::from_ref(generated),
                     )
                 })
             })?;
