@@ -9,7 +9,7 @@ use diesel::result::QueryResult;
 use diesel_migrations::MigrationHarness;
 
 use crate::error::{ErrorKind, Result};
-use crate::introspect::SchemaSnapshot;
+use crate::introspect::{ForeignKey, SchemaSnapshot};
 use crate::migrations::Migrations;
 use crate::sql_value::{KeyId, SqlValue, Upsert};
 use crate::url::DatabaseUrl;
@@ -554,10 +554,8 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// The foreign key of `table` on `columns` that references
-    /// `referenced_columns` of `references` (both in key order), where a
-    /// load into `table` while it is empty
-    /// checks it faster once afterwards than row by row: `None` (the
+    /// The foreign key `key` of `table`, where a load into `table` while it
+    /// is empty checks it faster once afterwards than row by row: `None` (the
     /// default) where the check of a row costs little beside its insert,
     /// where no such key exists, or where dropping it cannot be undone with
     /// the transaction that dropped it (MySQL's DDL commits; SQLite cannot
@@ -569,11 +567,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     fn foreign_key_checked_after_load(
         conn: &mut Self::Connection,
         table: &str,
-        columns: &[String],
-        references: &str,
-        referenced_columns: &[String],
+        key: &ForeignKey,
     ) -> QueryResult<Option<DeferredKeyCheck>> {
-        let _ = (conn, table, columns, references, referenced_columns);
+        let _ = (conn, table, key);
         Ok(None)
     }
 

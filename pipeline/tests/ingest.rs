@@ -523,9 +523,12 @@ struct Count {
 /// The order lines' link to their order as the backend checks it after a
 /// load into an empty table (`None` where it is checked row by row).
 fn link<D: FlowBackend>(db: &Database<D>) -> Option<triglot::DeferredKeyCheck> {
-    let (columns, id) = (["order_id".to_owned()], ["id".to_owned()]);
-    db.run("link", |c| D::foreign_key_checked_after_load(c, "order_lines", &columns, "orders", &id))
-        .unwrap()
+    let key = triglot::introspect::ForeignKey {
+        columns: vec!["order_id".to_owned()],
+        references: "orders".to_owned(),
+        referenced_columns: vec!["id".to_owned()],
+    };
+    db.run("link", |c| D::foreign_key_checked_after_load(c, "order_lines", &key)).unwrap()
 }
 
 #[cfg(feature = "cli")]

@@ -4,7 +4,7 @@ use diesel::pg::Pg;
 
 use crate::connection::PgConnection;
 use diesel::result::QueryResult;
-use triglot_core::introspect::SchemaSnapshot;
+use triglot_core::introspect::{ForeignKey, SchemaSnapshot};
 use triglot_core::values::SqlValue;
 use triglot_core::{
     Capabilities, ConnectTarget, DatabaseUrl, DeferredKeyCheck, Dialect, ErrorKind,
@@ -94,17 +94,9 @@ impl Dialect for PostgresDialect {
     fn foreign_key_checked_after_load(
         conn: &mut PgConnection,
         table: &str,
-        columns: &[String],
-        references: &str,
-        referenced_columns: &[String],
+        key: &ForeignKey,
     ) -> QueryResult<Option<DeferredKeyCheck>> {
-        crate::key_check::foreign_key_checked_after_load(
-            conn,
-            table,
-            columns,
-            references,
-            referenced_columns,
-        )
+        crate::key_check::foreign_key_checked_after_load(conn, table, key)
     }
 
     fn bulk_insert_values(

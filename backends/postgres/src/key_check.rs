@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_types::{Array, Bool, Nullable, Text};
 use triglot_core::DeferredKeyCheck;
+use triglot_core::introspect::ForeignKey;
 
 #[derive(QueryableByName)]
 struct Key {
@@ -36,20 +37,18 @@ struct Key {
     comment: Option<String>,
 }
 
-/// The foreign key of `table` (on the search path) on exactly `columns`
-/// that references exactly `referenced_columns` of `references`, both in
-/// key order; `None` unless both are plain tables (a partitioned table's
+/// The foreign key of `table` (on the search path) on exactly `key`'s
+/// columns that references exactly its columns of its table, both in key
+/// order; `None` unless both are plain tables (a partitioned table's
 /// key cannot be added unchecked), the session may drop the key and add it
-/// again (it owns `table`, and may reference `references`), and neither
+/// again (it owns `table`, and may reference the other), and neither
 /// table has another deferrable constraint or trigger: a deferred one's
 /// pending events make PostgreSQL refuse the `ALTER TABLE` that adds the
 /// key back.
 pub(crate) fn foreign_key_checked_after_load(
     conn: &mut PgConnection,
     table: &str,
-    columns: &[String],
-    references: &str,
-    referenced_columns: &[String],
+    key: &ForeignKey,
 ) -> QueryResult<Option<DeferredKeyCheck>> {
     let found: Vec<Key> = diesel::sql_query(
         "SELECT n.nspname::text AS schema, t.relname::text AS table_name, \
@@ -80,9 +79,9 @@ pub(crate) fn foreign_key_checked_after_load(
          ORDER BY c.conname",
     )
     .bind::<Text, _>(table)
-    .bind::<Text, _>(references)
-    .bind::<Array<Text>, _>(columns)
-    .bind::<Array<Text>, _>(referenced_columns)
+    .bind::<Text, _>(&key.references)
+    .bind::<Array<Text>, _>(&key.columns)
+    .bind::<Array<Text>, _>(&key.referenced_columns)
     .load(conn)?;
     Ok(found.into_iter().next().map(|key| {
         let target = format!("ALTER TABLE {}.{}", quoted(&key.schema), quoted(&key.table_name));

@@ -18,18 +18,10 @@ use diesel::r2d2::R2D2Connection;
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel::row::{Field, Row};
 use diesel::sql_types::{BigInt, Integer, Text};
+mod server;
+
+use server::connect;
 use triglot_postgres::PgConnection;
-
-fn url() -> String {
-    std::env::var("TRIGLOT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn connect() -> PgConnection {
-    PgConnection::establish(&url()).unwrap_or_else(|e| {
-        panic!("PostgreSQL is needed (bash scripts/services.sh starts it): {e}")
-    })
-}
 
 diesel::table! {
     /// The test's temporary table.

@@ -11,16 +11,12 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
+use triglot_core::introspect::ForeignKey;
 use triglot_core::{DeferredKeyCheck, Dialect};
-use triglot_postgres::{PgConnection, PostgresDialect};
+mod server;
 
-fn connect() -> PgConnection {
-    let url = std::env::var("TRIGLOT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    PgConnection::establish(&url).unwrap_or_else(|e| {
-        panic!("PostgreSQL is needed (bash scripts/services.sh starts it): {e}")
-    })
-}
+use server::{connect, url};
+use triglot_postgres::{PgConnection, PostgresDialect};
 
 /// A parent with one row (id 1) and an empty child linked to it.
 fn tables(conn: &mut PgConnection) {
@@ -36,11 +32,24 @@ fn tables(conn: &mut PgConnection) {
     .unwrap();
 }
 
+/// A foreign key on `columns` to `referenced` of `references`.
+fn link(columns: &[&str], references: &str, referenced: &[&str]) -> ForeignKey {
+    let owned = |names: &[&str]| names.iter().map(|c| (*c).to_owned()).collect();
+    ForeignKey {
+        columns: owned(columns),
+        references: references.to_owned(),
+        referenced_columns: owned(referenced),
+    }
+}
+
+/// The child's link to its parent's id, as `conn` is offered it.
+fn offered(conn: &mut PgConnection) -> Option<DeferredKeyCheck> {
+    let key = link(&["parent_id"], "parent", &["id"]);
+    PostgresDialect::foreign_key_checked_after_load(conn, "child", &key).unwrap()
+}
+
 fn key(conn: &mut PgConnection) -> DeferredKeyCheck {
-    let (columns, id) = (["parent_id".to_owned()], ["id".to_owned()]);
-    PostgresDialect::foreign_key_checked_after_load(conn, "child", &columns, "parent", &id)
-        .unwrap()
-        .expect("the child's link is found")
+    offered(conn).expect("the child's link is found")
 }
 
 fn is_foreign_key_violation(e: &Error) -> bool {
@@ -55,20 +64,14 @@ fn a_link_is_found_by_its_table_columns_and_parent_postgres() {
     assert_eq!(found.name, "child_link");
     assert!(found.valid);
     assert!(found.resume.ends_with("ON DELETE CASCADE NOT VALID"), "{}", found.resume);
-    let owned = |names: &[&str]| names.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
     for (columns, references, referenced) in [
         (&["id"][..], "parent", &["id"][..]),
         (&["parent_id"], "child", &["id"]),
         (&["parent_id"], "parent", &["code"]),
     ] {
-        let none = PostgresDialect::foreign_key_checked_after_load(
-            &mut conn,
-            "child",
-            &owned(columns),
-            references,
-            &owned(referenced),
-        )
-        .unwrap();
+        let key = link(columns, references, referenced);
+        let none =
+            PostgresDialect::foreign_key_checked_after_load(&mut conn, "child", &key).unwrap();
         assert!(none.is_none(), "{columns:?} → {references} {referenced:?}: {none:?}");
     }
 }
@@ -164,20 +167,10 @@ fn a_session_that_does_not_own_the_tables_is_offered_nothing_to_drop_postgres() 
                  ON ALL TABLES IN SCHEMA {schema} TO {loader};"
         ))
         .unwrap();
-    let url = std::env::var("TRIGLOT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut other = PgConnection::establish(&as_user(&url, loader)).unwrap();
-    let columns = ["parent_id".to_owned()];
+    let mut other = PgConnection::establish(&as_user(&url(), loader)).unwrap();
     for (conn, owns) in [(&mut owner, true), (&mut other, false)] {
         conn.batch_execute(&format!("SET search_path = {schema}")).unwrap();
-        let key = PostgresDialect::foreign_key_checked_after_load(
-            conn,
-            "child",
-            &columns,
-            "parent",
-            &["id".to_owned()],
-        )
-        .unwrap();
+        let key = offered(conn);
         let indexes = PostgresDialect::indexes_built_after_load(conn, "child").unwrap();
         assert_eq!(key.is_some(), owns, "{key:?}");
         assert_eq!(indexes.len(), usize::from(owns), "{indexes:?}");
@@ -192,17 +185,6 @@ fn a_table_with_another_deferrable_constraint_is_offered_nothing_postgres() {
     // in the batch's transaction.
     let mut conn = connect();
     tables(&mut conn);
-    let columns = ["parent_id".to_owned()];
-    let offered = |conn: &mut PgConnection| {
-        PostgresDialect::foreign_key_checked_after_load(
-            conn,
-            "child",
-            &columns,
-            "parent",
-            &["id".to_owned()],
-        )
-        .unwrap()
-    };
     assert!(offered(&mut conn).is_some());
     conn.batch_execute(
         "ALTER TABLE child ADD COLUMN code TEXT REFERENCES parent (code) \
@@ -222,15 +204,7 @@ fn another_session_sees_the_key_while_a_batch_has_it_dropped_postgres() {
              parent_id BIGINT NOT NULL REFERENCES parent (id));",
     )
     .unwrap();
-    let found = PostgresDialect::foreign_key_checked_after_load(
-        &mut conn,
-        "child",
-        &["parent_id".to_owned()],
-        "parent",
-        &["id".to_owned()],
-    )
-    .unwrap()
-    .expect("the key");
+    let found = key(&mut conn);
     let table: i64 =
         diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT 'child'::regclass::oid::bigint")
             .get_result(&mut conn)

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use triglot::introspect::ForeignKey;
 use triglot::values::Statement;
 use triglot::{Database, DeferredKeyCheck, ErrorKind};
 
@@ -37,15 +38,14 @@ pub(crate) fn find<D: FlowBackend>(db: &Database<D>, flow: &Flow) -> triglot::Re
     for family in &flow.families {
         for child in &family.children {
             let Some(generated) = &child.generated_link else { continue };
+            let link = ForeignKey {
+                columns: child.link_columns.clone(),
+                references: family.parent.name.clone(),
+                referenced_columns: vec![generated.clone()],
+            };
             let key = db.retry(&policy, |_| {
                 db.run("finding a foreign key to check after the load", |conn| {
-                    D::foreign_key_checked_after_load(
-                        conn,
-                        &child.name,
-                        &child.link_columns,
-                        &family.parent.name,
-                        std::slice::from_ref(generated),
-                    )
+                    D::foreign_key_checked_after_load(conn, &child.name, &link)
                 })
             })?;
             let Some(key) = key.value else { continue };
